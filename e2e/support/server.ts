@@ -1,0 +1,66 @@
+import { type ChildProcess, spawn } from "node:child_process";
+import { once } from "node:events";
+import type { AddressInfo } from "node:net";
+import { createInterface } from "node:readline";
+import { buildApp } from "../../server/app.js";
+import { loadConfig } from "../../server/config.js";
+
+export interface RunningServer {
+  /** e.g. http://127.0.0.1:41234 */
+  readonly url: string;
+  readonly port: number;
+  close(): Promise<void>;
+}
+
+/** Builds the real app in this process and listens on a free loopback port. */
+export async function startServer(env: Record<string, string> = {}): Promise<RunningServer> {
+  const config = loadConfig({ LOG_LEVEL: "silent", ...env, HOST: "127.0.0.1", PORT: "0" });
+  const { fastify } = await buildApp(config);
+  await fastify.listen({ host: config.host, port: 0 });
+  const { port } = fastify.server.address() as AddressInfo;
+  return {
+    url: `${config.tls ? "https" : "http"}://127.0.0.1:${port}`,
+    port,
+    close: () => fastify.close(),
+  };
+}
+
+export interface ServerProcess extends RunningServer {
+  readonly child: ChildProcess;
+  /** Every line the server logged so far. */
+  readonly lines: string[];
+  /** Resolves with the exit code. */
+  readonly exited: Promise<number | null>;
+}
+
+/** Starts `server/main.ts` as a user would, on a free loopback port. */
+export async function spawnServer(env: Record<string, string> = {}): Promise<ServerProcess> {
+  const child = spawn(process.execPath, ["--import", "tsx", "server/main.ts", "--host", "127.0.0.1", "--port", "0"], {
+    env: { ...process.env, LOG_LEVEL: "info", ...env },
+    stdio: ["ignore", "pipe", "pipe"],
+  });
+  const exited = once(child, "exit").then(([code]) => code as number | null);
+  const lines: string[] = [];
+  createInterface({ input: child.stderr }).on("line", (line) => lines.push(line));
+  const stdout = createInterface({ input: child.stdout });
+  const port = await new Promise<number>((resolve, reject) => {
+    stdout.on("line", (line) => {
+      lines.push(line);
+      const match = /listening at https?:\/\/127\.0\.0\.1:(\d+)/.exec(line);
+      if (match) resolve(Number(match[1]));
+    });
+    exited.then((code) => reject(new Error(`server exited with ${code}: ${lines.join("\n")}`)));
+  });
+  const url = `${env.TLS_CERT ? "https" : "http"}://127.0.0.1:${port}`;
+  return {
+    url,
+    port,
+    child,
+    lines,
+    exited,
+    close: async () => {
+      if (child.exitCode === null) child.kill("SIGTERM");
+      await exited;
+    },
+  };
+}

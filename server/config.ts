@@ -1,0 +1,122 @@
+import { readFileSync } from "node:fs";
+import { parseArgs } from "node:util";
+
+export type LogLevel = "fatal" | "error" | "warn" | "info" | "debug" | "trace" | "silent";
+
+export interface Config {
+  readonly host: string;
+  readonly port: number;
+  readonly tls?: { readonly cert: Buffer; readonly key: Buffer };
+  readonly logLevel: LogLevel;
+  /** Largest message accepted or sent, in bytes, after decompression. */
+  readonly maxMessageBytes: number;
+  /** Longest deadline a client may ask for; longer ones are refused with invalid_argument. */
+  readonly maxTimeoutMs: number;
+  /** How long in-flight calls may run on after shutdown begins before they are cancelled. */
+  readonly shutdownGraceMs: number;
+  readonly http1: {
+    readonly headersTimeoutMs: number;
+    readonly requestTimeoutMs: number;
+    readonly keepAliveTimeoutMs: number;
+    readonly maxHeaderBytes: number;
+  };
+  readonly http2: {
+    readonly maxConcurrentStreams: number;
+    readonly maxHeaderListBytes: number;
+    readonly idleTimeoutMs: number;
+  };
+  /** Pause between GetList messages, to watch a stream arrive; 0 answers at once. */
+  readonly getListIntervalMs: number;
+}
+
+export class ConfigError extends Error {
+  override name = "ConfigError";
+}
+
+type Env = Readonly<Record<string, string | undefined>>;
+
+const logLevels: readonly LogLevel[] = ["fatal", "error", "warn", "info", "debug", "trace", "silent"];
+
+/**
+ * Reads the configuration from the environment and the command line (flags
+ * win), validates every value, and returns it frozen. A bad value throws a
+ * ConfigError whose message is one line naming the setting.
+ */
+export function loadConfig(env: Env, argv: readonly string[] = []): Config {
+  const flags = parseFlags(argv);
+  const read = (name: string) => env[name]?.trim() || undefined;
+  const int = (name: string, fallback: number, min: number, max: number) =>
+    parseInteger(name, read(name), fallback, min, max);
+
+  const certPath = read("TLS_CERT");
+  const keyPath = read("TLS_KEY");
+  if ((certPath === undefined) !== (keyPath === undefined)) {
+    throw new ConfigError("TLS_CERT and TLS_KEY must be set together (or neither)");
+  }
+
+  const logLevel = read("LOG_LEVEL") ?? "info";
+  if (!(logLevels as readonly string[]).includes(logLevel)) {
+    throw new ConfigError(`LOG_LEVEL must be one of ${logLevels.join(", ")}, got "${logLevel}"`);
+  }
+
+  const config: Config = {
+    host: flags.host ?? read("HOST") ?? "127.0.0.1",
+    port: parseInteger(flags.port === undefined ? "PORT" : "--port", flags.port ?? read("PORT"), 8080, 0, 65535),
+    tls: certPath && keyPath ? { cert: readPem("TLS_CERT", certPath), key: readPem("TLS_KEY", keyPath) } : undefined,
+    logLevel: logLevel as LogLevel,
+    maxMessageBytes: int("MAX_MESSAGE_BYTES", 4 * 1024 * 1024, 1, 2 ** 31 - 1),
+    maxTimeoutMs: int("MAX_TIMEOUT_MS", 300_000, 1, 2 ** 31 - 1),
+    shutdownGraceMs: int("SHUTDOWN_GRACE_MS", 10_000, 0, 3_600_000),
+    http1: {
+      headersTimeoutMs: int("HTTP1_HEADERS_TIMEOUT_MS", 10_000, 1, 600_000),
+      requestTimeoutMs: int("HTTP1_REQUEST_TIMEOUT_MS", 300_000, 0, 2 ** 31 - 1),
+      keepAliveTimeoutMs: int("HTTP1_KEEPALIVE_TIMEOUT_MS", 5_000, 1, 600_000),
+      maxHeaderBytes: int("MAX_HEADER_BYTES", 16 * 1024, 1024, 1024 * 1024),
+    },
+    http2: {
+      maxConcurrentStreams: int("HTTP2_MAX_CONCURRENT_STREAMS", 100, 1, 2 ** 31 - 1),
+      maxHeaderListBytes: int("MAX_HEADER_BYTES", 16 * 1024, 1024, 1024 * 1024),
+      idleTimeoutMs: int("HTTP2_IDLE_TIMEOUT_MS", 60_000, 1, 2 ** 31 - 1),
+    },
+    getListIntervalMs: int("GETLIST_INTERVAL_MS", 0, 0, 60_000),
+  };
+  return deepFreeze(config);
+}
+
+function parseFlags(argv: readonly string[]): { host?: string; port?: string } {
+  try {
+    const { values } = parseArgs({
+      args: [...argv],
+      options: { host: { type: "string" }, port: { type: "string" } },
+      strict: true,
+    });
+    return values;
+  } catch (e) {
+    throw new ConfigError(e instanceof Error ? e.message : String(e));
+  }
+}
+
+function parseInteger(name: string, raw: string | undefined, fallback: number, min: number, max: number): number {
+  if (raw === undefined) return fallback;
+  const value = /^\d+$/.test(raw) ? Number(raw) : Number.NaN;
+  if (!Number.isSafeInteger(value) || value < min || value > max) {
+    throw new ConfigError(`${name} must be an integer from ${min} to ${max}, got "${raw}"`);
+  }
+  return value;
+}
+
+function readPem(name: string, path: string): Buffer {
+  try {
+    return readFileSync(path);
+  } catch (e) {
+    const reason = e instanceof Error && "code" in e ? String(e.code) : String(e);
+    throw new ConfigError(`${name}: cannot read "${path}" (${reason})`);
+  }
+}
+
+function deepFreeze<T extends object>(value: T): T {
+  for (const inner of Object.values(value)) {
+    if (inner !== null && typeof inner === "object" && !Buffer.isBuffer(inner)) deepFreeze(inner);
+  }
+  return Object.freeze(value);
+}

@@ -1,0 +1,147 @@
+import http from "node:http";
+import http2 from "node:http2";
+import net from "node:net";
+import tls from "node:tls";
+import { classifyPreface } from "./http2-preface.js";
+
+export type RequestListener = (
+  req: http.IncomingMessage | http2.Http2ServerRequest,
+  res: http.ServerResponse | http2.Http2ServerResponse,
+) => void;
+
+export interface OnePortOptions {
+  /** PEM certificate and key: with them the port speaks TLS and picks the protocol by ALPN. */
+  readonly tls?: { readonly cert: Buffer; readonly key: Buffer };
+  readonly http1: {
+    readonly headersTimeoutMs: number;
+    readonly requestTimeoutMs: number;
+    readonly keepAliveTimeoutMs: number;
+    readonly maxHeaderBytes: number;
+  };
+  readonly http2: {
+    readonly maxConcurrentStreams: number;
+    readonly maxHeaderListBytes: number;
+    readonly idleTimeoutMs: number;
+  };
+}
+
+/** What a front offers besides the `net.Server` Fastify listens with. */
+export interface OnePortServer extends net.Server {
+  /** Destroys every connection still open: the last step of a shutdown whose grace ran out. */
+  destroyConnections(): void;
+}
+
+/**
+ * One listening socket for HTTP/1.1 and HTTP/2 alike. Over cleartext it looks
+ * for the HTTP/2 connection preface (prior knowledge, as gRPC clients send it);
+ * over TLS it follows ALPN. Each connection is then handed to an `http` or an
+ * `http2` server that never listens itself.
+ *
+ * `close()` stops accepting, sends GOAWAY to every HTTP/2 session (their open
+ * streams may finish) and closes HTTP/1.1 connections as soon as they are idle.
+ */
+export function createOnePortServer(listener: RequestListener, options: OnePortOptions): OnePortServer {
+  const sockets = new Set<net.Socket>();
+  const sessions = new Set<http2.ServerHttp2Session>();
+  let closing = false;
+
+  const h1 = http.createServer({ maxHeaderSize: options.http1.maxHeaderBytes });
+  h1.headersTimeout = options.http1.headersTimeoutMs;
+  h1.requestTimeout = options.http1.requestTimeoutMs;
+  h1.keepAliveTimeout = options.http1.keepAliveTimeoutMs;
+  h1.on("request", (_req, res: http.ServerResponse) => {
+    if (closing) res.shouldKeepAlive = false;
+  });
+  h1.on("request", listener);
+  // Node starts the header/request timeout checks and the connection tracking
+  // that closeIdleConnections() needs on "listening"; this server never listens.
+  h1.emit("listening");
+
+  const h2 = http2.createServer(
+    {
+      settings: {
+        maxConcurrentStreams: options.http2.maxConcurrentStreams,
+        maxHeaderListSize: options.http2.maxHeaderListBytes,
+      },
+      maxSessionInvalidFrames: 100,
+      maxSessionRejectedStreams: 100,
+    },
+    listener,
+  );
+  h2.on("session", (session: http2.ServerHttp2Session) => {
+    sessions.add(session);
+    session.once("close", () => sessions.delete(session));
+    session.setTimeout(options.http2.idleTimeoutMs, () => session.close());
+    if (closing) session.close();
+  });
+
+  const handOver = (socket: net.Socket, protocol: "http1" | "http2") => {
+    if (protocol === "http2") {
+      h2.emit("connection", socket);
+    } else {
+      h1.emit("connection", socket);
+      // The http server reads only after "resume"; the http2 session must not
+      // get it, or it loses the bytes pushed back with unshift().
+      socket.resume();
+    }
+  };
+
+  const onConnection = (socket: net.Socket) => {
+    sockets.add(socket);
+    socket.once("close", () => sockets.delete(socket));
+    socket.on("error", () => socket.destroy());
+    if (socket instanceof tls.TLSSocket) {
+      handOver(socket, socket.alpnProtocol === "h2" ? "http2" : "http1");
+      return;
+    }
+    sniffPreface(socket, options.http1.headersTimeoutMs, (protocol) => handOver(socket, protocol));
+  };
+
+  const front = (
+    options.tls
+      ? tls.createServer(
+          { cert: options.tls.cert, key: options.tls.key, ALPNProtocols: ["h2", "http/1.1"] },
+          onConnection,
+        )
+      : net.createServer(onConnection)
+  ) as OnePortServer;
+
+  const closeListening = front.close.bind(front);
+  front.close = (callback?: (err?: Error) => void) => {
+    closing = true;
+    closeListening(callback);
+    for (const session of sessions) session.close();
+    h1.close(() => {});
+    const sweep = setInterval(() => {
+      h1.closeIdleConnections();
+      if (sockets.size === 0) clearInterval(sweep);
+    }, 50);
+    sweep.unref();
+    return front;
+  };
+  front.destroyConnections = () => {
+    for (const session of sessions) session.destroy();
+    for (const socket of sockets) socket.destroy();
+  };
+  return front;
+}
+
+/** Reads until the first bytes tell HTTP/2 from HTTP/1.1, then pushes them back. */
+function sniffPreface(socket: net.Socket, timeoutMs: number, decided: (protocol: "http1" | "http2") => void): void {
+  let seen = Buffer.alloc(0);
+  const timer = setTimeout(() => socket.destroy(), timeoutMs);
+  const onData = (chunk: Buffer) => {
+    seen = Buffer.concat([seen, chunk]);
+    const verdict = classifyPreface(seen);
+    if (verdict === "undecided") return;
+    clearTimeout(timer);
+    socket.off("data", onData);
+    socket.off("close", onClose);
+    socket.pause();
+    socket.unshift(seen);
+    decided(verdict);
+  };
+  const onClose = () => clearTimeout(timer);
+  socket.on("data", onData);
+  socket.once("close", onClose);
+}
