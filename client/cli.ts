@@ -83,8 +83,8 @@ async function call(client: SimpleTestClient, method: Method, options: CallOptio
       const responses = client.postAndPost(requests, callOptions)[Symbol.asyncIterator]();
       try {
         for (const namelist of options.names) {
-          await requests.write({ namelist });
-          const answer = await responses.next();
+          // Wait on both: a call that fails never takes the request, and write() would wait forever.
+          const [answer] = await Promise.all([responses.next(), requests.write({ namelist })]);
           if (answer.done) throw new ConnectError("stream ended before its answer", Code.DataLoss);
           print(method, ResponseListSchema, answer.value);
         }

@@ -1,15 +1,27 @@
 import type { Server } from "node:http";
 import { Code, ConnectError, type ConnectRouter } from "@connectrpc/connect";
 import { fastifyConnectPlugin } from "@connectrpc/connect-fastify";
+import fastifyCors from "@fastify/cors";
 import { type FastifyInstance, fastify, LogController } from "fastify";
+import { Health, HealthCheckResponse_ServingStatus as ServingStatus } from "../gen/grpc/health/v1/health_pb.js";
+import { ServerReflection } from "../gen/grpc/reflection/v1/reflection_pb.js";
+import { ServerReflection as ServerReflectionV1alpha } from "../gen/grpc/reflection/v1alpha/reflection_pb.js";
 import { SimpleTest } from "../gen/simpletest/simple_test_pb.js";
 import type { Config } from "./config.js";
+import { corsOptions } from "./cors.js";
+import { healthz } from "./healthz.js";
 import { createOnePortServer, type OnePortServer, type RequestListener } from "./listen/one-port.js";
+import { answerNotFound } from "./rpc-not-found.js";
+import { createHealthService, createHealthStatus, type HealthStatus } from "./services/health.js";
+import { createReflectionService } from "./services/reflection.js";
 import { createSimpleTestService } from "./services/simple-test.js";
+import { webPage } from "./web-page.js";
 
 export interface App {
   readonly fastify: FastifyInstance;
   readonly front: OnePortServer;
+  /** The serving status behind grpc.health.v1 and /healthz. */
+  readonly health: HealthStatus;
 }
 
 /**
@@ -45,9 +57,29 @@ export async function buildApp(config: Config): Promise<App> {
     timer.unref();
   });
 
+  await app.register(fastifyCors, corsOptions(config.corsOrigins));
+  await app.register(webPage);
+
+  // SERVING once the port is open; NOT_SERVING for good the moment shutdown begins.
+  const health = createHealthStatus([SimpleTest.typeName]);
+  app.addHook("onListen", async () => health.set(ServingStatus.SERVING));
+  app.addHook("preClose", async () => health.shutdown());
+  await app.register(healthz, { isServing: () => health.get("") === ServingStatus.SERVING });
+
   const simpleTest = createSimpleTestService({ getListIntervalMs: config.getListIntervalMs });
   await app.register(fastifyConnectPlugin, {
-    routes: (router: ConnectRouter) => router.service(SimpleTest, simpleTest),
+    routes: (router: ConnectRouter) => {
+      router.service(SimpleTest, simpleTest).service(Health, createHealthService(health));
+      // Registered last, so that it describes everything the router serves.
+      if (config.reflection) {
+        const reflection = createReflectionService([
+          ...router.handlers.map((handler) => handler.service),
+          ServerReflection,
+          ServerReflectionV1alpha,
+        ]);
+        router.service(ServerReflection, reflection).service(ServerReflectionV1alpha, reflection);
+      }
+    },
     readMaxBytes: config.maxMessageBytes,
     writeMaxBytes: config.maxMessageBytes,
     maxTimeoutMs: config.maxTimeoutMs,
@@ -56,7 +88,9 @@ export async function buildApp(config: Config): Promise<App> {
     shutdownSignal: shutdown.signal,
   });
 
+  app.setNotFoundHandler(answerNotFound);
+
   await app.ready();
   if (front === undefined) throw new Error("fastify did not call the server factory");
-  return { fastify: app, front };
+  return { fastify: app, front, health };
 }

@@ -27,6 +27,10 @@ export interface Config {
   };
   /** Pause between GetList messages, to watch a stream arrive; 0 answers at once. */
   readonly getListIntervalMs: number;
+  /** Serve gRPC server reflection (v1 and v1alpha), so grpcurl and buf curl need no proto files. */
+  readonly reflection: boolean;
+  /** Origins whose pages may call the service cross-origin, e.g. `http://localhost:5173`; none by default. */
+  readonly corsOrigins: readonly string[];
 }
 
 export class ConfigError extends Error {
@@ -79,6 +83,8 @@ export function loadConfig(env: Env, argv: readonly string[] = []): Config {
       idleTimeoutMs: int("HTTP2_IDLE_TIMEOUT_MS", 60_000, 1, 2 ** 31 - 1),
     },
     getListIntervalMs: int("GETLIST_INTERVAL_MS", 0, 0, 60_000),
+    reflection: parseOnOff("REFLECTION", read("REFLECTION"), true),
+    corsOrigins: parseOrigins("CORS_ORIGINS", read("CORS_ORIGINS")),
   };
   return deepFreeze(config);
 }
@@ -103,6 +109,28 @@ function parseInteger(name: string, raw: string | undefined, fallback: number, m
     throw new ConfigError(`${name} must be an integer from ${min} to ${max}, got "${raw}"`);
   }
   return value;
+}
+
+function parseOrigins(name: string, raw: string | undefined): string[] {
+  if (raw === undefined) return [];
+  return raw.split(",").map((entry) => {
+    const origin = entry.trim();
+    if (origin.includes("*")) throw new ConfigError(`${name} must list origins, not a wildcard: got "${origin}"`);
+    const url = URL.canParse(origin) ? new URL(origin) : undefined;
+    const web = url !== undefined && (url.protocol === "http:" || url.protocol === "https:");
+    // Browsers send an origin in exactly this form: no path, no default port, lower case.
+    if (!web || url.origin !== origin) {
+      const hint = web ? ` (did you mean "${url.origin}"?)` : "";
+      throw new ConfigError(`${name} must be comma-separated origins like http://host:port, got "${origin}"${hint}`);
+    }
+    return origin;
+  });
+}
+
+function parseOnOff(name: string, raw: string | undefined, fallback: boolean): boolean {
+  if (raw === undefined) return fallback;
+  if (raw !== "on" && raw !== "off") throw new ConfigError(`${name} must be on or off, got "${raw}"`);
+  return raw === "on";
 }
 
 function readPem(name: string, path: string): Buffer {

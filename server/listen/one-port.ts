@@ -9,6 +9,9 @@ export type RequestListener = (
   res: http.ServerResponse | http2.Http2ServerResponse,
 ) => void;
 
+/** How much of an unread HTTP/1.1 request body is discarded to keep its connection. */
+const maxDrainBytes = 8 * 1024 * 1024;
+
 export interface OnePortOptions {
   /** PEM certificate and key: with them the port speaks TLS and picks the protocol by ALPN. */
   readonly tls?: { readonly cert: Buffer; readonly key: Buffer };
@@ -49,8 +52,16 @@ export function createOnePortServer(listener: RequestListener, options: OnePortO
   h1.headersTimeout = options.http1.headersTimeoutMs;
   h1.requestTimeout = options.http1.requestTimeoutMs;
   h1.keepAliveTimeout = options.http1.keepAliveTimeoutMs;
-  h1.on("request", (_req, res: http.ServerResponse) => {
+  h1.on("request", (req: http.IncomingMessage, res: http.ServerResponse) => {
     if (closing) res.shouldKeepAlive = false;
+    // A handler may stop reading a body early (a message over the size limit).
+    // Destroying the request then would reset the connection, and the client
+    // would see ECONNRESET instead of the error response: keep the request
+    // intact and drain what is left once the response is sent, up to a bound.
+    req[Symbol.asyncIterator] = () => req.iterator({ destroyOnReturn: false });
+    res.once("finish", () => {
+      if (!req.complete) drain(req, maxDrainBytes);
+    });
   });
   h1.on("request", listener);
   // Node starts the header/request timeout checks and the connection tracking
@@ -124,6 +135,15 @@ export function createOnePortServer(listener: RequestListener, options: OnePortO
     for (const socket of sockets) socket.destroy();
   };
   return front;
+}
+
+/** Reads and discards the rest of a request body; past `limit` bytes the connection is cut instead. */
+function drain(req: http.IncomingMessage, limit: number): void {
+  let drained = 0;
+  req.on("data", (chunk: Buffer) => {
+    drained += chunk.length;
+    if (drained > limit) req.destroy();
+  });
 }
 
 /** Reads until the first bytes tell HTTP/2 from HTTP/1.1, then pushes them back. */

@@ -1,0 +1,55 @@
+import http2 from "node:http2";
+
+export interface RawResponse {
+  readonly status: number;
+  readonly headers: Record<string, string | string[] | undefined>;
+  readonly trailers: Record<string, string | string[] | undefined>;
+  readonly body: Buffer;
+}
+
+/** One request over HTTP/2 prior knowledge (h2c), with the trailers a gRPC server sends. */
+export async function h2cRequest(
+  url: string,
+  path: string,
+  headers: Record<string, string>,
+  body: Uint8Array = new Uint8Array(0),
+): Promise<RawResponse> {
+  const session = http2.connect(url);
+  try {
+    return await new Promise<RawResponse>((resolve, reject) => {
+      session.once("error", reject);
+      const stream = session.request({ ":method": "POST", ":path": path, ...headers });
+      let responseHeaders: http2.IncomingHttpHeaders = {};
+      let trailers: http2.IncomingHttpHeaders = {};
+      const chunks: Buffer[] = [];
+      stream.on("response", (h) => {
+        responseHeaders = h;
+      });
+      stream.on("trailers", (t) => {
+        trailers = t;
+      });
+      stream.on("data", (chunk: Buffer) => chunks.push(chunk));
+      stream.on("error", reject);
+      stream.on("end", () =>
+        resolve({
+          status: Number(responseHeaders[":status"]),
+          headers: responseHeaders,
+          trailers,
+          body: Buffer.concat(chunks),
+        }),
+      );
+      stream.end(body);
+    });
+  } finally {
+    session.close();
+  }
+}
+
+/** The 5-byte gRPC / Connect streaming envelope around one message. */
+export function envelope(message: Uint8Array, flags = 0): Uint8Array<ArrayBuffer> {
+  const framed = new Uint8Array(5 + message.length);
+  new DataView(framed.buffer).setUint32(1, message.length);
+  framed[0] = flags;
+  framed.set(message, 5);
+  return framed;
+}

@@ -1,0 +1,86 @@
+import assert from "node:assert/strict";
+import { after, before, describe, it } from "node:test";
+import { cors } from "@connectrpc/connect";
+import { type App, buildApp } from "./app.js";
+import { ConfigError, loadConfig } from "./config.js";
+
+describe("CORS_ORIGINS", () => {
+  it("allows no other origin by default", () => {
+    assert.deepEqual(loadConfig({}).corsOrigins, []);
+  });
+
+  it("reads comma-separated origins", () => {
+    assert.deepEqual(loadConfig({ CORS_ORIGINS: "http://localhost:5173, https://example.com" }).corsOrigins, [
+      "http://localhost:5173",
+      "https://example.com",
+    ]);
+  });
+
+  it("refuses a wildcard, and anything that is not an origin as browsers send it, in one line", () => {
+    for (const value of [
+      "*",
+      "http://*.example.com",
+      "localhost:5173",
+      "http://localhost:5173/",
+      "ftp://a.example",
+      "",
+    ]) {
+      assert.throws(
+        () => loadConfig({ CORS_ORIGINS: `http://ok.example,${value}` }),
+        (e) => e instanceof ConfigError && e.message.startsWith("CORS_ORIGINS") && !e.message.includes("\n"),
+        value,
+      );
+    }
+    assert.throws(() => loadConfig({ CORS_ORIGINS: "HTTP://Example.com:80" }), /did you mean "http:\/\/example.com"/);
+  });
+});
+
+describe("cross-origin calls", () => {
+  const allowed = "http://localhost:5173";
+  const path = "/simpletest.SimpleTest/GetOne";
+  let app: App;
+  before(async () => {
+    app = await buildApp(loadConfig({ LOG_LEVEL: "silent", CORS_ORIGINS: allowed }));
+  });
+  after(() => app?.fastify.close());
+
+  const preflight = (origin: string) =>
+    app.fastify.inject({
+      method: "OPTIONS",
+      url: path,
+      headers: {
+        origin,
+        "access-control-request-method": "POST",
+        "access-control-request-headers": "content-type,connect-protocol-version",
+      },
+    });
+
+  it("answers a preflight from a listed origin with what Connect and gRPC-Web send", async () => {
+    const response = await preflight(allowed);
+    assert.equal(response.statusCode, 204);
+    assert.equal(response.headers["access-control-allow-origin"], allowed);
+    assert.equal(response.headers["access-control-allow-methods"], cors.allowedMethods.join(", "));
+    assert.equal(response.headers["access-control-allow-headers"], cors.allowedHeaders.join(", "));
+    assert.equal(response.headers["access-control-allow-credentials"], undefined);
+  });
+
+  it("lets a listed origin read the answer and the gRPC status headers", async () => {
+    const response = await app.fastify.inject({
+      method: "POST",
+      url: path,
+      headers: { origin: allowed, "content-type": "application/json" },
+      payload: { hello: "x" },
+    });
+    assert.equal(response.json().result, "Hello !! x");
+    assert.equal(response.headers["access-control-allow-origin"], allowed);
+    assert.equal(response.headers["access-control-expose-headers"], cors.exposedHeaders.join(", "));
+    assert.match(String(response.headers.vary), /origin/i);
+  });
+
+  it("gives any other origin no CORS headers, so its browser refuses the call", async () => {
+    const response = await preflight("http://evil.example");
+    assert.notEqual(response.statusCode, 204);
+    assert.equal(response.headers["access-control-allow-origin"], undefined);
+    assert.equal(response.headers["access-control-allow-methods"], undefined);
+  });
+});
