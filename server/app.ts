@@ -1,8 +1,9 @@
 import type { Server } from "node:http";
-import { Code, ConnectError, type ConnectRouter } from "@connectrpc/connect";
+import { Code, ConnectError, type ConnectRouter, createContextValues } from "@connectrpc/connect";
 import { fastifyConnectPlugin } from "@connectrpc/connect-fastify";
 import fastifyCors from "@fastify/cors";
 import { type FastifyInstance, fastify, LogController } from "fastify";
+import { collectDefaultMetrics, Registry } from "prom-client";
 import { Health, HealthCheckResponse_ServingStatus as ServingStatus } from "../gen/grpc/health/v1/health_pb.js";
 import { ServerReflection } from "../gen/grpc/reflection/v1/reflection_pb.js";
 import { ServerReflection as ServerReflectionV1alpha } from "../gen/grpc/reflection/v1alpha/reflection_pb.js";
@@ -11,6 +12,10 @@ import type { Config } from "./config.js";
 import { corsOptions } from "./cors.js";
 import { healthz } from "./healthz.js";
 import { createOnePortServer, type OnePortServer, type RequestListener } from "./listen/one-port.js";
+import { hideInternalErrors } from "./observe/hide-internal-errors.js";
+import { metricsRoute } from "./observe/metrics-route.js";
+import { createRpcMetrics } from "./observe/rpc-metrics.js";
+import { callTransportKey, observeRpcs } from "./observe/rpc-observer.js";
 import { answerNotFound } from "./rpc-not-found.js";
 import { createHealthService, createHealthStatus, type HealthStatus } from "./services/health.js";
 import { createReflectionService } from "./services/reflection.js";
@@ -66,6 +71,12 @@ export async function buildApp(config: Config): Promise<App> {
   app.addHook("preClose", async () => health.shutdown());
   await app.register(healthz, { isServing: () => health.get("") === ServingStatus.SERVING });
 
+  // One registry per app, so that tests may build several side by side.
+  const registry = new Registry();
+  collectDefaultMetrics({ register: registry });
+  const rpcMetrics = createRpcMetrics(registry);
+  if (config.metrics) await app.register(metricsRoute, { registry });
+
   const simpleTest = createSimpleTestService({ getListIntervalMs: config.getListIntervalMs });
   await app.register(fastifyConnectPlugin, {
     routes: (router: ConnectRouter) => {
@@ -86,6 +97,14 @@ export async function buildApp(config: Config): Promise<App> {
     // curl users should not have to send Connect-Protocol-Version.
     requireConnectProtocolHeader: false,
     shutdownSignal: shutdown.signal,
+    // Outermost first: the observer sees the code the client gets.
+    interceptors: [observeRpcs(rpcMetrics, app.log), hideInternalErrors(app.log)],
+    contextValues: (request) =>
+      createContextValues().set(callTransportKey, {
+        httpVersion: request.raw.httpVersion,
+        peer: `${request.socket.remoteAddress}:${request.socket.remotePort}`,
+        log: request.log,
+      }),
   });
 
   app.setNotFoundHandler(answerNotFound);

@@ -29,6 +29,8 @@ export interface Config {
   readonly getListIntervalMs: number;
   /** Serve gRPC server reflection (v1 and v1alpha), so grpcurl and buf curl need no proto files. */
   readonly reflection: boolean;
+  /** Serve Prometheus metrics at GET /metrics. */
+  readonly metrics: boolean;
   /** Origins whose pages may call the service cross-origin, e.g. `http://localhost:5173`; none by default. */
   readonly corsOrigins: readonly string[];
 }
@@ -84,6 +86,7 @@ export function loadConfig(env: Env, argv: readonly string[] = []): Config {
     },
     getListIntervalMs: int("GETLIST_INTERVAL_MS", 0, 0, 60_000),
     reflection: parseOnOff("REFLECTION", read("REFLECTION"), true),
+    metrics: parseOnOff("METRICS", read("METRICS"), true),
     corsOrigins: parseOrigins("CORS_ORIGINS", read("CORS_ORIGINS")),
   };
   return deepFreeze(config);

@@ -1,0 +1,103 @@
+import assert from "node:assert/strict";
+import { after, before, describe, it } from "node:test";
+import { createSimpleTestClient } from "../client/simple-test-client.js";
+import { type RunningServer, type ServerProcess, spawnServer, startServer } from "./support/server.js";
+
+/** The value of one series in a Prometheus text exposition, or undefined. */
+function sample(text: string, name: string, labels: Record<string, string>): number | undefined {
+  for (const line of text.split("\n")) {
+    if (!line.startsWith(`${name}{`)) continue;
+    const has = Object.entries(labels).every(([k, v]) => line.includes(`${k}="${v}"`));
+    if (has) return Number(line.slice(line.lastIndexOf(" ") + 1));
+  }
+  return undefined;
+}
+
+async function scrape(url: string): Promise<string> {
+  const res = await fetch(`${url}/metrics`);
+  assert.equal(res.status, 200);
+  assert.match(res.headers.get("content-type") ?? "", /^text\/plain; version=0\.0\.4/);
+  return res.text();
+}
+
+describe("GET /metrics", () => {
+  let server: RunningServer;
+  before(async () => {
+    server = await startServer({ GETLIST_INTERVAL_MS: "200" });
+  });
+  after(() => server.close());
+
+  it("counts calls by method, protocol and gRPC code name", async () => {
+    for (const protocol of ["connect", "grpc", "grpc-web"] as const) {
+      const client = createSimpleTestClient({ baseUrl: server.url, protocol });
+      await client.getOne({ hello: "x" });
+      client.close();
+    }
+    const text = await scrape(server.url);
+    for (const protocol of ["connect", "grpc", "grpc_web"]) {
+      const labels = { grpc_method: "GetOne", grpc_type: "unary", protocol, grpc_code: "OK" };
+      assert.equal(sample(text, "grpc_server_handled_total", labels), 1, protocol);
+      assert.equal(sample(text, "grpc_server_started_total", { grpc_method: "GetOne", protocol }), 1);
+    }
+    assert.match(text, /^grpc_server_handling_seconds_bucket\{/m);
+    assert.match(text, /^process_resident_memory_bytes /m);
+  });
+
+  it("shows a stream the client abandons released at once: in-flight back to 0, code Canceled", async () => {
+    const client = createSimpleTestClient({ baseUrl: server.url, protocol: "grpc" });
+    const abort = new AbortController();
+    const stream = client.getList({}, { signal: abort.signal });
+    for await (const _ of stream) {
+      const during = await scrape(server.url);
+      assert.equal(sample(during, "grpc_server_in_flight", { grpc_method: "GetList" }), 1);
+      abort.abort();
+      break;
+    }
+    client.close();
+    // The next message is 200 ms away: a handler still running would still be in flight.
+    const deadline = Date.now() + 5_000;
+    let text = await scrape(server.url);
+    while (sample(text, "grpc_server_in_flight", { grpc_method: "GetList" }) !== 0 && Date.now() < deadline) {
+      await new Promise((r) => setTimeout(r, 20));
+      text = await scrape(server.url);
+    }
+    assert.equal(sample(text, "grpc_server_in_flight", { grpc_method: "GetList" }), 0);
+    assert.equal(sample(text, "grpc_server_handled_total", { grpc_method: "GetList", grpc_code: "Canceled" }), 1);
+    assert.equal(sample(text, "grpc_server_msg_sent_total", { grpc_method: "GetList" }), 1);
+  });
+
+  it("can be switched off with METRICS=off", async () => {
+    const quiet = await startServer({ METRICS: "off" });
+    try {
+      assert.equal((await fetch(`${quiet.url}/metrics`)).status, 404);
+    } finally {
+      await quiet.close();
+    }
+  });
+});
+
+describe("the log", () => {
+  let server: ServerProcess;
+  before(async () => {
+    server = await spawnServer();
+  });
+  after(() => server.close());
+
+  it("has one structured line per RPC, with procedure, protocol, HTTP version, code, duration and peer", async () => {
+    const client = createSimpleTestClient({ baseUrl: server.url, protocol: "grpc-web", httpVersion: "1.1" });
+    await client.getOne({ hello: "a secret the log must not hold" });
+    client.close();
+    const deadline = Date.now() + 5_000;
+    const rpcLines = () => server.lines.filter((l) => l.includes('"msg":"rpc"')).map((l) => JSON.parse(l));
+    while (rpcLines().length === 0 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 20));
+    const [line, ...rest] = rpcLines();
+    assert.equal(rest.length, 0);
+    assert.equal(line.procedure, "/simpletest.SimpleTest/GetOne");
+    assert.equal(line.protocol, "grpc_web");
+    assert.equal(line.httpVersion, "1.1");
+    assert.equal(line.code, "ok");
+    assert.equal(typeof line.durationMs, "number");
+    assert.match(line.peer, /^127\.0\.0\.1:\d+$/);
+    assert.ok(!server.lines.join("\n").includes("a secret the log must not hold"));
+  });
+});

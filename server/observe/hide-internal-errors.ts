@@ -1,0 +1,33 @@
+import { Code, ConnectError, type Interceptor } from "@connectrpc/connect";
+import type { RpcLogger } from "./rpc-observer.js";
+
+/**
+ * Turns an unexpected exception from a handler into `internal` with a generic
+ * message, and logs the detail: clients never see stack traces, file paths or
+ * the text of a programming error. ConnectErrors pass unchanged.
+ */
+export function hideInternalErrors(log: RpcLogger): Interceptor {
+  return (next) => async (request) => {
+    const procedure = `/${request.service.typeName}/${request.method.name}`;
+    const hide = (error: unknown): unknown => {
+      if (error instanceof ConnectError || (error instanceof Error && error.name === "AbortError")) return error;
+      log.error({ procedure, err: error }, "handler failed");
+      return new ConnectError("internal error", Code.Internal);
+    };
+    try {
+      const response = await next(request);
+      if (!response.stream) return response;
+      return { ...response, message: rethrowHidden(response.message, hide) };
+    } catch (e) {
+      throw hide(e);
+    }
+  };
+}
+
+async function* rethrowHidden<T>(messages: AsyncIterable<T>, hide: (error: unknown) => unknown): AsyncIterable<T> {
+  try {
+    yield* messages;
+  } catch (e) {
+    throw hide(e);
+  }
+}
