@@ -6,7 +6,7 @@ import { fileURLToPath } from "node:url";
 import { promisify } from "node:util";
 import type { Browser, Page } from "playwright-core";
 import { launchChromium } from "./support/chromium.js";
-import { type RunningServer, startServer } from "./support/server.js";
+import { freePort, type RunningServer, startServer } from "./support/server.js";
 
 const repo = fileURLToPath(new URL("..", import.meta.url));
 const artifacts = fileURLToPath(new URL("../test-results/web-page/", import.meta.url));
@@ -140,8 +140,14 @@ describe("the browser page, in Chromium", () => {
     let pageOrigin: RunningServer;
     let allowing: RunningServer;
     before(async () => {
-      pageOrigin = await startServer();
-      allowing = await startServer({ CORS_ORIGINS: `http://localhost:1,${pageOrigin.url}` });
+      // Each names the other: the page's CSP lets it call the API servers, and
+      // one of them lets the page's origin call it. The API's port comes first.
+      const allowingPort = await freePort();
+      pageOrigin = await startServer({ PAGE_API_ORIGINS: `http://127.0.0.1:${allowingPort},${server.url}` });
+      allowing = await startServer({
+        PORT: String(allowingPort),
+        CORS_ORIGINS: `http://localhost:1,${pageOrigin.url}`,
+      });
     });
     after(async () => {
       await pageOrigin?.close();
@@ -158,6 +164,20 @@ describe("the browser page, in Chromium", () => {
         await page.getByRole("button", { name: "GetList" }).click();
         await status(page, "Stream finished: 5 messages").waitFor();
       }
+    });
+
+    it("cannot call an origin its server's PAGE_API_ORIGINS does not list: the CSP stops it", async (t) => {
+      const page = await openPage(t, browser, `${pageOrigin.url}/?api=http://127.0.0.1:1/`, "Connect (JSON)");
+      const console: string[] = [];
+      page.on("console", (message) => console.push(message.text()));
+      await page.getByRole("button", { name: "GetOne" }).click();
+
+      await status(page, "Failed").waitFor();
+      assert.equal(await page.locator("#result-error-code").textContent(), "unavailable");
+      assert.ok(
+        console.some((line) => line.includes('violates the following Content Security Policy directive: "connect-src')),
+        `no CSP refusal in the console: ${console.join("\n")}`,
+      );
     });
 
     it("is refused by a server whose CORS_ORIGINS does not list that origin", async (t) => {
@@ -184,10 +204,19 @@ async function openPage(
   viewport = desktop,
 ): Promise<Page> {
   const context = await browser.newContext({ viewport });
-  t.after(() => context.close());
   const page = await context.newPage();
+  // The page must work within its own Content-Security-Policy.
+  const violations: string[] = [];
+  page.on("console", (message) => {
+    if (message.text().includes("Content Security Policy")) violations.push(message.text());
+  });
+  t.after(async () => {
+    await context.close();
+    if (!url.includes("api=http://127.0.0.1:1/")) assert.deepEqual(violations, []);
+  });
   page.setDefaultTimeout(10_000);
-  await page.goto(url);
+  const response = await page.goto(url);
+  assert.match(response?.headers()["content-security-policy"] ?? "", /default-src 'self'/);
   await page.getByLabel("Transport").selectOption({ label: transport });
   return page;
 }

@@ -1,6 +1,17 @@
+import { setMaxListeners } from "node:events";
+import type http from "node:http";
 import type { Server } from "node:http";
-import { Code, ConnectError, type ConnectRouter, createContextValues } from "@connectrpc/connect";
+import type http2 from "node:http2";
+import {
+  Code,
+  ConnectError,
+  type ConnectRouter,
+  type ConnectRouterOptions,
+  createContextValues,
+  createServiceImplSpec,
+} from "@connectrpc/connect";
 import { fastifyConnectPlugin } from "@connectrpc/connect-fastify";
+import { compressionBrotli, compressionGzip } from "@connectrpc/connect-node";
 import fastifyCors from "@fastify/cors";
 import { type FastifyInstance, fastify, LogController } from "fastify";
 import { collectDefaultMetrics, Registry } from "prom-client";
@@ -8,14 +19,20 @@ import { Health, HealthCheckResponse_ServingStatus as ServingStatus } from "../g
 import { ServerReflection } from "../gen/grpc/reflection/v1/reflection_pb.js";
 import { ServerReflection as ServerReflectionV1alpha } from "../gen/grpc/reflection/v1alpha/reflection_pb.js";
 import { SimpleTest } from "../gen/simpletest/simple_test_pb.js";
+import { createCallDeadline } from "./call-deadline.js";
 import type { Config } from "./config.js";
 import { corsOptions } from "./cors.js";
+import { createUnaryFastLane } from "./fast-lane/unary-fast-lane.js";
 import { healthz } from "./healthz.js";
 import { createOnePortServer, type OnePortServer, type RequestListener } from "./listen/one-port.js";
 import { hideInternalErrors } from "./observe/hide-internal-errors.js";
 import { metricsRoute } from "./observe/metrics-route.js";
 import { createRpcMetrics } from "./observe/rpc-metrics.js";
-import { callTransportKey, observeRpcs } from "./observe/rpc-observer.js";
+import { callTransportKey, observeRpcs, type RpcLogger } from "./observe/rpc-observer.js";
+import {
+  undecodableStreamsAreInvalidArgument,
+  undecodableUnaryIsInvalidArgument,
+} from "./observe/undecodable-requests.js";
 import { answerNotFound } from "./rpc-not-found.js";
 import { createHealthService, createHealthStatus, type HealthStatus } from "./services/health.js";
 import { createReflectionService } from "./services/reflection.js";
@@ -35,13 +52,16 @@ export interface App {
  */
 export async function buildApp(config: Config): Promise<App> {
   let front: OnePortServer | undefined;
+  // In front of Fastify, so that the calls it serves skip Fastify's per-request
+  // work too; it hands everything else (and everything, until it serves) to Fastify.
+  const fastLane = createUnaryFastLane();
   const app = fastify({
     logger: { level: config.logLevel },
     logController: new LogController({ disableRequestLogging: true }),
     // Fastify's types tie one request type to one server type; the front feeds
     // it both HTTP/1.1 and HTTP/2 compatibility requests, which it handles alike.
     serverFactory: (handler) => {
-      front = createOnePortServer(handler as RequestListener, {
+      front = createOnePortServer(fastLane.wrap(handler as RequestListener), {
         tls: config.tls,
         http1: config.http1,
         http2: config.http2,
@@ -54,6 +74,9 @@ export async function buildApp(config: Config): Promise<App> {
   // unavailable. Unlike connect-fastify's shutdownTimeoutMs, the timer does not
   // keep a process alive whose calls all finished in time.
   const shutdown = new AbortController();
+  // Every call in flight listens to it (and lets go when it ends): thousands
+  // at once are expected, not a leak for Node to warn about.
+  setMaxListeners(0, shutdown.signal);
   app.addHook("preClose", async () => {
     const timer = setTimeout(
       () => shutdown.abort(new ConnectError("the server is shutting down", Code.Unavailable)),
@@ -63,7 +86,7 @@ export async function buildApp(config: Config): Promise<App> {
   });
 
   await app.register(fastifyCors, corsOptions(config.corsOrigins));
-  await app.register(webPage);
+  await app.register(webPage, { apiOrigins: config.pageApiOrigins });
 
   // SERVING once the port is open; NOT_SERVING for good the moment shutdown begins.
   const health = createHealthStatus([SimpleTest.typeName]);
@@ -78,6 +101,39 @@ export async function buildApp(config: Config): Promise<App> {
   if (config.metrics) await app.register(metricsRoute, { registry });
 
   const simpleTest = createSimpleTestService({ getListIntervalMs: config.getListIntervalMs });
+  // Health/Watch is meant to stay open until the client cancels or the server stops.
+  const deadline = createCallDeadline({
+    maxTimeoutMs: config.maxTimeoutMs,
+    unbounded: [`/${Health.typeName}/${Health.method.watch.name}`],
+  });
+  // What connect-es and the fast lane alike apply to every call.
+  const rpcOptions = {
+    readMaxBytes: config.maxMessageBytes,
+    writeMaxBytes: config.maxMessageBytes,
+    acceptCompression: [compressionGzip, compressionBrotli],
+    // The deadline gate caps calls at config.maxTimeoutMs; this only refuses
+    // deadlines no timer can hold (Node would fire them after 1 ms).
+    maxTimeoutMs: 2 ** 31 - 1,
+    // curl users should not have to send Connect-Protocol-Version.
+    requireConnectProtocolHeader: false,
+    shutdownSignal: shutdown.signal,
+    // Outermost first: the observer sees the code the client gets.
+    interceptors: [
+      observeRpcs(rpcMetrics, app.log),
+      hideInternalErrors(app.log),
+      undecodableStreamsAreInvalidArgument(),
+    ],
+    requestGate: (context) => {
+      deadline.requestGate(context);
+      undecodableUnaryIsInvalidArgument(context);
+    },
+  } satisfies ConnectRouterOptions;
+  const callTransport = (raw: http.IncomingMessage | http2.Http2ServerRequest, log: RpcLogger) =>
+    createContextValues().set(callTransportKey, {
+      httpVersion: raw.httpVersion,
+      peer: `${raw.socket.remoteAddress}:${raw.socket.remotePort}`,
+      log,
+    });
   await app.register(fastifyConnectPlugin, {
     routes: (router: ConnectRouter) => {
       router.service(SimpleTest, simpleTest).service(Health, createHealthService(health));
@@ -91,21 +147,21 @@ export async function buildApp(config: Config): Promise<App> {
         router.service(ServerReflection, reflection).service(ServerReflectionV1alpha, reflection);
       }
     },
-    readMaxBytes: config.maxMessageBytes,
-    writeMaxBytes: config.maxMessageBytes,
-    maxTimeoutMs: config.maxTimeoutMs,
-    // curl users should not have to send Connect-Protocol-Version.
-    requireConnectProtocolHeader: false,
-    shutdownSignal: shutdown.signal,
-    // Outermost first: the observer sees the code the client gets.
-    interceptors: [observeRpcs(rpcMetrics, app.log), hideInternalErrors(app.log)],
-    contextValues: (request) =>
-      createContextValues().set(callTransportKey, {
-        httpVersion: request.raw.httpVersion,
-        peer: `${request.socket.remoteAddress}:${request.socket.remotePort}`,
-        log: request.log,
-      }),
+    ...rpcOptions,
+    contextValues: (request) => deadline.watchBody(callTransport(request.raw, request.log), request.raw),
   });
+  // SimpleTest's unary calls of the common shapes, through the same implementation
+  // and interceptors, without connect-es's per-call streams; FAST_PATH=off turns it off.
+  if (config.fastPath) {
+    fastLane.serve({
+      ...rpcOptions,
+      services: [createServiceImplSpec<typeof SimpleTest>(SimpleTest, simpleTest)],
+      contextValues: (raw) => callTransport(raw, app.log),
+      // @fastify/cors, given an origin function (server/cors.ts), varies every response by Origin.
+      fastifyHeaders: { vary: "Origin" },
+    });
+    app.addHook("preClose", async () => fastLane.stop());
+  }
 
   app.setNotFoundHandler(answerNotFound);
 

@@ -1,4 +1,5 @@
 import { readFileSync } from "node:fs";
+import { availableParallelism } from "node:os";
 import { parseArgs } from "node:util";
 
 export type LogLevel = "fatal" | "error" | "warn" | "info" | "debug" | "trace" | "silent";
@@ -14,6 +15,11 @@ export interface Config {
   readonly maxTimeoutMs: number;
   /** How long in-flight calls may run on after shutdown begins before they are cancelled. */
   readonly shutdownGraceMs: number;
+  /**
+   * How long the server keeps taking new calls after it reports NOT_SERVING on
+   * SIGTERM, so that load balancers see the health check fail before the port closes.
+   */
+  readonly shutdownDelayMs: number;
   readonly http1: {
     readonly headersTimeoutMs: number;
     readonly requestTimeoutMs: number;
@@ -24,6 +30,10 @@ export interface Config {
     readonly maxConcurrentStreams: number;
     readonly maxHeaderListBytes: number;
     readonly idleTimeoutMs: number;
+    /** How often the server pings each HTTP/2 connection; 0 never. */
+    readonly keepAliveIntervalMs: number;
+    /** How long a ping may go unanswered before its connection is closed. */
+    readonly keepAliveTimeoutMs: number;
   };
   /** Pause between GetList messages, to watch a stream arrive; 0 answers at once. */
   readonly getListIntervalMs: number;
@@ -31,8 +41,14 @@ export interface Config {
   readonly reflection: boolean;
   /** Serve Prometheus metrics at GET /metrics. */
   readonly metrics: boolean;
+  /** Serve unary calls of the common shapes on the fast lane (server/fast-lane/); off sends every call through connect-es. */
+  readonly fastPath: boolean;
+  /** Server processes sharing the port (node:cluster); 1 serves from this process. */
+  readonly workers: number;
   /** Origins whose pages may call the service cross-origin, e.g. `http://localhost:5173`; none by default. */
   readonly corsOrigins: readonly string[];
+  /** Origins the page at `/` may call besides its own (its `?api=` targets): its CSP's connect-src. */
+  readonly pageApiOrigins: readonly string[];
 }
 
 export class ConfigError extends Error {
@@ -73,6 +89,7 @@ export function loadConfig(env: Env, argv: readonly string[] = []): Config {
     maxMessageBytes: int("MAX_MESSAGE_BYTES", 4 * 1024 * 1024, 1, 2 ** 31 - 1),
     maxTimeoutMs: int("MAX_TIMEOUT_MS", 300_000, 1, 2 ** 31 - 1),
     shutdownGraceMs: int("SHUTDOWN_GRACE_MS", 10_000, 0, 3_600_000),
+    shutdownDelayMs: int("SHUTDOWN_DELAY_MS", 0, 0, 600_000),
     http1: {
       headersTimeoutMs: int("HTTP1_HEADERS_TIMEOUT_MS", 10_000, 1, 600_000),
       requestTimeoutMs: int("HTTP1_REQUEST_TIMEOUT_MS", 300_000, 0, 2 ** 31 - 1),
@@ -83,20 +100,25 @@ export function loadConfig(env: Env, argv: readonly string[] = []): Config {
       maxConcurrentStreams: int("HTTP2_MAX_CONCURRENT_STREAMS", 100, 1, 2 ** 31 - 1),
       maxHeaderListBytes: int("MAX_HEADER_BYTES", 16 * 1024, 1024, 1024 * 1024),
       idleTimeoutMs: int("HTTP2_IDLE_TIMEOUT_MS", 60_000, 1, 2 ** 31 - 1),
+      keepAliveIntervalMs: int("HTTP2_KEEPALIVE_MS", 30_000, 0, 2 ** 31 - 1),
+      keepAliveTimeoutMs: int("HTTP2_KEEPALIVE_TIMEOUT_MS", 20_000, 1, 2 ** 31 - 1),
     },
     getListIntervalMs: int("GETLIST_INTERVAL_MS", 0, 0, 60_000),
     reflection: parseOnOff("REFLECTION", read("REFLECTION"), true),
     metrics: parseOnOff("METRICS", read("METRICS"), true),
+    fastPath: parseOnOff("FAST_PATH", read("FAST_PATH"), true),
+    workers: parseWorkers(flags.workers === undefined ? "WORKERS" : "--workers", flags.workers ?? read("WORKERS")),
     corsOrigins: parseOrigins("CORS_ORIGINS", read("CORS_ORIGINS")),
+    pageApiOrigins: parseOrigins("PAGE_API_ORIGINS", read("PAGE_API_ORIGINS")),
   };
   return deepFreeze(config);
 }
 
-function parseFlags(argv: readonly string[]): { host?: string; port?: string } {
+function parseFlags(argv: readonly string[]): { host?: string; port?: string; workers?: string } {
   try {
     const { values } = parseArgs({
       args: [...argv],
-      options: { host: { type: "string" }, port: { type: "string" } },
+      options: { host: { type: "string" }, port: { type: "string" }, workers: { type: "string" } },
       strict: true,
     });
     return values;
@@ -128,6 +150,11 @@ function parseOrigins(name: string, raw: string | undefined): string[] {
     }
     return origin;
   });
+}
+
+function parseWorkers(name: string, raw: string | undefined): number {
+  if (raw === "auto") return availableParallelism();
+  return parseInteger(name, raw, 1, 1, 256);
 }
 
 function parseOnOff(name: string, raw: string | undefined, fallback: boolean): boolean {

@@ -1,5 +1,8 @@
+import cluster from "node:cluster";
+import { setTimeout as sleep } from "node:timers/promises";
 import { buildApp } from "./app.js";
 import { ConfigError, loadConfig } from "./config.js";
+import { runWorkers } from "./workers.js";
 
 let config: ReturnType<typeof loadConfig>;
 try {
@@ -10,14 +13,23 @@ try {
   process.exit(2);
 }
 
-const { fastify, front } = await buildApp(config);
+if (config.workers > 1 && cluster.isPrimary) {
+  // The workers run this same file and serve; this process only starts and stops them.
+  await runWorkers(config.workers);
+}
+
+const { fastify, front, health } = await buildApp(config);
 await fastify.listen({ host: config.host, port: config.port });
 
 let stopping = false;
 const stop = async (signal: NodeJS.Signals) => {
   if (stopping) return;
   stopping = true;
-  fastify.log.info({ signal, graceMs: config.shutdownGraceMs }, "shutting down");
+  fastify.log.info({ signal, delayMs: config.shutdownDelayMs, graceMs: config.shutdownGraceMs }, "shutting down");
+  // A load balancer polls health: keep taking calls until it has seen
+  // NOT_SERVING, rather than refuse the ones it sends meanwhile.
+  health.shutdown();
+  await sleep(config.shutdownDelayMs);
   // Streams are cancelled when the grace period ends; connections that still
   // linger after that (a peer that never reads its GOAWAY) are cut.
   const cut = setTimeout(() => front.destroyConnections(), config.shutdownGraceMs + 2_000);

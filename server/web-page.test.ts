@@ -47,6 +47,27 @@ describe("webPage", () => {
     await app.close();
   });
 
+  it("sends its security headers with the page and its assets: own origin only, no framing, no sniffing", async () => {
+    const app = fastify();
+    await app.register(webPage, { root: built, apiOrigins: ["https://api.example"] });
+    for (const path of ["/", "/assets/index-Ab12Cd34.js"]) {
+      const headers = (await app.inject(path)).headers;
+      const csp = String(headers["content-security-policy"]);
+      assert.match(csp, /(^|; )default-src 'self'(;|$)/, path);
+      assert.match(csp, /(^|; )connect-src 'self' https:\/\/api\.example(;|$)/, path);
+      assert.match(csp, /(^|; )frame-ancestors 'none'(;|$)/, path);
+      assert.equal(headers["x-content-type-options"], "nosniff", path);
+      assert.equal(headers["referrer-policy"], "no-referrer", path);
+    }
+    await app.close();
+  });
+
+  it("lets the page call only its own origin when no API origins are configured", async () => {
+    const app = await serve(built);
+    assert.match(String((await app.inject("/")).headers["content-security-policy"]), /connect-src 'self';/);
+    await app.close();
+  });
+
   it("answers 404 for a file the build does not have", async () => {
     const app = await serve(built);
     assert.equal((await app.inject("/assets/index-00000000.js")).statusCode, 404);

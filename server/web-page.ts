@@ -10,6 +10,30 @@ export const builtPageDir = fileURLToPath(new URL("../web/dist/", import.meta.ur
 export interface WebPageOptions {
   /** The built page; `builtPageDir` unless a test points elsewhere. */
   readonly root?: string;
+  /** Origins the page may call besides its own: the servers its `?api=` may name. */
+  readonly apiOrigins?: readonly string[];
+}
+
+/**
+ * The page runs only its own scripts and styles and calls only its own origin
+ * and `apiOrigins`: an injected script could neither run nor send anything
+ * elsewhere. The favicon is a `data:` URL. No site may frame the page.
+ */
+export function securityHeaders(apiOrigins: readonly string[]): Record<string, string> {
+  const csp = [
+    "default-src 'self'",
+    `connect-src ${["'self'", ...apiOrigins].join(" ")}`,
+    "img-src 'self' data:",
+    "object-src 'none'",
+    "base-uri 'none'",
+    "form-action 'self'",
+    "frame-ancestors 'none'",
+  ];
+  return {
+    "content-security-policy": csp.join("; "),
+    "x-content-type-options": "nosniff",
+    "referrer-policy": "no-referrer",
+  };
 }
 
 /**
@@ -17,7 +41,11 @@ export interface WebPageOptions {
  * hash of its content, so those files may be cached for good; index.html and
  * the rest are revalidated on every load so a new build shows at once.
  */
-export const webPage: FastifyPluginAsync<WebPageOptions> = async (app, { root = builtPageDir }) => {
+export const webPage: FastifyPluginAsync<WebPageOptions> = async (app, { root = builtPageDir, apiOrigins = [] }) => {
+  const headers = securityHeaders(apiOrigins);
+  app.addHook("onSend", async (_request, reply) => {
+    reply.headers(headers);
+  });
   if (!existsSync(join(root, "index.html"))) {
     app.get("/", (_request, reply) =>
       reply

@@ -1,6 +1,6 @@
 import { type ChildProcess, spawn } from "node:child_process";
 import { once } from "node:events";
-import type { AddressInfo } from "node:net";
+import net, { type AddressInfo } from "node:net";
 import { createInterface } from "node:readline";
 import { buildApp } from "../../server/app.js";
 import { loadConfig } from "../../server/config.js";
@@ -12,17 +12,26 @@ export interface RunningServer {
   close(): Promise<void>;
 }
 
-/** Builds the real app in this process and listens on a free loopback port. */
+/** Builds the real app in this process and listens on a free loopback port (or on `env.PORT`). */
 export async function startServer(env: Record<string, string> = {}): Promise<RunningServer> {
-  const config = loadConfig({ LOG_LEVEL: "silent", ...env, HOST: "127.0.0.1", PORT: "0" });
+  const config = loadConfig({ LOG_LEVEL: "silent", PORT: "0", ...env, HOST: "127.0.0.1" });
   const { fastify } = await buildApp(config);
-  await fastify.listen({ host: config.host, port: 0 });
+  await fastify.listen({ host: config.host, port: config.port });
   const { port } = fastify.server.address() as AddressInfo;
   return {
     url: `${config.tls ? "https" : "http"}://127.0.0.1:${port}`,
     port,
     close: () => fastify.close(),
   };
+}
+
+/** A loopback port free right now, for a server that must be named before it starts. */
+export async function freePort(): Promise<number> {
+  const probe = net.createServer();
+  await new Promise<void>((resolve) => probe.listen(0, "127.0.0.1", resolve));
+  const { port } = probe.address() as AddressInfo;
+  await new Promise((resolve) => probe.close(resolve));
+  return port;
 }
 
 export interface ServerProcess extends RunningServer {

@@ -2,6 +2,7 @@ import http from "node:http";
 import http2 from "node:http2";
 import net from "node:net";
 import tls from "node:tls";
+import { keepSessionAlive } from "./http2-keepalive.js";
 import { classifyPreface } from "./http2-preface.js";
 
 export type RequestListener = (
@@ -25,6 +26,8 @@ export interface OnePortOptions {
     readonly maxConcurrentStreams: number;
     readonly maxHeaderListBytes: number;
     readonly idleTimeoutMs: number;
+    readonly keepAliveIntervalMs: number;
+    readonly keepAliveTimeoutMs: number;
   };
 }
 
@@ -48,7 +51,12 @@ export function createOnePortServer(listener: RequestListener, options: OnePortO
   const sessions = new Set<http2.ServerHttp2Session>();
   let closing = false;
 
-  const h1 = http.createServer({ maxHeaderSize: options.http1.maxHeaderBytes });
+  const h1 = http.createServer({
+    maxHeaderSize: options.http1.maxHeaderBytes,
+    // Node checks the header and request timeouts only this often (30 s by
+    // default): a timeout shorter than the check would go unenforced.
+    connectionsCheckingInterval: Math.min(1_000, options.http1.headersTimeoutMs),
+  });
   h1.headersTimeout = options.http1.headersTimeoutMs;
   h1.requestTimeout = options.http1.requestTimeoutMs;
   h1.keepAliveTimeout = options.http1.keepAliveTimeoutMs;
@@ -83,6 +91,10 @@ export function createOnePortServer(listener: RequestListener, options: OnePortO
     sessions.add(session);
     session.once("close", () => sessions.delete(session));
     session.setTimeout(options.http2.idleTimeoutMs, () => session.close());
+    keepSessionAlive(session, {
+      intervalMs: options.http2.keepAliveIntervalMs,
+      timeoutMs: options.http2.keepAliveTimeoutMs,
+    });
     if (closing) session.close();
   });
 

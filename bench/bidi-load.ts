@@ -1,0 +1,78 @@
+import http2 from "node:http2";
+import { parseArgs } from "node:util";
+
+/**
+ * Drives bidi `PostAndPost` over gRPC from Node with the core http2 client (so
+ * the client costs little): `sessions × streams` calls, each keeping `window`
+ * messages in flight, for `seconds`. Prints {"rps", "p50Ms", "p99Ms", "failed"}
+ * where rps counts answered messages per second.
+ */
+const { values } = parseArgs({
+  options: {
+    url: { type: "string" },
+    seconds: { type: "string", default: "5" },
+    sessions: { type: "string", default: "4" },
+    streams: { type: "string", default: "16" },
+    window: { type: "string", default: "4" },
+  },
+});
+const seconds = Number(values.seconds);
+// RequestList{namelist:"world"} in its envelope.
+const message = Buffer.from([0, 0, 0, 0, 7, 0x0a, 5, ...Buffer.from("world")]);
+
+let measuring = false;
+let answered = 0;
+let failed = 0;
+const latencies: number[] = [];
+const sessions: http2.ClientHttp2Session[] = [];
+
+function call(session: http2.ClientHttp2Session): void {
+  const stream = session.request({
+    ":method": "POST",
+    ":path": "/simpletest.SimpleTest/PostAndPost",
+    "content-type": "application/grpc",
+    te: "trailers",
+  });
+  const sentAt: number[] = [];
+  const send = () => {
+    sentAt.push(performance.now());
+    stream.write(message);
+  };
+  let pending: Buffer = Buffer.alloc(0);
+  stream.on("data", (chunk: Buffer) => {
+    pending = pending.length === 0 ? chunk : Buffer.concat([pending, chunk]);
+    while (pending.length >= 5 && pending.length >= 5 + pending.readUInt32BE(1)) {
+      pending = pending.subarray(5 + pending.readUInt32BE(1));
+      const started = sentAt.shift() ?? 0;
+      if (measuring) {
+        answered++;
+        latencies.push(performance.now() - started);
+      }
+      send();
+    }
+  });
+  stream.on("trailers", (trailers) => {
+    if (trailers["grpc-status"] !== "0") failed++;
+  });
+  stream.on("error", () => failed++);
+  for (let i = 0; i < Number(values.window); i++) send();
+}
+
+for (let s = 0; s < Number(values.sessions); s++) {
+  const session = http2.connect(String(values.url));
+  session.on("error", () => failed++);
+  sessions.push(session);
+  for (let i = 0; i < Number(values.streams); i++) call(session);
+}
+
+// One second of warm-up, as h2load does, then the measured window.
+await new Promise((resolve) => setTimeout(resolve, 1000));
+measuring = true;
+const start = performance.now();
+await new Promise((resolve) => setTimeout(resolve, seconds * 1000));
+measuring = false;
+const elapsed = (performance.now() - start) / 1000;
+for (const session of sessions) session.destroy();
+latencies.sort((a, b) => a - b);
+const at = (q: number) => latencies[Math.min(latencies.length - 1, Math.floor(q * latencies.length))] ?? 0;
+process.stdout.write(`${JSON.stringify({ rps: answered / elapsed, p50Ms: at(0.5), p99Ms: at(0.99), failed })}\n`);

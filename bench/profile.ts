@@ -1,0 +1,82 @@
+import { mkdtempSync, readdirSync, readFileSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { parseArgs } from "node:util";
+import { runH2load } from "./h2load.js";
+import { resolveNode } from "./node-binary.js";
+import { startServer } from "./servers.js";
+import { workloads } from "./workloads.js";
+
+/**
+ * Profiles our server under one h2load workload with `node --cpu-prof` and
+ * prints where the time goes: by package, then the hottest functions (self
+ * time). `npm run bench:profile -- --workload grpc-unary [--env FAST_PATH=off]`
+ */
+const { values } = parseArgs({
+  options: {
+    workload: { type: "string", default: "grpc-unary" },
+    seconds: { type: "string", default: "5" },
+    node: { type: "string" },
+    env: { type: "string", multiple: true, default: [] },
+    top: { type: "string", default: "25" },
+  },
+});
+const workload = workloads.find((w) => w.id === values.workload && w.driver === "h2load");
+if (!workload)
+  throw new Error(`--workload must be one of ${workloads.filter((w) => w.driver === "h2load").map((w) => w.id)}`);
+
+const dir = mkdtempSync(join(tmpdir(), "simpletest-prof-"));
+const env = Object.fromEntries(values.env.map((pair) => pair.split("=", 2) as [string, string]));
+const server = await startServer(
+  { name: "simpletest", script: "server/main.ts", env },
+  resolveNode(values.node),
+  ["--cpu-prof", `--cpu-prof-dir=${dir}`],
+  0,
+);
+let result: Awaited<ReturnType<typeof runH2load>>;
+try {
+  result = await runH2load({
+    url: server.url + workload.path,
+    ...workload,
+    connections: 16,
+    streams: 16,
+    seconds: Number(values.seconds),
+    cpu: 1,
+  });
+} finally {
+  await server.stop();
+}
+
+interface Node {
+  id: number;
+  callFrame: { functionName: string; url: string; lineNumber: number };
+  hitCount: number;
+}
+const file = readdirSync(dir).find((f) => f.endsWith(".cpuprofile"));
+if (!file) throw new Error("the server wrote no profile");
+const profile = JSON.parse(readFileSync(join(dir, file), "utf8")) as { nodes: Node[] };
+rmSync(dir, { recursive: true, force: true });
+
+const total = profile.nodes.reduce((sum, n) => sum + n.hitCount, 0);
+const pct = (hits: number) => `${((100 * hits) / total).toFixed(1).padStart(5)}%`;
+const area = (url: string) => {
+  const pkg = /node_modules\/((?:@[^/]+\/)?[^/]+)/.exec(url)?.[1];
+  if (pkg) return pkg;
+  if (url.startsWith("node:")) return "node core";
+  if (url === "") return "(native, gc, idle)";
+  return url.includes("/work/") || url.startsWith("file:") ? "this project" : url;
+};
+const sum = (keyOf: (n: Node) => string) => {
+  const by = new Map<string, number>();
+  for (const n of profile.nodes) by.set(keyOf(n), (by.get(keyOf(n)) ?? 0) + n.hitCount);
+  return [...by].sort((a, b) => b[1] - a[1]);
+};
+process.stdout.write(`${workload.id}: ${result.rps.toFixed(0)} req/s under the profiler\n\nby package:\n`);
+for (const [name, hits] of sum((n) => area(n.callFrame.url)).slice(0, 12))
+  process.stdout.write(`${pct(hits)}  ${name}\n`);
+process.stdout.write("\nhottest functions (self time):\n");
+const top = sum(
+  (n) =>
+    `${n.callFrame.functionName || "(anonymous)"}  ${n.callFrame.url.replace(/.*node_modules\//, "")}:${n.callFrame.lineNumber + 1}`,
+);
+for (const [name, hits] of top.slice(0, Number(values.top))) process.stdout.write(`${pct(hits)}  ${name}\n`);

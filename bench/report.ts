@@ -1,0 +1,83 @@
+/** One server's figures on one workload: medians over the rounds. */
+export interface Row {
+  readonly workload: string;
+  readonly title: string;
+  readonly server: string;
+  readonly ours: boolean;
+  readonly rps: number;
+  readonly p50Ms: number;
+  readonly p99Ms: number;
+  readonly rssMb: number;
+  /** Median over rounds of ours ÷ peer, by peer name; only on our rows. */
+  readonly ratios: Readonly<Record<string, number>>;
+}
+
+const median = (values: readonly number[]) => {
+  const sorted = [...values].sort((a, b) => a - b);
+  const mid = sorted.length >> 1;
+  return sorted.length % 2 ? sorted[mid] : (sorted[mid - 1] + sorted[mid]) / 2;
+};
+
+export { median };
+
+/** The table printed at the end of a run. */
+export function formatTable(rows: readonly Row[], peers: readonly string[]): string {
+  const header = ["workload", "server", "req/s", "p50 ms", "p99 ms", "RSS MB", ...peers.map((p) => `× ${p}`)];
+  const lines = rows.map((r) => [
+    r.workload,
+    r.server,
+    r.rps.toFixed(0),
+    r.p50Ms.toFixed(2),
+    r.p99Ms.toFixed(2),
+    r.rssMb.toFixed(0),
+    ...peers.map((p) => (r.ratios[p] === undefined ? "" : `${r.ratios[p].toFixed(2)}×`)),
+  ]);
+  const widths = header.map((h, i) => Math.max(h.length, ...lines.map((l) => l[i].length)));
+  const fmt = (cells: string[]) =>
+    `| ${cells.map((c, i) => (i < 2 ? c.padEnd(widths[i]) : c.padStart(widths[i]))).join(" | ")} |`;
+  return [
+    fmt(header),
+    `|${widths.map((w, i) => (i < 2 ? `${"-".repeat(w + 1)}-` : `${"-".repeat(w + 1)}:`)).join("|")}|`,
+    ...lines.map(fmt),
+  ].join("\n");
+}
+
+const escapeXml = (text: string) => text.replace(/&/g, "&amp;").replace(/</g, "&lt;");
+
+/** A bar chart of req/s, one panel per workload, bars scaled within each panel. */
+export function renderSvg(rows: readonly Row[], subtitle: string): string {
+  const workloads = [...new Set(rows.map((r) => r.workload))];
+  const barHeight = 18;
+  const gap = 6;
+  const labelWidth = 200;
+  const barWidth = 420;
+  let y = 50;
+  const parts: string[] = [];
+  for (const id of workloads) {
+    const group = rows.filter((r) => r.workload === id);
+    const max = Math.max(...group.map((r) => r.rps));
+    parts.push(`<text x="10" y="${y}" font-weight="bold">${escapeXml(group[0].title)}</text>`);
+    y += 8;
+    for (const r of group) {
+      const width = Math.max(1, (r.rps / max) * barWidth);
+      parts.push(
+        `<text x="${labelWidth - 6}" y="${y + barHeight - 5}" text-anchor="end">${escapeXml(r.server)}</text>`,
+        `<rect x="${labelWidth}" y="${y}" width="${width.toFixed(1)}" height="${barHeight}" fill="${r.ours ? "#2b6cb0" : "#a0aec0"}"/>`,
+        `<text x="${labelWidth + width + 6}" y="${y + barHeight - 5}">${Math.round(r.rps).toLocaleString("en-US")}/s</text>`,
+      );
+      y += barHeight + gap;
+    }
+    y += 22;
+  }
+  const height = y;
+  return [
+    `<svg xmlns="http://www.w3.org/2000/svg" width="760" height="${height}" font-family="sans-serif" font-size="12">`,
+    `<title>simpletest vs peers, requests per second: ${escapeXml(subtitle)}</title>`,
+    `<rect width="100%" height="100%" fill="white"/>`,
+    `<text x="10" y="22" font-size="15" font-weight="bold">simpletest vs peers: requests (or messages) per second, higher is better</text>`,
+    `<text x="10" y="38" fill="#555">${escapeXml(subtitle)}</text>`,
+    ...parts,
+    "</svg>",
+    "",
+  ].join("\n");
+}

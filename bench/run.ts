@@ -1,0 +1,205 @@
+import { execFile } from "node:child_process";
+import { mkdirSync, writeFileSync } from "node:fs";
+import { parseArgs } from "node:util";
+import { runH2load } from "./h2load.js";
+import { nodeVersion, resolveNode } from "./node-binary.js";
+import { probe } from "./probe.js";
+import { formatTable, median, type Row, renderSvg } from "./report.js";
+import { sampleRss } from "./rss.js";
+import { type ServerSpec, type StartedServer, startServer } from "./servers.js";
+import { type Workload, workloads } from "./workloads.js";
+
+const usage = `npm run bench -- [options]
+  --seconds N        measured seconds per run (default 5; plus 1 s warm-up)
+  --rounds N         interleaved rounds; the table shows medians (default 3)
+  --workload ID      only this workload (repeatable): ${workloads.map((w) => w.id).join(", ")}
+  --node V|PATH      run the servers on Node major V from the npm registry (cached), or this binary
+  --workers N        also run our server with WORKERS=N
+  --connections N    h2load connections (default 16)
+  --streams N        concurrent streams per HTTP/2 connection (default 16)
+  --no-compare-off   skip our server with FAST_PATH=off
+  --env K=V          extra environment for our server (repeatable), e.g. LOG_LEVEL=warn
+  --node-flag F      a Node flag for every server (repeatable), e.g. --max-semi-space-size=32
+  --out DIR          where the JSON and SVG go (default bench/results)`;
+
+const { values } = parseArgs({
+  options: {
+    seconds: { type: "string", default: "5" },
+    rounds: { type: "string", default: "3" },
+    workload: { type: "string", multiple: true },
+    node: { type: "string" },
+    workers: { type: "string" },
+    connections: { type: "string", default: "16" },
+    streams: { type: "string", default: "16" },
+    "no-compare-off": { type: "boolean", default: false },
+    env: { type: "string", multiple: true, default: [] },
+    "node-flag": { type: "string", multiple: true, default: [] },
+    out: { type: "string", default: "bench/results" },
+    help: { type: "boolean", default: false },
+  },
+});
+if (values.help) {
+  process.stdout.write(`${usage}\n`);
+  process.exit(0);
+}
+
+const seconds = Number(values.seconds);
+const rounds = Number(values.rounds);
+const serverCpu = 0;
+const loadCpu = 1;
+const node = resolveNode(values.node);
+const version = nodeVersion(node);
+const chosen = workloads.filter((w) => !values.workload || values.workload.includes(w.id));
+
+// Our server as a user runs it (default settings, one log line per call), and peers.
+const extraEnv = Object.fromEntries(values.env.map((pair) => pair.split("=", 2) as [string, string]));
+const ours: ServerSpec[] = [
+  { name: "simpletest", script: "server/main.ts", env: extraEnv },
+  ...(values["no-compare-off"]
+    ? []
+    : [{ name: "simpletest FAST_PATH=off", script: "server/main.ts", env: { ...extraEnv, FAST_PATH: "off" } }]),
+  ...(values.workers
+    ? [
+        {
+          name: `simpletest WORKERS=${values.workers}`,
+          script: "server/main.ts",
+          env: { ...extraEnv, WORKERS: values.workers },
+          // Workers need cores of their own; on a 2-core machine they share them with the load generator.
+          cpus: "0-1",
+        },
+      ]
+    : []),
+];
+const peerSpecs: Record<string, ServerSpec> = {
+  "grpc-js": { name: "grpc-js", script: "bench/peers/grpc-js-server.ts" },
+  "bare-http2": { name: "bare-http2", script: "bench/peers/bare-http2-server.ts" },
+  "bare-fastify": { name: "bare-fastify", script: "bench/peers/bare-fastify-server.ts" },
+};
+const peerNames = [...new Set(chosen.flatMap((w) => w.peers))];
+
+process.stderr.write(
+  `node ${version}; ${rounds} rounds × ${seconds} s; servers on cpu ${serverCpu}, load on cpu ${loadCpu}\n`,
+);
+const servers = new Map<string, StartedServer>();
+const stopAll = async () => {
+  await Promise.all([...servers.values()].map((s) => s.stop()));
+};
+process.on("SIGINT", () => void stopAll().then(() => process.exit(130)));
+
+interface Sample {
+  rps: number;
+  p50Ms: number;
+  p99Ms: number;
+  rss: number;
+}
+const samples = new Map<string, Sample[]>();
+const key = (workload: string, server: string) => `${workload}\t${server}`;
+
+try {
+  for (const spec of [...ours, ...peerNames.map((p) => peerSpecs[p])]) {
+    servers.set(spec.name, await startServer(spec, node, values["node-flag"], serverCpu));
+  }
+  for (const workload of chosen) {
+    for (const name of [...ours.map((s) => s.name), ...workload.peers])
+      await check(workload, servers.get(name) as StartedServer);
+  }
+  for (let round = 0; round < rounds; round++) {
+    for (const workload of chosen) {
+      const names = [...ours.map((s) => s.name), ...workload.peers];
+      // Interleaved, and in a different order each round, so that drift on a shared machine hits everyone alike.
+      const order = names.map((_, i) => names[(i + round) % names.length]);
+      for (const name of order) {
+        const server = servers.get(name) as StartedServer;
+        const peak = sampleRss(server.pid);
+        const result = await load(workload, server);
+        const rss = peak();
+        if (result.failed > 0) throw new Error(`${name} failed ${result.failed} requests on ${workload.id}`);
+        samples.set(key(workload.id, name), [...(samples.get(key(workload.id, name)) ?? []), { ...result, rss }]);
+        process.stderr.write(`round ${round + 1} ${workload.id} ${name}: ${result.rps.toFixed(0)}/s\n`);
+      }
+    }
+  }
+} finally {
+  await stopAll();
+}
+
+const rows: Row[] = chosen.flatMap((workload) =>
+  [...ours.map((s) => s.name), ...workload.peers].map((name) => {
+    const mine = samples.get(key(workload.id, name)) ?? [];
+    const isOurs = ours.some((s) => s.name === name);
+    const ratios: Record<string, number> = {};
+    if (isOurs) {
+      for (const peer of workload.peers) {
+        const theirs = samples.get(key(workload.id, peer)) ?? [];
+        ratios[peer] = median(mine.map((s, i) => s.rps / theirs[i].rps));
+      }
+    }
+    return {
+      workload: workload.id,
+      title: workload.title,
+      server: name,
+      ours: isOurs,
+      rps: median(mine.map((s) => s.rps)),
+      p50Ms: median(mine.map((s) => s.p50Ms)),
+      p99Ms: median(mine.map((s) => s.p99Ms)),
+      rssMb: median(mine.map((s) => s.rss)) / 2 ** 20,
+      ratios,
+    };
+  }),
+);
+
+const flags = [...values.env, ...values["node-flag"]].join(" ");
+const setting = `Node ${version}${flags ? ` (${flags})` : ""}, ${rounds} rounds × ${seconds} s, ${values.connections} connections × ${values.streams} streams, server on 1 core, load on the other`;
+const table = formatTable(rows, peerNames);
+process.stdout.write(`\n${setting}\n\n${table}\n`);
+mkdirSync(values.out, { recursive: true });
+const stamp = new Date().toISOString().replace(/[:.]/g, "-");
+const json = JSON.stringify({ node: version, date: new Date().toISOString(), setting, rows }, null, 2);
+writeFileSync(`${values.out}/bench-${stamp}.json`, json);
+writeFileSync(`${values.out}/latest.json`, json);
+writeFileSync(`${values.out}/latest.svg`, renderSvg(rows, setting));
+process.stdout.write(`\nwrote ${values.out}/latest.json and ${values.out}/latest.svg\n`);
+
+async function check(workload: Workload, server: StartedServer): Promise<void> {
+  const answer = await probe({ url: server.url + workload.path, ...workload });
+  const grpcOk = answer.grpcStatus === undefined || answer.grpcStatus === "0";
+  if (answer.status !== 200 || !grpcOk || !workload.expect(answer.body)) {
+    throw new Error(
+      `${server.spec.name} answered ${workload.id} wrongly: HTTP ${answer.status}, grpc-status ${answer.grpcStatus}, ${JSON.stringify(answer.body.toString())}`,
+    );
+  }
+}
+
+function load(workload: Workload, server: StartedServer) {
+  if (workload.driver === "h2load") {
+    return runH2load({
+      url: server.url + workload.path,
+      body: workload.body,
+      headers: workload.headers,
+      http1: workload.http1,
+      connections: Number(values.connections),
+      streams: Number(values.streams),
+      seconds,
+      cpu: loadCpu,
+    });
+  }
+  return new Promise<{ rps: number; p50Ms: number; p99Ms: number; failed: number }>((resolve, reject) =>
+    execFile(
+      "taskset",
+      [
+        "-c",
+        String(loadCpu),
+        process.execPath,
+        "--import",
+        "tsx",
+        "bench/bidi-load.ts",
+        "--url",
+        server.url,
+        "--seconds",
+        String(seconds),
+      ],
+      { timeout: (seconds + 30) * 1000 },
+      (error, stdout) => (error ? reject(error) : resolve(JSON.parse(stdout))),
+    ),
+  );
+}

@@ -1,0 +1,156 @@
+import assert from "node:assert/strict";
+import http from "node:http";
+import { after, before, describe, it } from "node:test";
+import { envelope, h2cRequest, type RawResponse } from "./support/raw-http.js";
+import { type RunningServer, startServer } from "./support/server.js";
+
+const getOne = "/simpletest.SimpleTest/GetOne";
+const grpc = { "content-type": "application/grpc", te: "trailers" };
+const limit = 1024;
+const requestOne = (hello: string) => {
+  const text = Buffer.from(hello);
+  // Field 1, length-delimited; lengths here stay under 16 KiB (two varint bytes at most).
+  const length = text.length < 128 ? [text.length] : [(text.length & 0x7f) | 0x80, text.length >> 7];
+  return Uint8Array.from([0x0a, ...length, ...text]);
+};
+
+/** One HTTP/1.1 request; the answer as the client sees it. */
+function h1Request(url: string, path: string, headers: Record<string, string>, body: Uint8Array): Promise<RawResponse> {
+  return new Promise((resolve, reject) => {
+    const req = http.request(url + path, { method: "POST", headers, agent: false }, (res) => {
+      const chunks: Buffer[] = [];
+      res.on("data", (c: Buffer) => chunks.push(c));
+      res.on("end", () =>
+        resolve({
+          status: res.statusCode ?? 0,
+          headers: res.headers,
+          trailers: res.trailers,
+          body: Buffer.concat(chunks),
+        }),
+      );
+    });
+    req.on("error", reject);
+    req.end(body);
+  });
+}
+
+/** What must match byte for byte: everything but the date. */
+function comparable(res: RawResponse) {
+  const { date: _, ...headers } = res.headers;
+  return { status: res.status, headers, trailers: res.trailers, body: res.body.toString("base64") };
+}
+
+const cases: [string, (url: string) => Promise<RawResponse>][] = [
+  ["gRPC: a good call", (url) => h2cRequest(url, getOne, grpc, envelope(requestOne("world")))],
+  [
+    "gRPC: with a deadline",
+    (url) => h2cRequest(url, getOne, { ...grpc, "grpc-timeout": "5S" }, envelope(requestOne("x"))),
+  ],
+  [
+    "gRPC: a deadline already passed",
+    (url) => h2cRequest(url, getOne, { ...grpc, "grpc-timeout": "0n" }, envelope(requestOne("x"))),
+  ],
+  [
+    "gRPC: a malformed deadline",
+    (url) => h2cRequest(url, getOne, { ...grpc, "grpc-timeout": "1x" }, envelope(requestOne("x"))),
+  ],
+  [
+    "gRPC: an answer compressed because the client accepts gzip",
+    (url) =>
+      h2cRequest(url, getOne, { ...grpc, "grpc-accept-encoding": "gzip" }, envelope(requestOne("z".repeat(1000)))),
+  ],
+  ["gRPC: an unknown method", (url) => h2cRequest(url, "/simpletest.SimpleTest/Nope", grpc, envelope(requestOne("x")))],
+  [
+    "gRPC: a request over the size limit",
+    (url) => h2cRequest(url, getOne, grpc, envelope(requestOne("x".repeat(limit + 10)))),
+  ],
+  [
+    "gRPC: an answer over the size limit",
+    (url) => h2cRequest(url, getOne, grpc, envelope(requestOne("x".repeat(limit - 12)))),
+  ],
+  ["gRPC: a truncated message", (url) => h2cRequest(url, getOne, grpc, envelope(Uint8Array.of(0x0a, 0x05, 0x61)))],
+  ["gRPC: invalid UTF-8", (url) => h2cRequest(url, getOne, grpc, envelope(Uint8Array.of(0x0a, 0x02, 0xc3, 0x28)))],
+  [
+    "gRPC: an envelope whose length runs past the end",
+    (url) => h2cRequest(url, getOne, grpc, envelope(requestOne("abc")).slice(0, 6)),
+  ],
+  ["gRPC: no message at all", (url) => h2cRequest(url, getOne, grpc, new Uint8Array(0))],
+  [
+    "gRPC: two messages for a unary method",
+    (url) => h2cRequest(url, getOne, grpc, Buffer.concat([envelope(requestOne("a")), envelope(requestOne("b"))])),
+  ],
+  [
+    "gRPC: the compressed flag without an encoding",
+    (url) => h2cRequest(url, getOne, grpc, envelope(requestOne("a"), 1)),
+  ],
+  [
+    "Connect proto over h2c: a good call",
+    (url) => h2cRequest(url, getOne, { "content-type": "application/proto" }, requestOne("world")),
+  ],
+  [
+    "Connect JSON over HTTP/1.1: a good call",
+    (url) => h1Request(url, getOne, { "content-type": "application/json" }, Buffer.from('{"hello":"world"}')),
+  ],
+  [
+    "Connect JSON over HTTP/1.1: with a deadline",
+    (url) =>
+      h1Request(url, getOne, { "content-type": "application/json", "connect-timeout-ms": "5000" }, Buffer.from("{}")),
+  ],
+  [
+    "Connect JSON over HTTP/1.1: an answer compressed because the client accepts gzip",
+    (url) =>
+      h1Request(
+        url,
+        getOne,
+        { "content-type": "application/json", "accept-encoding": "gzip" },
+        Buffer.from(`{"hello":"${"z".repeat(1000)}"}`),
+      ),
+  ],
+  [
+    "Connect JSON over HTTP/1.1: a wrong JSON type",
+    (url) => h1Request(url, getOne, { "content-type": "application/json" }, Buffer.from('{"hello":1}')),
+  ],
+  [
+    "Connect JSON over HTTP/1.1: invalid JSON",
+    (url) => h1Request(url, getOne, { "content-type": "application/json" }, Buffer.from('{"hello":')),
+  ],
+  [
+    "Connect JSON over HTTP/1.1: a request over the size limit",
+    (url) =>
+      h1Request(url, getOne, { "content-type": "application/json" }, Buffer.from(`{"hello":"${"x".repeat(limit)}"}`)),
+  ],
+  [
+    "Connect proto over HTTP/1.1: an undecodable message",
+    (url) => h1Request(url, getOne, { "content-type": "application/proto" }, Uint8Array.of(0x0a, 0x05, 0x61)),
+  ],
+  [
+    "Connect proto over HTTP/1.1: an unknown method",
+    (url) => h1Request(url, "/simpletest.SimpleTest/Nope", { "content-type": "application/proto" }, requestOne("x")),
+  ],
+];
+
+describe("the fast lane answers exactly as connect-es does (FAST_PATH=on vs off)", () => {
+  let on: RunningServer;
+  let off: RunningServer;
+  before(async () => {
+    const env = { MAX_MESSAGE_BYTES: String(limit) };
+    [on, off] = await Promise.all([
+      startServer({ ...env, FAST_PATH: "on" }),
+      startServer({ ...env, FAST_PATH: "off" }),
+    ]);
+  });
+  after(() => Promise.all([on?.close(), off?.close()]));
+
+  for (const [what, send] of cases) {
+    it(what, async () => {
+      const [fast, plain] = [comparable(await send(on.url)), comparable(await send(off.url))];
+      assert.deepEqual(fast, plain);
+    });
+  }
+
+  it("a good call really answers (the comparison is not between two failures)", async () => {
+    const res = await h2cRequest(on.url, getOne, grpc, envelope(requestOne("world")));
+    assert.equal(res.trailers["grpc-status"], "0");
+    assert.ok(res.body.includes("Hello !! world"));
+  });
+});

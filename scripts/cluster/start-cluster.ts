@@ -1,0 +1,82 @@
+import { freePort } from "./free-port.js";
+import { type Balancer, startBalancer } from "./haproxy.js";
+import { shutdownDelayFor } from "./haproxy-config.js";
+import { type ReplicaProcess, startReplica } from "./replica.js";
+
+export interface ClusterOptions {
+  readonly replicas: number;
+  /** The balancer's port on 127.0.0.1. */
+  readonly port: number;
+  /** Time between HAProxy's health checks of each replica. */
+  readonly checkIntervalMs: number;
+  /** Each replica's environment, on top of this process's. */
+  readonly env?: Readonly<Record<string, string>>;
+  /** Each line a process writes, with its name: `haproxy`, `r1`, `r2`, … */
+  readonly onLine?: (name: string, line: string) => void;
+}
+
+export interface Cluster {
+  readonly balancer: Balancer;
+  readonly replicas: ReplicaProcess[];
+  /**
+   * Starts (again) the replica called `name` on its old port, e.g. after a
+   * test killed it; HAProxy puts it back once its health checks pass.
+   */
+  restartReplica(name: string): Promise<ReplicaProcess>;
+  /** Stops the balancer and every replica gracefully, and waits for them. */
+  stop(): Promise<void>;
+}
+
+/** Replicas on free loopback ports, and HAProxy in front of them once they all serve. */
+export async function startCluster(options: ClusterOptions): Promise<Cluster> {
+  const onLine = options.onLine ?? (() => {});
+  const env = {
+    SHUTDOWN_DELAY_MS: String(shutdownDelayFor(options.checkIntervalMs)),
+    ...options.env,
+  };
+  const start = async (name: string, port: number) =>
+    startReplica({ name, port, env, onLine: (line) => onLine(name, line) });
+
+  const names = Array.from({ length: options.replicas }, (_, i) => `r${i + 1}`);
+  const ports = await Promise.all(names.map(() => freePort()));
+  const started = await Promise.allSettled(names.map((name, i) => start(name, ports[i])));
+  const replicas = started.flatMap((s) => (s.status === "fulfilled" ? [s.value] : []));
+  const stopReplicas = () => Promise.all(replicas.map((replica) => replica.stop()));
+  const failed = started.find((s) => s.status === "rejected");
+  if (failed) {
+    await stopReplicas();
+    throw failed.reason;
+  }
+  let balancer: Balancer;
+  try {
+    balancer = await startBalancer({
+      port: options.port,
+      replicas: replicas.map((r) => ({ name: r.name, address: `127.0.0.1:${r.port}` })),
+      checkIntervalMs: options.checkIntervalMs,
+      onLine: (line) => onLine("haproxy", line),
+    });
+  } catch (e) {
+    await stopReplicas();
+    throw e;
+  }
+  const stop = async () => {
+    await Promise.all([balancer.stop(), stopReplicas()]);
+  };
+  try {
+    await balancer.waitForStates(names, "UP");
+  } catch (e) {
+    await stop();
+    throw e;
+  }
+  return {
+    balancer,
+    replicas,
+    async restartReplica(name) {
+      const index = replicas.findIndex((r) => r.name === name);
+      if (index < 0) throw new Error(`no replica called ${name}`);
+      replicas[index] = await start(name, replicas[index].port);
+      return replicas[index];
+    },
+    stop,
+  };
+}

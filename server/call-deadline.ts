@@ -1,0 +1,119 @@
+import { Code, ConnectError, type ContextValues, createContextKey, type HandlerContext } from "@connectrpc/connect";
+
+export interface CallDeadlineOptions {
+  /** Longest a call may run: a call with no deadline, or a longer one, gets this one. */
+  readonly maxTimeoutMs: number;
+  /** Procedures (`/package.Service/Method`) meant to stay open until cancelled, which keep a missing deadline. */
+  readonly unbounded: readonly string[];
+}
+
+export interface CallDeadline {
+  /** For connect-fastify's `contextValues`: lets the call's end cut the reading of `body`. */
+  watchBody(values: ContextValues, body: AsyncIterable<unknown>): ContextValues;
+  /** For the router's `requestGate`: runs before the body is read, with the call's context. */
+  requestGate(context: HandlerContext): void;
+}
+
+type FollowSignal = (signal: AbortSignal) => void;
+
+const followSignalKey = createContextKey<FollowSignal | undefined>(undefined, {
+  description: "ends the reading of a call's request body when the call's signal aborts",
+});
+
+/**
+ * Makes every call end by its deadline: the client's (`grpc-timeout`,
+ * `connect-timeout-ms`), capped by the server's maximum.
+ *
+ * connect-es aborts the handler's signal when a deadline passes, but a call
+ * waiting for request bytes that never come (a client stream that sends
+ * nothing, a unary call whose body stalls) does not look at that signal: it
+ * would wait as long as the client keeps the stream open. Here the reading of
+ * the body rejects with the signal's reason the moment it aborts, so the call
+ * ends with `deadline_exceeded` on time; and in the same way with
+ * `unavailable` when the shutdown grace runs out, or at once when the client
+ * goes away.
+ */
+export function createCallDeadline(options: CallDeadlineOptions): CallDeadline {
+  const unbounded = new Set(options.unbounded);
+  return {
+    watchBody(values, body) {
+      return values.set(followSignalKey, abortableIteration(body));
+    },
+    requestGate(context) {
+      context.values.get(followSignalKey)?.(context.signal);
+      const asked = context.timeoutMs();
+      if (asked === undefined && unbounded.has(`/${context.service.typeName}/${context.method.name}`)) return;
+      if (asked !== undefined && asked <= options.maxTimeoutMs) return;
+      assertAbortable(context);
+      // connect-es aborts every call's context when the call ends, whatever
+      // its outcome: that clears the timer, so none outlives its call.
+      const timer = setTimeout(
+        () => context.abort(new ConnectError("the server's maximum deadline was exceeded", Code.DeadlineExceeded)),
+        options.maxTimeoutMs,
+      );
+      context.signal.addEventListener("abort", () => clearTimeout(timer), { once: true });
+    },
+  };
+}
+
+/**
+ * connect-es hands the gate the context it made with `createHandlerContext`,
+ * which can abort the call, though its type does not say so.
+ */
+function assertAbortable(
+  context: HandlerContext,
+): asserts context is HandlerContext & { abort(reason?: unknown): void } {
+  if (typeof (context as { abort?: unknown }).abort !== "function") {
+    throw new Error("connect-es no longer gives the request gate an abortable context");
+  }
+}
+
+/**
+ * Replaces `source`'s async iterator with one whose pending read rejects with
+ * a signal's reason as soon as that signal aborts. The signal is handed over
+ * later, through the returned function, before the first read.
+ */
+function abortableIteration(source: AsyncIterable<unknown>): FollowSignal {
+  let signal: AbortSignal | undefined;
+  const iterate = source[Symbol.asyncIterator].bind(source);
+  Object.defineProperty(source, Symbol.asyncIterator, {
+    configurable: true,
+    writable: true,
+    value: () => {
+      const inner = iterate();
+      // One slot, not a race per read: a long stream must not pile up listeners.
+      let rejectPending: ((reason: unknown) => void) | undefined;
+      const onAbort = () => rejectPending?.(signal?.reason);
+      signal?.addEventListener("abort", onAbort, { once: true });
+      const iterator: AsyncIterator<unknown> & AsyncIterable<unknown> = {
+        next() {
+          if (signal?.aborted) return Promise.reject(signal.reason);
+          return new Promise((resolve, reject) => {
+            rejectPending = reject;
+            inner.next().then(
+              (result) => {
+                rejectPending = undefined;
+                resolve(result);
+              },
+              (error: unknown) => {
+                rejectPending = undefined;
+                reject(error);
+              },
+            );
+          });
+        },
+        return(value?: unknown) {
+          signal?.removeEventListener("abort", onAbort);
+          return inner.return?.(value) ?? Promise.resolve({ done: true, value });
+        },
+        [Symbol.asyncIterator]() {
+          return iterator;
+        },
+      };
+      return iterator;
+    },
+  });
+  return (s) => {
+    signal = s;
+  };
+}

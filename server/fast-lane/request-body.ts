@@ -1,0 +1,47 @@
+import type http from "node:http";
+import type http2 from "node:http2";
+
+export type NodeRequest = http.IncomingMessage | http2.Http2ServerRequest;
+
+/**
+ * Reads a whole request body of at most `limit` bytes into memory and calls
+ * `done` with it. A longer body is not read further: `tooLong` is called at
+ * once, while the rest may still be arriving.
+ */
+export function readBody(
+  req: NodeRequest,
+  limit: number,
+  done: (body: Buffer) => void,
+  tooLong: (consumed: readonly Buffer[]) => void,
+): void {
+  const chunks: Buffer[] = [];
+  let size = 0;
+  const onData = (chunk: Buffer) => {
+    chunks.push(chunk);
+    size += chunk.length;
+    if (size > limit) {
+      req.off("data", onData);
+      req.off("end", onEnd);
+      req.pause();
+      tooLong(chunks);
+    }
+  };
+  const onEnd = () => {
+    req.off("data", onData);
+    done(chunks.length === 1 ? chunks[0] : Buffer.concat(chunks, size));
+  };
+  req.on("data", onData);
+  req.once("end", onEnd);
+}
+
+/**
+ * Makes `req` read as if nothing had been taken from it: whoever iterates it
+ * next (connect-es) first gets `consumed`, then whatever is still to come.
+ */
+export function unread(req: NodeRequest, consumed: readonly Buffer[]): void {
+  const rest = req[Symbol.asyncIterator].bind(req);
+  req[Symbol.asyncIterator] = async function* () {
+    yield* consumed;
+    yield* rest();
+  } as (typeof req)[typeof Symbol.asyncIterator];
+}
