@@ -105,6 +105,7 @@ export async function buildApp(config: Config): Promise<App> {
   const deadline = createCallDeadline({
     maxTimeoutMs: config.maxTimeoutMs,
     unbounded: [`/${Health.typeName}/${Health.method.watch.name}`],
+    stuckStreamGraceMs: 1_000,
   });
   // What connect-es and the fast lane alike apply to every call.
   const rpcOptions = {

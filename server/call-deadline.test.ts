@@ -6,7 +6,11 @@ import { Health } from "../gen/grpc/health/v1/health_pb.js";
 import { SimpleTest } from "../gen/simpletest/simple_test_pb.js";
 import { createCallDeadline } from "./call-deadline.js";
 
-const deadline = createCallDeadline({ maxTimeoutMs: 50, unbounded: ["/grpc.health.v1.Health/Watch"] });
+const deadline = createCallDeadline({
+  maxTimeoutMs: 50,
+  unbounded: ["/grpc.health.v1.Health/Watch"],
+  stuckStreamGraceMs: 1_000,
+});
 
 function contextFor(
   method: typeof SimpleTest.method.postList | typeof Health.method.watch,

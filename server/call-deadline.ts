@@ -1,3 +1,4 @@
+import http2 from "node:http2";
 import { Code, ConnectError, type ContextValues, createContextKey, type HandlerContext } from "@connectrpc/connect";
 
 export interface CallDeadlineOptions {
@@ -5,6 +6,8 @@ export interface CallDeadlineOptions {
   readonly maxTimeoutMs: number;
   /** Procedures (`/package.Service/Method`) meant to stay open until cancelled, which keep a missing deadline. */
   readonly unbounded: readonly string[];
+  /** How long an HTTP/2 stream may stay open after its call ended before it is reset. */
+  readonly stuckStreamGraceMs: number;
 }
 
 export interface CallDeadline {
@@ -35,9 +38,14 @@ const followSignalKey = createContextKey<FollowSignal | undefined>(undefined, {
  */
 export function createCallDeadline(options: CallDeadlineOptions): CallDeadline {
   const unbounded = new Set(options.unbounded);
+  const cutWhenStuck = createStuckStreamCutter(options.stuckStreamGraceMs);
   return {
     watchBody(values, body) {
-      return values.set(followSignalKey, abortableIteration(body));
+      const follow = abortableIteration(body);
+      return values.set(followSignalKey, (signal) => {
+        follow(signal);
+        if (isHttp2Request(body)) cutWhenStuck(body.stream, signal);
+      });
     },
     requestGate(context) {
       context.values.get(followSignalKey)?.(context.signal);
@@ -115,5 +123,46 @@ function abortableIteration(source: AsyncIterable<unknown>): FollowSignal {
   });
   return (s) => {
     signal = s;
+  };
+}
+
+function isHttp2Request(body: AsyncIterable<unknown>): body is http2.Http2ServerRequest {
+  return body instanceof http2.Http2ServerRequest;
+}
+
+/**
+ * A call's end cannot close its HTTP/2 stream while a write waits for a
+ * client that never reads (flow control holds it): the stream, its buffers
+ * and its handler would live as long as the client likes. Streams still open
+ * `graceMs` after their call ended are reset with CANCEL; one timer sweeps
+ * them all, and only while there are any.
+ */
+function createStuckStreamCutter(graceMs: number): (stream: http2.ServerHttp2Stream, signal: AbortSignal) => void {
+  const ended = new Map<http2.ServerHttp2Stream, number>();
+  let sweep: NodeJS.Timeout | undefined;
+  const cutStuck = () => {
+    const now = performance.now();
+    for (const [stream, at] of ended) {
+      if (stream.closed) ended.delete(stream);
+      else if (now - at >= graceMs) {
+        stream.close(http2.constants.NGHTTP2_CANCEL);
+        ended.delete(stream);
+      }
+    }
+    if (ended.size === 0) {
+      clearInterval(sweep);
+      sweep = undefined;
+    }
+  };
+  return (stream, signal) => {
+    signal.addEventListener(
+      "abort",
+      () => {
+        if (stream.closed) return;
+        ended.set(stream, performance.now());
+        sweep ??= setInterval(cutStuck, graceMs).unref();
+      },
+      { once: true },
+    );
   };
 }

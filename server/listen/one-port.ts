@@ -87,6 +87,12 @@ export function createOnePortServer(listener: RequestListener, options: OnePortO
     },
     listener,
   );
+  // Node 20 never settles a write that waits for the peer's window once its
+  // stream closes (nodejs/node#58252): a handler streaming to a client that
+  // stopped reading would wait forever. "drain" wakes it; its next write fails.
+  h2.on("request", (req: http2.Http2ServerRequest, res: http2.Http2ServerResponse) => {
+    req.stream.once("close", () => res.emit("drain"));
+  });
   h2.on("session", (session: http2.ServerHttp2Session) => {
     sessions.add(session);
     session.once("close", () => sessions.delete(session));
