@@ -123,7 +123,9 @@ function parseFlags(argv: readonly string[]): { host?: string; port?: string; wo
     });
     return values;
   } catch (e) {
-    throw new ConfigError(e instanceof Error ? e.message : String(e));
+    // parseArgs explains some mistakes over several lines; start-up errors are one.
+    const first = (e instanceof Error ? e.message : String(e)).split("\n")[0];
+    throw new ConfigError(`${first} (the flags are --host, --port and --workers, each with a value)`);
   }
 }
 
