@@ -1,7 +1,9 @@
+import assert from "node:assert/strict";
 import { type ChildProcess, spawn } from "node:child_process";
 import { once } from "node:events";
 import net, { type AddressInfo } from "node:net";
 import { createInterface } from "node:readline";
+import { createSimpleTestClient } from "../../client/simple-test-client.js";
 import { buildApp } from "../../server/app.js";
 import { loadConfig } from "../../server/config.js";
 
@@ -72,4 +74,14 @@ export async function spawnServer(env: Record<string, string> = {}): Promise<Ser
       await exited;
     },
   };
+}
+
+/** Fails unless the server still answers a plain gRPC GetOne correctly. */
+export async function assertStillServing(url: string): Promise<void> {
+  const client = createSimpleTestClient({ baseUrl: url, protocol: "grpc" });
+  try {
+    assert.equal((await client.getOne({ hello: "still here" })).result, "Hello !! still here");
+  } finally {
+    client.close();
+  }
 }
