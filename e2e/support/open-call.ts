@@ -1,5 +1,6 @@
 import http from "node:http";
 import http2 from "node:http2";
+import { readAnswer } from "./raw-http.js";
 import type { RawAnswer } from "./raw-rpc.js";
 
 export interface OpenCallRequest {
@@ -30,27 +31,15 @@ export function openCall(
 function openCall2(url: string, request: OpenCallRequest, giveUpMs: number): Promise<RawAnswer> {
   const session = http2.connect(url);
   let timer: NodeJS.Timeout | undefined;
-  return new Promise<RawAnswer>((resolve, reject) => {
+  const failed = new Promise<never>((_, reject) => {
     timer = setTimeout(() => reject(new Error(`no answer within ${giveUpMs} ms`)), giveUpMs);
     session.on("error", reject);
-    const stream = session.request({ ":method": "POST", ":path": request.path, ...request.headers });
-    let headers: http2.IncomingHttpHeaders = {};
-    let trailers: http2.IncomingHttpHeaders = {};
-    const chunks: Buffer[] = [];
-    stream.on("response", (h) => {
-      headers = h;
-    });
-    stream.on("trailers", (t) => {
-      trailers = t;
-    });
-    stream.on("data", (chunk: Buffer) => chunks.push(chunk));
-    stream.on("error", reject);
-    stream.on("end", () => {
-      resolve({ status: Number(headers[":status"]), headers, trailers, body: Buffer.concat(chunks) });
-    });
-    if (request.body !== undefined) stream.write(request.body);
-    if (request.end) stream.end();
-  }).finally(() => {
+  });
+  const stream = session.request({ ":method": "POST", ":path": request.path, ...request.headers });
+  const answer = readAnswer(stream);
+  if (request.body !== undefined) stream.write(request.body);
+  if (request.end) stream.end();
+  return Promise.race([answer, failed]).finally(() => {
     clearTimeout(timer);
     session.destroy();
   });

@@ -16,33 +16,34 @@ export async function h2cRequest(
 ): Promise<RawResponse> {
   const session = http2.connect(url);
   try {
-    return await new Promise<RawResponse>((resolve, reject) => {
-      session.once("error", reject);
-      const stream = session.request({ ":method": "POST", ":path": path, ...headers });
-      let responseHeaders: http2.IncomingHttpHeaders = {};
-      let trailers: http2.IncomingHttpHeaders = {};
-      const chunks: Buffer[] = [];
-      stream.on("response", (h) => {
-        responseHeaders = h;
-      });
-      stream.on("trailers", (t) => {
-        trailers = t;
-      });
-      stream.on("data", (chunk: Buffer) => chunks.push(chunk));
-      stream.on("error", reject);
-      stream.on("end", () =>
-        resolve({
-          status: Number(responseHeaders[":status"]),
-          headers: responseHeaders,
-          trailers,
-          body: Buffer.concat(chunks),
-        }),
-      );
-      stream.end(body);
-    });
+    const failed = new Promise<never>((_, reject) => session.once("error", reject));
+    const stream = session.request({ ":method": "POST", ":path": path, ...headers });
+    const answer = readAnswer(stream);
+    stream.end(body);
+    return await Promise.race([answer, failed]);
   } finally {
     session.close();
   }
+}
+
+/** Reads an HTTP/2 response to its end: status, headers, trailers and body. */
+export function readAnswer(stream: http2.ClientHttp2Stream): Promise<RawResponse> {
+  return new Promise((resolve, reject) => {
+    let headers: http2.IncomingHttpHeaders = {};
+    let trailers: http2.IncomingHttpHeaders = {};
+    const chunks: Buffer[] = [];
+    stream.on("response", (h) => {
+      headers = h;
+    });
+    stream.on("trailers", (t) => {
+      trailers = t;
+    });
+    stream.on("data", (chunk: Buffer) => chunks.push(chunk));
+    stream.on("error", reject);
+    stream.on("end", () =>
+      resolve({ status: Number(headers[":status"]), headers, trailers, body: Buffer.concat(chunks) }),
+    );
+  });
 }
 
 /** The 5-byte gRPC / Connect streaming envelope around one message. */

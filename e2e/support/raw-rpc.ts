@@ -1,7 +1,7 @@
 import http2 from "node:http2";
 import type { Code } from "@connectrpc/connect";
 import { codeToString } from "@connectrpc/connect/protocol-connect";
-import { envelope } from "./raw-http.js";
+import { envelope, readAnswer } from "./raw-http.js";
 
 export type RawProtocol = "connect" | "grpc" | "grpc-web";
 export type RawCodec = "proto" | "json";
@@ -62,33 +62,18 @@ export function sendRaw(
   request: { path: string; method?: string; headers: Record<string, string>; body: Uint8Array },
   timeoutMs = 5_000,
 ): Promise<RawAnswer> {
-  return new Promise((resolve, reject) => {
-    const stream = session.request({ ":method": request.method ?? "POST", ":path": request.path, ...request.headers });
-    const timer = setTimeout(() => {
+  const stream = session.request({ ":method": request.method ?? "POST", ":path": request.path, ...request.headers });
+  let timer: NodeJS.Timeout | undefined;
+  const gaveUp = new Promise<never>((_, reject) => {
+    timer = setTimeout(() => {
       stream.close(http2.constants.NGHTTP2_CANCEL);
       reject(new Error(`no answer within ${timeoutMs} ms`));
     }, timeoutMs);
-    let headers: http2.IncomingHttpHeaders = {};
-    let trailers: http2.IncomingHttpHeaders = {};
-    const chunks: Buffer[] = [];
-    stream.on("response", (h) => {
-      headers = h;
-    });
-    stream.on("trailers", (t) => {
-      trailers = t;
-    });
-    stream.on("data", (chunk: Buffer) => chunks.push(chunk));
-    stream.on("error", (e) => {
-      clearTimeout(timer);
-      reject(e);
-    });
-    stream.on("end", () => {
-      clearTimeout(timer);
-      resolve({ status: Number(headers[":status"]), headers, trailers, body: Buffer.concat(chunks) });
-    });
-    // Node ends GET and DELETE streams at once; they carry no body.
-    if (!stream.writableEnded) stream.end(request.body);
   });
+  const answer = readAnswer(stream);
+  // Node ends GET and DELETE streams at once; they carry no body.
+  if (!stream.writableEnded) stream.end(request.body);
+  return Promise.race([answer, gaveUp]).finally(() => clearTimeout(timer));
 }
 
 /** What a client of the protocol would make of an answer. */
