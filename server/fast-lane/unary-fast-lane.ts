@@ -94,11 +94,11 @@ export function createUnaryFastLane(): UnaryFastLane {
       ) {
         return next(req, res);
       }
-      // As connect-node spells it.
-      const url = new URL(
-        req.url ?? "",
-        `${"encrypted" in req.socket && req.socket.encrypted ? "https" : "http"}://${authority}`,
-      ).toString();
+      // As connect-node spells it. A client's authority that makes no URL (an
+      // unbracketed IPv6 address) is connect-es's to answer, not a crash here.
+      const base = `${"encrypted" in req.socket && req.socket.encrypted ? "https" : "http"}://${authority}`;
+      if (!URL.canParse(req.url ?? "", base)) return next(req, res);
+      const url = new URL(req.url ?? "", base).toString();
       if (shape === "grpc") {
         const encoding = headers["grpc-encoding"];
         if (req.httpVersion !== "2.0" || (encoding !== undefined && encoding !== "identity")) return next(req, res);

@@ -70,28 +70,34 @@ export function createOnePortServer(listener: RequestListener, options: OnePortO
     res.once("finish", () => {
       if (!req.complete) drain(req, maxDrainBytes);
     });
+    if (!URL.canParse(`http://${req.headers.host}`)) {
+      refuseAuthority(res);
+      return;
+    }
+    listener(req, res);
   });
-  h1.on("request", listener);
   // Node starts the header/request timeout checks and the connection tracking
   // that closeIdleConnections() needs on "listening"; this server never listens.
   h1.emit("listening");
 
-  const h2 = http2.createServer(
-    {
-      settings: {
-        maxConcurrentStreams: options.http2.maxConcurrentStreams,
-        maxHeaderListSize: options.http2.maxHeaderListBytes,
-      },
-      maxSessionInvalidFrames: 100,
-      maxSessionRejectedStreams: 100,
+  const h2 = http2.createServer({
+    settings: {
+      maxConcurrentStreams: options.http2.maxConcurrentStreams,
+      maxHeaderListSize: options.http2.maxHeaderListBytes,
     },
-    listener,
-  );
-  // Node 20 never settles a write that waits for the peer's window once its
-  // stream closes (nodejs/node#58252): a handler streaming to a client that
-  // stopped reading would wait forever. "drain" wakes it; its next write fails.
+    maxSessionInvalidFrames: 100,
+    maxSessionRejectedStreams: 100,
+  });
   h2.on("request", (req: http2.Http2ServerRequest, res: http2.Http2ServerResponse) => {
+    // Node 20 never settles a write that waits for the peer's window once its
+    // stream closes (nodejs/node#58252): a handler streaming to a client that
+    // stopped reading would wait forever. "drain" wakes it; its next write fails.
     req.stream.once("close", () => res.emit("drain"));
+    if (!repairAuthority(req.headers)) {
+      refuseAuthority(res);
+      return;
+    }
+    listener(req, res);
   });
   h2.on("session", (session: http2.ServerHttp2Session) => {
     sessions.add(session);
@@ -153,6 +159,28 @@ export function createOnePortServer(listener: RequestListener, options: OnePortO
     for (const socket of sockets) socket.destroy();
   };
   return front;
+}
+
+/** Every layer above builds the request's URL from its authority: one no URL takes is refused here. */
+function refuseAuthority(res: http.ServerResponse | http2.Http2ServerResponse): void {
+  res.writeHead(400, { "content-type": "text/plain; charset=utf-8" });
+  res.end("the request's authority (Host or :authority) is not a valid host[:port]\n");
+}
+
+/**
+ * Makes a request's `:authority` one that URLs accept, which every layer above
+ * assumes (connect-es builds the call's URL from it). Node's own HTTP/2 client
+ * sends an IPv6 literal without its brackets (`::1:8080`): those are put back.
+ * False for an authority that cannot be repaired.
+ */
+function repairAuthority(headers: http2.IncomingHttpHeaders): boolean {
+  const authority = headers[":authority"];
+  if (authority === undefined || URL.canParse(`http://${authority}`)) return true;
+  const portAt = authority.lastIndexOf(":");
+  const bracketed = `[${authority.slice(0, portAt)}]${authority.slice(portAt)}`;
+  if (!net.isIPv6(authority.slice(0, portAt)) || !URL.canParse(`http://${bracketed}`)) return false;
+  headers[":authority"] = bracketed;
+  return true;
 }
 
 /** Reads and discards the rest of a request body; past `limit` bytes the connection is cut instead. */
