@@ -160,6 +160,7 @@ export async function buildApp(config: Config): Promise<App> {
       contextValues: (raw) => callTransport(raw, app.log),
       // @fastify/cors, given an origin function (server/cors.ts), varies every response by Origin.
       fastifyHeaders: { vary: "Origin" },
+      log: app.log,
     });
     app.addHook("preClose", async () => fastLane.stop());
   }

@@ -31,6 +31,8 @@ export interface UnaryFastLaneOptions extends Partial<UniversalHandlerOptions> {
   readonly contextValues: (req: NodeRequest) => ContextValues;
   /** Headers Fastify's hooks put on every response (connect-fastify passes them on), e.g. CORS's `vary`. */
   readonly fastifyHeaders?: Readonly<Record<string, string>>;
+  /** Where a failure of the lane itself is told (one the call's own error handling did not catch). */
+  readonly log: { error(fields: object, message: string): void };
 }
 
 export interface UnaryFastLane {
@@ -74,6 +76,12 @@ export function createUnaryFastLane(): UnaryFastLane {
   let routes = new Map<string, Route>();
   let opt: Options | undefined;
   let fastifyHeaders: Readonly<Record<string, string>> = {};
+  let log: UnaryFastLaneOptions["log"] | undefined;
+  // A rejection here would be unhandled and end the process: cut this one call instead.
+  const failed = (error: unknown, res: NodeResponse) => {
+    log?.error({ err: error, url: res.req?.url }, "the fast lane failed a call");
+    res.destroy();
+  };
   let contextValues: UnaryFastLaneOptions["contextValues"] = () => {
     throw new Error("the fast lane is not serving");
   };
@@ -104,7 +112,7 @@ export function createUnaryFastLane(): UnaryFastLane {
         if (req.httpVersion !== "2.0" || (encoding !== undefined && encoding !== "identity")) return next(req, res);
         const timeout = grpc.parseTimeout(headerValue(headers["grpc-timeout"]), opt.maxTimeoutMs);
         if (timeout.error) return next(req, res);
-        return void serve(opt, route, "grpc", url, timeout.timeoutMs, req, res, next);
+        return void serve(opt, route, "grpc", url, timeout.timeoutMs, req, res, next).catch((e) => failed(e, res));
       }
       const encoding = headers["content-encoding"];
       if (encoding !== undefined && encoding !== "identity") return next(req, res);
@@ -113,7 +121,7 @@ export function createUnaryFastLane(): UnaryFastLane {
       }
       const timeout = connect.parseTimeout(headerValue(headers["connect-timeout-ms"]), opt.maxTimeoutMs);
       if (timeout.error) return next(req, res);
-      void serve(opt, route, shape, url, timeout.timeoutMs, req, res, next);
+      void serve(opt, route, shape, url, timeout.timeoutMs, req, res, next).catch((e) => failed(e, res));
     };
 
   async function serve(
@@ -240,6 +248,7 @@ export function createUnaryFastLane(): UnaryFastLane {
       opt = validateUniversalHandlerOptions(options);
       contextValues = options.contextValues;
       fastifyHeaders = options.fastifyHeaders ?? {};
+      log = options.log;
       routes = new Map();
       for (const service of options.services) {
         for (const spec of Object.values(service.methods)) {
