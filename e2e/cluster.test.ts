@@ -43,10 +43,11 @@ async function mixedCalls(client: SimpleTestClient, transport: Transport, tag: s
  * has begun, and closes an HTTP/1.1 connection mid-request: not `unavailable`,
  * but never a hang, and never a success (see deploy/README.md).
  */
-function cutShortCode(transport: Transport): Code {
-  if (transport.httpVersion === "1.1") return Code.Aborted; // "socket hang up"
-  if (transport.protocol === "connect") return Code.InvalidArgument; // "protocol error: missing EndStreamResponse"
-  return Code.Internal; // gRPC "missing status", gRPC-Web "missing trailer"
+function cutShortCodes(transport: Transport): Code[] {
+  // "socket hang up", or "write EPIPE" when the client was still sending: a race.
+  if (transport.httpVersion === "1.1") return [Code.Aborted, Code.Internal];
+  if (transport.protocol === "connect") return [Code.InvalidArgument]; // "protocol error: missing EndStreamResponse"
+  return [Code.Internal]; // gRPC "missing status", gRPC-Web "missing trailer"
 }
 
 describe("HAProxy (Debian's package) in front of three replicas", { timeout: 120_000 }, () => {
@@ -185,7 +186,10 @@ describe("HAProxy (Debian's package) in front of three replicas", { timeout: 120
     );
     assert.equal(failed.length, onVictim, "exactly the calls on r1 fail");
     for (const { call, error } of failed) {
-      assert.equal(error?.code, cutShortCode(call.transport), `${describeTransport(call.transport)}: ${error}`);
+      assert.ok(
+        error !== undefined && cutShortCodes(call.transport).includes(error.code),
+        `${describeTransport(call.transport)}: ${error}`,
+      );
     }
     for (const { call } of outcomes.filter((o) => o.error === undefined)) {
       const expected = call.transport.httpVersion === "1.1" ? ["PostList OK"] : ["Hello !! before", "Hello !! after"];
