@@ -1,15 +1,8 @@
 import assert from "node:assert/strict";
 import { after, before, describe, it } from "node:test";
 import { createSimpleTestClient } from "../client/simple-test-client.js";
-import { sample } from "./support/prometheus.js";
+import { sample, scrape } from "./support/prometheus.js";
 import { type RunningServer, type ServerProcess, spawnServer, startServer } from "./support/server.js";
-
-async function scrapeChecked(url: string): Promise<string> {
-  const res = await fetch(`${url}/metrics`);
-  assert.equal(res.status, 200);
-  assert.match(res.headers.get("content-type") ?? "", /^text\/plain; version=0\.0\.4/);
-  return res.text();
-}
 
 describe("GET /metrics", () => {
   let server: RunningServer;
@@ -24,7 +17,7 @@ describe("GET /metrics", () => {
       await client.getOne({ hello: "x" });
       client.close();
     }
-    const text = await scrapeChecked(server.url);
+    const text = await scrape(server.url);
     for (const protocol of ["connect", "grpc", "grpc_web"]) {
       const labels = { grpc_method: "GetOne", grpc_type: "unary", protocol, grpc_code: "OK" };
       assert.equal(sample(text, "grpc_server_handled_total", labels), 1, protocol);
@@ -39,7 +32,7 @@ describe("GET /metrics", () => {
     const abort = new AbortController();
     const stream = client.getList({}, { signal: abort.signal });
     for await (const _ of stream) {
-      const during = await scrapeChecked(server.url);
+      const during = await scrape(server.url);
       assert.equal(sample(during, "grpc_server_in_flight", { grpc_method: "GetList" }), 1);
       abort.abort();
       break;
@@ -47,10 +40,10 @@ describe("GET /metrics", () => {
     client.close();
     // The next message is 200 ms away: a handler still running would still be in flight.
     const deadline = Date.now() + 5_000;
-    let text = await scrapeChecked(server.url);
+    let text = await scrape(server.url);
     while (sample(text, "grpc_server_in_flight", { grpc_method: "GetList" }) !== 0 && Date.now() < deadline) {
       await new Promise((r) => setTimeout(r, 20));
-      text = await scrapeChecked(server.url);
+      text = await scrape(server.url);
     }
     assert.equal(sample(text, "grpc_server_in_flight", { grpc_method: "GetList" }), 0);
     assert.equal(sample(text, "grpc_server_handled_total", { grpc_method: "GetList", grpc_code: "Canceled" }), 1);

@@ -168,30 +168,12 @@ describe("the browser page, in Chromium", () => {
 
     it("cannot call an origin its server's PAGE_API_ORIGINS does not list: the CSP stops it", async (t) => {
       const page = await openPage(t, browser, `${pageOrigin.url}/?api=http://127.0.0.1:1/`, "Connect (JSON)");
-      const console: string[] = [];
-      page.on("console", (message) => console.push(message.text()));
-      await page.getByRole("button", { name: "GetOne" }).click();
-
-      await status(page, "Failed").waitFor();
-      assert.equal(await page.locator("#result-error-code").textContent(), "unavailable");
-      assert.ok(
-        console.some((line) => line.includes('violates the following Content Security Policy directive: "connect-src')),
-        `no CSP refusal in the console: ${console.join("\n")}`,
-      );
+      await expectRefusedGetOne(page, 'violates the following Content Security Policy directive: "connect-src');
     });
 
     it("is refused by a server whose CORS_ORIGINS does not list that origin", async (t) => {
       const page = await openPage(t, browser, `${pageOrigin.url}/?api=${server.url}`, "Connect (binary)");
-      const console: string[] = [];
-      page.on("console", (message) => console.push(message.text()));
-      await page.getByRole("button", { name: "GetOne" }).click();
-
-      await status(page, "Failed").waitFor();
-      assert.equal(await page.locator("#result-error-code").textContent(), "unavailable");
-      assert.ok(
-        console.some((line) => line.includes("blocked by CORS policy")),
-        `no CORS refusal in the console: ${console.join("\n")}`,
-      );
+      await expectRefusedGetOne(page, "blocked by CORS policy");
     });
   });
 });
@@ -228,6 +210,19 @@ async function answer(page: Page): Promise<string | null> {
 }
 
 const status = (page: Page, text: string) => page.getByRole("status").filter({ hasText: text });
+
+/** GetOne fails with `unavailable` on the page, and the browser's console says why (`because`). */
+async function expectRefusedGetOne(page: Page, because: string): Promise<void> {
+  const console: string[] = [];
+  page.on("console", (message) => console.push(message.text()));
+  await page.getByRole("button", { name: "GetOne" }).click();
+  await status(page, "Failed").waitFor();
+  assert.equal(await page.locator("#result-error-code").textContent(), "unavailable");
+  assert.ok(
+    console.some((line) => line.includes(because)),
+    `the console does not say "${because}":\n${console.join("\n")}`,
+  );
+}
 const streamed = (page: Page) => page.getByRole("list", { name: "Streamed messages" }).getByRole("listitem");
 const slug = (label: string) =>
   label

@@ -1,12 +1,26 @@
 import assert from "node:assert/strict";
 import { after, before, describe, it } from "node:test";
-import { Code, ConnectError } from "@connectrpc/connect";
+import { type CallOptions, Code, ConnectError } from "@connectrpc/connect";
 import { createAsyncIterable, createWritableIterable } from "@connectrpc/connect/protocol";
 import { createSimpleTestClient, type SimpleTestClient } from "../../client/simple-test-client.js";
 import { describeTransport, transports } from "./matrix.js";
 import type { RunningServer } from "./server.js";
 
 export const getListInterval = 100;
+
+/** PostAndPost sends one request, waits for its answer, then sends the next: nothing may be held back. */
+export async function assertPingPong(client: SimpleTestClient, options?: CallOptions): Promise<void> {
+  const requests = createWritableIterable<{ namelist: string }>();
+  const responses = client.postAndPost(requests, options)[Symbol.asyncIterator]();
+  for (const name of ["alice", "bob", "carol", ""]) {
+    await requests.write({ namelist: name });
+    const answer = await responses.next();
+    assert.equal(answer.done, false);
+    assert.equal(answer.value?.resultlist, `Hello !! ${name}`);
+  }
+  requests.close();
+  assert.equal((await responses.next()).done, true);
+}
 
 /**
  * The SimpleTest contract, asserted over every transport against a server that
@@ -58,18 +72,9 @@ export function describeContract(start: () => Promise<RunningServer & { ca?: Buf
       });
 
       if (transport.httpVersion === "2") {
-        it("PostAndPost answers each request before the next is sent (ping-pong)", { timeout: 10_000 }, async () => {
-          const requests = createWritableIterable<{ namelist: string }>();
-          const responses = client.postAndPost(requests)[Symbol.asyncIterator]();
-          for (const name of ["alice", "bob", "carol", ""]) {
-            await requests.write({ namelist: name });
-            const answer = await responses.next();
-            assert.equal(answer.done, false);
-            assert.equal(answer.value?.resultlist, `Hello !! ${name}`);
-          }
-          requests.close();
-          assert.equal((await responses.next()).done, true);
-        });
+        it("PostAndPost answers each request before the next is sent (ping-pong)", { timeout: 10_000 }, () =>
+          assertPingPong(client),
+        );
       } else {
         it("PostAndPost is refused with a clear error: bidi needs HTTP/2", async () => {
           const calling = async () => {

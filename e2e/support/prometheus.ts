@@ -26,6 +26,7 @@ export function total(text: string, name: string, labels: Record<string, string>
 export async function scrape(url: string): Promise<string> {
   const res = await fetch(`${url}/metrics`);
   assert.equal(res.status, 200);
+  assert.match(res.headers.get("content-type") ?? "", /^text\/plain; version=0\.0\.4/);
   return res.text();
 }
 
