@@ -5,6 +5,7 @@ import { envelope, h2cRequest, type RawResponse } from "./support/raw-http.js";
 import { type RunningServer, startServer } from "./support/server.js";
 
 const getOne = "/simpletest.SimpleTest/GetOne";
+const getList = "/simpletest.SimpleTest/GetList";
 const grpc = { "content-type": "application/grpc", te: "trailers" };
 const limit = 1024;
 const requestOne = (hello: string) => {
@@ -82,6 +83,25 @@ const cases: [string, (url: string) => Promise<RawResponse>][] = [
   [
     "gRPC: the compressed flag without an encoding",
     (url) => h2cRequest(url, getOne, grpc, envelope(requestOne("a"), 1)),
+  ],
+  ["gRPC GetList: a good call", (url) => h2cRequest(url, getList, grpc, envelope(requestOne("world")))],
+  [
+    "gRPC GetList: a client that accepts gzip",
+    (url) =>
+      h2cRequest(url, getList, { ...grpc, "grpc-accept-encoding": "gzip" }, envelope(requestOne("z".repeat(900)))),
+  ],
+  [
+    "gRPC GetList: a deadline already passed",
+    (url) => h2cRequest(url, getList, { ...grpc, "grpc-timeout": "0n" }, envelope(requestOne("x"))),
+  ],
+  ["gRPC GetList: a truncated message", (url) => h2cRequest(url, getList, grpc, envelope(Uint8Array.of(0x0a, 0x05)))],
+  [
+    "gRPC GetList: two messages for a server-streaming method",
+    (url) => h2cRequest(url, getList, grpc, Buffer.concat([envelope(requestOne("a")), envelope(requestOne("b"))])),
+  ],
+  [
+    "gRPC GetList: a request over the size limit",
+    (url) => h2cRequest(url, getList, grpc, envelope(requestOne("x".repeat(limit + 10)))),
   ],
   [
     "Connect proto over h2c: a good call",

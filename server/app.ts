@@ -22,13 +22,13 @@ import { SimpleTest } from "../gen/simpletest/simple_test_pb.js";
 import { createCallDeadline } from "./call-deadline.js";
 import type { Config } from "./config.js";
 import { corsOptions } from "./cors.js";
-import { createUnaryFastLane } from "./fast-lane/unary-fast-lane.js";
+import { createFastLane } from "./fast-lane/fast-lane.js";
 import { healthz } from "./healthz.js";
 import { createOnePortServer, type OnePortServer, type RequestListener } from "./listen/one-port.js";
 import { hideInternalErrors } from "./observe/hide-internal-errors.js";
 import { metricsRoute } from "./observe/metrics-route.js";
 import { createRpcMetrics } from "./observe/rpc-metrics.js";
-import { callTransportKey, observeRpcs, type RpcLogger } from "./observe/rpc-observer.js";
+import { callTransportKey, observeRpcs, protocolOf, type RpcLogger } from "./observe/rpc-observer.js";
 import {
   undecodableStreamsAreInvalidArgument,
   undecodableUnaryIsInvalidArgument,
@@ -54,7 +54,7 @@ export async function buildApp(config: Config): Promise<App> {
   let front: OnePortServer | undefined;
   // In front of Fastify, so that the calls it serves skip Fastify's per-request
   // work too; it hands everything else (and everything, until it serves) to Fastify.
-  const fastLane = createUnaryFastLane();
+  const fastLane = createFastLane();
   const app = fastify({
     logger: { level: config.logLevel },
     logController: new LogController({ disableRequestLogging: true }),
@@ -131,6 +131,7 @@ export async function buildApp(config: Config): Promise<App> {
   } satisfies ConnectRouterOptions;
   const callTransport = (raw: http.IncomingMessage | http2.Http2ServerRequest, log: RpcLogger) =>
     createContextValues().set(callTransportKey, {
+      protocol: protocolOf(raw.headers["content-type"]),
       httpVersion: raw.httpVersion,
       peer: `${raw.socket.remoteAddress}:${raw.socket.remotePort}`,
       log,
@@ -151,11 +152,13 @@ export async function buildApp(config: Config): Promise<App> {
     ...rpcOptions,
     contextValues: (request) => deadline.watchBody(callTransport(request.raw, request.log), request.raw),
   });
-  // SimpleTest's unary calls of the common shapes, through the same implementation
-  // and interceptors, without connect-es's per-call streams; FAST_PATH=off turns it off.
+  // SimpleTest's unary and server-streaming calls of the common shapes, through the same
+  // implementation and interceptors, without connect-es's per-call streams; FAST_PATH=off turns it off.
   if (config.fastPath) {
+    const { requestGate: _, ...laneOptions } = rpcOptions;
     fastLane.serve({
-      ...rpcOptions,
+      ...laneOptions,
+      deadline,
       services: [createServiceImplSpec<typeof SimpleTest>(SimpleTest, simpleTest)],
       contextValues: (raw) => callTransport(raw, app.log),
       // @fastify/cors, given an origin function (server/cors.ts), varies every response by Origin.

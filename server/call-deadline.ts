@@ -15,7 +15,23 @@ export interface CallDeadline {
   watchBody(values: ContextValues, body: AsyncIterable<unknown>): ContextValues;
   /** For the router's `requestGate`: runs before the body is read, with the call's context. */
   requestGate(context: HandlerContext): void;
+  /**
+   * For a caller that keeps its own timer (the fast lane): when a call of
+   * `procedure` whose client asked for `askedMs` must end, and why; undefined
+   * when it may run until cancelled.
+   */
+  limit(procedure: string, askedMs: number | undefined): CallLimit | undefined;
+  /** For a caller that ends calls itself: a call on `stream` just ended; reset the stream if it stays open. */
+  callEnded(stream: http2.ServerHttp2Stream): void;
 }
+
+export interface CallLimit {
+  readonly timeoutMs: number;
+  readonly reason: () => ConnectError;
+}
+
+const clientDeadline = () => new ConnectError("the operation timed out", Code.DeadlineExceeded);
+const serverDeadline = () => new ConnectError("the server's maximum deadline was exceeded", Code.DeadlineExceeded);
 
 type FollowSignal = (signal: AbortSignal) => void;
 
@@ -44,24 +60,33 @@ export function createCallDeadline(options: CallDeadlineOptions): CallDeadline {
       const follow = abortableIteration(body);
       return values.set(followSignalKey, (signal) => {
         follow(signal);
-        if (isHttp2Request(body)) cutWhenStuck(body.stream, signal);
+        if (isHttp2Request(body)) signal.addEventListener("abort", () => cutWhenStuck(body.stream), { once: true });
       });
     },
     requestGate(context) {
       context.values.get(followSignalKey)?.(context.signal);
-      const asked = context.timeoutMs();
-      if (asked === undefined && unbounded.has(`/${context.service.typeName}/${context.method.name}`)) return;
-      if (asked !== undefined && asked <= options.maxTimeoutMs) return;
+      const cap = serverCap(`/${context.service.typeName}/${context.method.name}`, context.timeoutMs());
+      if (cap === undefined) return;
       assertAbortable(context);
       // connect-es aborts every call's context when the call ends, whatever
       // its outcome: that clears the timer, so none outlives its call.
-      const timer = setTimeout(
-        () => context.abort(new ConnectError("the server's maximum deadline was exceeded", Code.DeadlineExceeded)),
-        options.maxTimeoutMs,
-      );
+      const timer = setTimeout(() => context.abort(serverDeadline()), cap);
       context.signal.addEventListener("abort", () => clearTimeout(timer), { once: true });
     },
+    callEnded: cutWhenStuck,
+    limit(procedure, askedMs) {
+      const cap = serverCap(procedure, askedMs);
+      if (cap !== undefined) return { timeoutMs: cap, reason: serverDeadline };
+      return askedMs === undefined ? undefined : { timeoutMs: askedMs, reason: clientDeadline };
+    },
   };
+
+  /** The server's own deadline for a call, when the client's is missing or longer than allowed. */
+  function serverCap(procedure: string, askedMs: number | undefined): number | undefined {
+    if (askedMs === undefined && unbounded.has(procedure)) return undefined;
+    if (askedMs !== undefined && askedMs <= options.maxTimeoutMs) return undefined;
+    return options.maxTimeoutMs;
+  }
 }
 
 /**
@@ -137,7 +162,7 @@ function isHttp2Request(body: AsyncIterable<unknown>): body is http2.Http2Server
  * `graceMs` after their call ended are reset with CANCEL; one timer sweeps
  * them all, and only while there are any.
  */
-function createStuckStreamCutter(graceMs: number): (stream: http2.ServerHttp2Stream, signal: AbortSignal) => void {
+function createStuckStreamCutter(graceMs: number): (stream: http2.ServerHttp2Stream) => void {
   const ended = new Map<http2.ServerHttp2Stream, number>();
   let sweep: NodeJS.Timeout | undefined;
   const cutStuck = () => {
@@ -154,15 +179,9 @@ function createStuckStreamCutter(graceMs: number): (stream: http2.ServerHttp2Str
       sweep = undefined;
     }
   };
-  return (stream, signal) => {
-    signal.addEventListener(
-      "abort",
-      () => {
-        if (stream.closed) return;
-        ended.set(stream, performance.now());
-        sweep ??= setInterval(cutStuck, graceMs).unref();
-      },
-      { once: true },
-    );
+  return (stream) => {
+    if (stream.closed) return;
+    ended.set(stream, performance.now());
+    sweep ??= setInterval(cutStuck, graceMs).unref();
   };
 }

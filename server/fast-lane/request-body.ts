@@ -6,14 +6,15 @@ export type NodeRequest = http.IncomingMessage | http2.Http2ServerRequest;
 /**
  * Reads a whole request body of at most `limit` bytes into memory and calls
  * `done` with it. A longer body is not read further: `tooLong` is called at
- * once, while the rest may still be arriving.
+ * once, while the rest may still be arriving. The returned function stops
+ * the reading (the call ended meanwhile), leaving the request paused.
  */
 export function readBody(
   req: NodeRequest,
   limit: number,
   done: (body: Buffer) => void,
   tooLong: (consumed: readonly Buffer[]) => void,
-): void {
+): () => void {
   const chunks: Buffer[] = [];
   let size = 0;
   const onData = (chunk: Buffer) => {
@@ -32,6 +33,11 @@ export function readBody(
   };
   req.on("data", onData);
   req.once("end", onEnd);
+  return () => {
+    req.off("data", onData);
+    req.off("end", onEnd);
+    req.pause();
+  };
 }
 
 /**

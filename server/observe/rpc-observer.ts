@@ -10,6 +10,7 @@ export interface RpcLogger {
 
 /** What the transport knows about a call, handed in through the call's context values. */
 export interface CallTransport {
+  readonly protocol: RpcLabels["protocol"];
   readonly httpVersion: string;
   readonly peer: string;
   readonly log: RpcLogger;
@@ -41,7 +42,7 @@ export function observeRpcs(metrics: RpcMetrics, fallbackLog: RpcLogger): Interc
       grpc_type: grpcTypes[request.method.methodKind],
       grpc_service: request.service.typeName,
       grpc_method: request.method.name,
-      protocol: protocolOf(request.header.get("content-type")),
+      protocol: transport?.protocol ?? protocolOf(request.header.get("content-type") ?? undefined),
     };
     const call = metrics(labels);
     const start = performance.now();
@@ -67,7 +68,7 @@ export function observeRpcs(metrics: RpcMetrics, fallbackLog: RpcLogger): Interc
 
     try {
       if (request.stream) {
-        request = { ...request, message: counted(request.message, call.received) };
+        request = { ...request, message: counted(request.message, () => call.received()) };
       } else {
         call.received();
       }
@@ -79,8 +80,10 @@ export function observeRpcs(metrics: RpcMetrics, fallbackLog: RpcLogger): Interc
       }
       return {
         ...response,
-        message: observed(response.message, call.sent, (outcome) =>
-          finish(outcome === null ? abandonedReason(request.signal) : outcome),
+        message: observed(
+          response.message,
+          () => call.sent(),
+          (outcome) => finish(outcome === null ? abandonedReason(request.signal) : outcome),
         ),
       } satisfies StreamResponse;
     } catch (e) {
@@ -90,8 +93,8 @@ export function observeRpcs(metrics: RpcMetrics, fallbackLog: RpcLogger): Interc
   };
 }
 
-/** Connect GET requests carry no content type; everything not gRPC is Connect. */
-function protocolOf(contentType: string | null): RpcLabels["protocol"] {
+/** The protocol a request's content type names. Connect GET requests carry none; everything not gRPC is Connect. */
+export function protocolOf(contentType: string | undefined): RpcLabels["protocol"] {
   if (contentType?.startsWith("application/grpc-web")) return "grpc_web";
   if (contentType?.startsWith("application/grpc")) return "grpc";
   return "connect";

@@ -1,0 +1,558 @@
+import type http2 from "node:http2";
+import { create, type DescMessage } from "@bufbuild/protobuf";
+import {
+  Code,
+  ConnectError,
+  type ContextValues,
+  type HandlerContext,
+  type Interceptor,
+  type MethodImplSpec,
+  type ServiceImplSpec,
+  type StreamRequest,
+  type StreamResponse,
+  type UnaryRequest,
+  type UnaryResponse,
+} from "@connectrpc/connect";
+import {
+  type Compression,
+  compressionNegotiate,
+  createAsyncIterable,
+  createMethodSerializationLookup,
+  encodeEnvelope,
+  envelopeCompress,
+  type MethodSerializationLookup,
+  mergeNonProtocolHeaders,
+  type UniversalHandlerOptions,
+  validateUniversalHandlerOptions,
+} from "@connectrpc/connect/protocol";
+import * as connect from "@connectrpc/connect/protocol-connect";
+import * as grpc from "@connectrpc/connect/protocol-grpc";
+import type { CallDeadline } from "../call-deadline.js";
+import { LaneCall, type NodeHeaders, type NodeResponse, nodeHeaders } from "./lane-call.js";
+import { type NodeRequest, readBody, unread } from "./request-body.js";
+
+export type Listener = (req: NodeRequest, res: NodeResponse) => void;
+type Options = ReturnType<typeof validateUniversalHandlerOptions>;
+
+export interface FastLaneOptions extends Partial<Omit<UniversalHandlerOptions, "requestGate">> {
+  /** Implementations the router also serves; their unary and server-streaming methods take the lane. */
+  readonly services: readonly ServiceImplSpec[];
+  /** The context values connect-fastify's `contextValues` would give the call. */
+  readonly contextValues: (req: NodeRequest) => ContextValues;
+  /** The deadline rule the router's request gate applies, and what resets HTTP/2 streams left open. */
+  readonly deadline: Pick<CallDeadline, "limit" | "callEnded">;
+  /** Headers Fastify's hooks put on every response (connect-fastify passes them on), e.g. CORS's `vary`. */
+  readonly fastifyHeaders?: Readonly<Record<string, string>>;
+  /** Where a failure of the lane itself is told (one the call's own error handling did not catch). */
+  readonly log: { error(fields: object, message: string): void };
+}
+
+export interface FastLane {
+  /** A request listener that serves what it can and hands the rest to `next` untouched. */
+  wrap(next: Listener): Listener;
+  /** Starts serving; until then, and without it, every request goes to `next`. */
+  serve(options: FastLaneOptions): void;
+  /** From now on every request goes to `next` (the server is shutting down, as Fastify then answers 503). */
+  stop(): void;
+}
+
+interface Route {
+  readonly spec: MethodImplSpec & { kind: "unary" | "server_streaming" };
+  readonly procedure: string;
+  readonly serialization: MethodSerializationLookup<DescMessage, DescMessage>;
+}
+
+/** The shapes the lane serves, by content type; any other request is not touched. */
+type Shape = "grpc" | "connect-proto" | "connect-json";
+const shapes: Readonly<Record<string, Shape>> = {
+  "application/grpc": "grpc",
+  "application/grpc+proto": "grpc",
+  "application/proto": "connect-proto",
+  "application/json": "connect-json",
+};
+
+/**
+ * Serves the hottest calls without connect-es's per-call stream machinery:
+ * unary RPCs over gRPC (binary, HTTP/2) and Connect (binary or JSON, POST),
+ * and server-streaming RPCs over gRPC, with uncompressed requests and no CORS.
+ * It is built from connect-es's own exported pieces (interceptor types,
+ * serialization with its size limits, timeout parsing, compression
+ * negotiation, envelopes, error encoding), so a call gets the same answer,
+ * headers and trailers as through connect-es, and the same interceptors and
+ * the same implementation see it. What connect-es builds eagerly for every
+ * call (signal, `Headers`, URL) is built here only when read (lane-call.ts).
+ *
+ * Anything else goes to connect-es unchanged, before any interceptor runs: a
+ * request with other headers at once; a body over the limit, malformed or
+ * undecodable with the bytes read so far put back, so that connect-es answers
+ * it with its own error. The one-port front has already refused requests
+ * whose authority makes no URL.
+ */
+export function createFastLane(): FastLane {
+  let routes = new Map<string, Route>();
+  let opt: Options | undefined;
+  let settings: FastLaneOptions | undefined;
+  const live = new Set<LaneCall>();
+  // A rejection here would be unhandled and end the process: cut this one call instead.
+  const failed = (error: unknown, res: NodeResponse) => {
+    settings?.log.error({ err: error, url: res.req?.url }, "the fast lane failed a call");
+    res.destroy();
+  };
+
+  const wrap =
+    (next: Listener): Listener =>
+    (req, res) => {
+      const route = opt === undefined || req.method !== "POST" ? undefined : routes.get(req.url ?? "");
+      const headers = req.headers;
+      const shape = route && shapes[headers["content-type"] ?? ""];
+      const authority = "authority" in req ? req.authority : headers.host;
+      if (
+        opt === undefined ||
+        route === undefined ||
+        shape === undefined ||
+        headers.origin !== undefined ||
+        !authority ||
+        (route.spec.kind === "server_streaming" && shape !== "grpc")
+      ) {
+        return next(req, res);
+      }
+      let timeout: ReturnType<typeof grpc.parseTimeout>;
+      if (shape === "grpc") {
+        const encoding = headers["grpc-encoding"];
+        if (req.httpVersion !== "2.0" || (encoding !== undefined && encoding !== "identity")) return next(req, res);
+        timeout = grpc.parseTimeout(headerValue(headers["grpc-timeout"]), opt.maxTimeoutMs);
+      } else {
+        const encoding = headers["content-encoding"];
+        if (encoding !== undefined && encoding !== "identity") return next(req, res);
+        if (opt.requireConnectProtocolHeader && headers["connect-protocol-version"] !== connect.protocolVersion) {
+          return next(req, res);
+        }
+        timeout = connect.parseTimeout(headerValue(headers["connect-timeout-ms"]), opt.maxTimeoutMs);
+      }
+      if (timeout.error) return next(req, res);
+      const serve = route.spec.kind === "unary" ? serveUnary : serveServerStream;
+      serve(opt, route, shape, timeout.timeoutMs, req, res, next).catch((e) => failed(e, res));
+    };
+
+  function startCall(
+    route: Route,
+    shape: Shape,
+    timeoutMs: number | undefined,
+    req: NodeRequest,
+    res: NodeResponse,
+    compression: Compression | null,
+  ): LaneCall {
+    const isGrpc = shape === "grpc";
+    const responseHeader: NodeHeaders = isGrpc
+      ? { [grpc.headerContentType]: grpc.contentTypeProto }
+      : {
+          [connect.headerContentType]:
+            shape === "connect-proto" ? connect.contentTypeUnaryProto : connect.contentTypeUnaryJson,
+        };
+    if (isGrpc && compression) responseHeader[grpc.headerEncoding] = compression.name;
+    const call = new LaneCall({
+      spec: route.spec,
+      protocolName: isGrpc ? "grpc" : "connect",
+      req,
+      res,
+      clientTimeoutMs: timeoutMs,
+      deadline: settings?.deadline.limit(route.procedure, timeoutMs),
+      responseHeader,
+      responseTrailer: isGrpc ? { [grpc.headerGrpcStatus]: grpc.grpcStatusOk } : undefined,
+      onEnd: (ended) => live.delete(ended),
+    });
+    const shutdown = opt?.shutdownSignal;
+    if (shutdown?.aborted) call.end(shutdown.reason);
+    else if (!call.ended) live.add(call);
+    for (const [name, value] of Object.entries(settings?.fastifyHeaders ?? {})) res.setHeader(name, value);
+    return call;
+  }
+
+  async function serveUnary(
+    opt: Options,
+    route: Route,
+    shape: Shape,
+    timeoutMs: number | undefined,
+    req: NodeRequest,
+    res: NodeResponse,
+    next: Listener,
+  ): Promise<void> {
+    const isGrpc = shape === "grpc";
+    const binary = shape !== "connect-json";
+    const compression = negotiate(opt, req, isGrpc);
+    const call = startCall(route, shape, timeoutMs, req, res, compression);
+    let answer: Uint8Array;
+    try {
+      const body = await readWithin(call, req, isGrpc ? opt.readMaxBytes + 5 : opt.readMaxBytes);
+      const input = body && parse(route, isGrpc, binary, body);
+      if (input === undefined) return handOver(call, req, res, body, next);
+      const output = await invokeUnary(call, route.spec, input, opt.interceptors, values(req));
+      answer = route.serialization.getO(binary).serialize(output);
+    } catch (e) {
+      call.end(e);
+      const error = asConnectError(e);
+      if (isGrpc) return writeGrpcError(call, error, res);
+      const header = call.responseHeader;
+      header.set(connect.headerContentType, connect.contentTypeUnaryJson);
+      if (!error.isWireError) mergeNonProtocolHeaders(header, error.metadata);
+      const json = connect.errorToJsonBytes(error, opt.jsonOptions);
+      return writeConnect(opt, call, connect.codeToHttpStatus(error.code), json, compression, res);
+    }
+    call.end();
+    if (isGrpc) {
+      const envelope = await envelopeCompress({ flags: 0, data: answer }, compression, opt.compressMinBytes);
+      write(res, 200, call.nodeResponseHeader(), encodeEnvelope(envelope.flags, envelope.data), call);
+    } else {
+      await writeConnect(opt, call, 200, answer, compression, res);
+    }
+  }
+
+  async function serveServerStream(
+    opt: Options,
+    route: Route,
+    shape: Shape,
+    timeoutMs: number | undefined,
+    req: NodeRequest,
+    res: NodeResponse,
+    next: Listener,
+  ): Promise<void> {
+    const compression = negotiate(opt, req, true);
+    const call = startCall(route, shape, timeoutMs, req, res, compression);
+    const serialize = route.serialization.getO(true).serialize;
+    let headSent = false;
+    const out = res as unknown as http2.Http2ServerResponse;
+    try {
+      const body = await readWithin(call, req, opt.readMaxBytes + 5);
+      const input = body && parse(route, true, true, body);
+      if (input === undefined) return handOver(call, req, res, body, next);
+      const { response, replaced } = await invokeServerStream(call, route.spec, input, opt.interceptors, values(req));
+      for await (const message of response.message) {
+        const envelope = await envelopeCompress(
+          { flags: 0, data: serialize(message) },
+          compression,
+          opt.compressMinBytes,
+        );
+        if (!headSent) {
+          out.writeHead(200, call.nodeResponseHeader());
+          headSent = true;
+        }
+        if (!out.write(encodeEnvelope(envelope.flags, envelope.data))) {
+          await call.until((resolve) => {
+            out.once("drain", resolve);
+            return () => out.off("drain", resolve);
+          });
+        }
+      }
+      if (replaced) adoptHeaders(response.trailer, call, "responseTrailer");
+    } catch (e) {
+      call.end(e);
+      grpc.setTrailerStatus(call.responseTrailer, asConnectError(e));
+    }
+    call.end();
+    if (!headSent) out.writeHead(200, call.nodeResponseHeader());
+    out.addTrailers(call.nodeResponseTrailer() ?? {});
+    out.end();
+    if ("stream" in req) settings?.deadline.callEnded(req.stream);
+  }
+
+  function values(req: NodeRequest): ContextValues {
+    if (settings === undefined) throw new Error("the fast lane is not serving");
+    return settings.contextValues(req);
+  }
+
+  /** Not ours to judge: no interceptor has seen the call, connect-es starts it afresh. */
+  function handOver(call: LaneCall, req: NodeRequest, res: NodeResponse, body: Buffer | undefined, next: Listener) {
+    if (body !== undefined) unread(req, [body]);
+    call.end();
+    next(req, res);
+  }
+
+  /**
+   * The whole body, or undefined when it is longer than `limit` (then it is
+   * put back, partly read). Rejects with the call's end reason if the call
+   * ends first: its deadline, the client going away, the shutdown.
+   */
+  function readWithin(call: LaneCall, req: NodeRequest, limit: number): Promise<Buffer | undefined> {
+    return call.until<Buffer | undefined>((resolve) =>
+      readBody(req, limit, resolve, (consumed) => {
+        unread(req, consumed);
+        resolve(undefined);
+      }),
+    );
+  }
+
+  /** The request message, or undefined when connect-es should say what is wrong with it. */
+  function parse(route: Route, isGrpc: boolean, binary: boolean, body: Buffer): unknown {
+    // gRPC: exactly one uncompressed envelope around the message.
+    const wellFramed = !isGrpc || (body.length >= 5 && body[0] === 0 && body.readUInt32BE(1) === body.length - 5);
+    try {
+      if (wellFramed) return route.serialization.getI(binary).parse(isGrpc ? body.subarray(5) : body);
+    } catch {
+      // connect-es decodes it again and reports the failure its own way.
+    }
+    return undefined;
+  }
+
+  /** The answer as connect-node writes it: head, body, trailers, end; a stream left open is reset later. */
+  function write(res: NodeResponse, status: number, header: NodeHeaders, body: Uint8Array, call: LaneCall): void {
+    const out = res as unknown as http2.Http2ServerResponse;
+    out.writeHead(status, header);
+    const flushed = out.write(body);
+    const trailer = call.nodeResponseTrailer();
+    if (trailer !== undefined) out.addTrailers(trailer);
+    out.end();
+    if (!flushed && "stream" in out) settings?.deadline.callEnded(out.stream);
+  }
+
+  function writeGrpcError(call: LaneCall, error: ConnectError, res: NodeResponse): void {
+    grpc.setTrailerStatus(call.responseTrailer, error);
+    const out = res as unknown as http2.Http2ServerResponse;
+    out.writeHead(200, call.nodeResponseHeader());
+    out.addTrailers(call.nodeResponseTrailer() ?? {});
+    out.end();
+  }
+
+  /** The rest of connect-es's unary Connect answer: compression, trailers as headers, length. */
+  async function writeConnect(
+    opt: Options,
+    call: LaneCall,
+    status: number,
+    body: Uint8Array,
+    compression: Compression | null,
+    res: NodeResponse,
+  ): Promise<void> {
+    let bytes = body;
+    let encoding: string | undefined;
+    if (compression && bytes.byteLength >= opt.compressMinBytes) {
+      bytes = await compression.compress(bytes);
+      encoding = compression.name;
+    }
+    let header: NodeHeaders;
+    if (encoding === undefined && call.nodeResponseTrailer() === undefined) {
+      header = { ...call.nodeResponseHeader() };
+    } else {
+      if (encoding !== undefined) call.responseHeader.set(connect.headerUnaryEncoding, encoding);
+      header = nodeHeaders(connect.trailerMux(call.responseHeader, call.responseTrailer));
+    }
+    header[connect.headerUnaryContentLength] = bytes.byteLength.toString(10);
+    const out = res as unknown as http2.Http2ServerResponse;
+    out.writeHead(status, header);
+    const flushed = out.write(bytes);
+    out.end();
+    if (!flushed && "stream" in out) settings?.deadline.callEnded(out.stream);
+  }
+
+  return {
+    wrap,
+    serve(options) {
+      opt = validateUniversalHandlerOptions(options);
+      settings = options;
+      routes = new Map();
+      for (const service of options.services) {
+        for (const spec of Object.values(service.methods)) {
+          if (spec.kind !== "unary" && spec.kind !== "server_streaming") continue;
+          const procedure = `/${spec.method.parent.typeName}/${spec.method.name}`;
+          routes.set(procedure, {
+            spec,
+            procedure,
+            serialization: createMethodSerializationLookup(spec.method, opt.binaryOptions, opt.jsonOptions, opt),
+          });
+        }
+      }
+      const shutdown = opt.shutdownSignal;
+      shutdown?.addEventListener("abort", () => {
+        for (const call of live) call.end(shutdown.reason);
+      });
+    },
+    stop() {
+      opt = undefined;
+    },
+  };
+}
+
+/** The response compression the client accepts, as connect-es negotiates it. */
+function negotiate(opt: Options, req: NodeRequest, isGrpc: boolean): Compression | null {
+  const acceptHeader = isGrpc ? grpc.headerAcceptEncoding : connect.headerUnaryAcceptEncoding;
+  return compressionNegotiate(
+    opt.acceptCompression,
+    null,
+    headerValue(req.headers[acceptHeader.toLowerCase()]),
+    acceptHeader,
+  ).response;
+}
+
+/**
+ * Runs a unary call through the interceptors to the implementation, as
+ * connect-es's `invokeUnaryImplementation` does, without reading the call's
+ * lazy parts unless someone asks for them.
+ */
+async function invokeUnary(
+  call: LaneCall,
+  spec: MethodImplSpec,
+  input: unknown,
+  interceptors: readonly Interceptor[],
+  contextValues: ContextValues,
+) {
+  const impl = spec.impl as (message: unknown, context: HandlerContext) => unknown;
+  let ours: UnaryResponse | undefined;
+  const answer = async (req: UnaryRequest) => {
+    const message = create(spec.method.output, (await impl(req.message, new LaneHandlerContext(call, req))) as never);
+    ours = response(call, spec, false, message) as UnaryResponse;
+    return ours;
+  };
+  const chain = chained(interceptors, answer);
+  const result = await chain(request(call, spec, false, input, contextValues) as UnaryRequest);
+  if (result !== ours) {
+    adoptHeaders(result.header, call, "responseHeader");
+    adoptHeaders(result.trailer, call, "responseTrailer");
+  }
+  return result.message;
+}
+
+/** As `invokeUnary`, for a server-streaming call: its one request message in, a stream of answers out. */
+async function invokeServerStream(
+  call: LaneCall,
+  spec: MethodImplSpec,
+  input: unknown,
+  interceptors: readonly Interceptor[],
+  contextValues: ContextValues,
+): Promise<{ response: StreamResponse; replaced: boolean }> {
+  const impl = spec.impl as (message: unknown, context: HandlerContext) => AsyncIterable<unknown>;
+  const output = spec.method.output;
+  let ours: StreamResponse | undefined;
+  const answer = async (req: StreamRequest) => {
+    const messages = impl(await onlyMessage(req.message), new LaneHandlerContext(call, req));
+    ours = response(call, spec, true, created(output, messages)) as StreamResponse;
+    return ours;
+  };
+  const chain = chained(interceptors, answer);
+  const result = await chain(request(call, spec, true, createAsyncIterable([input]), contextValues) as StreamRequest);
+  if (result !== ours) adoptHeaders(result.header, call, "responseHeader");
+  return { response: result, replaced: result !== ours };
+}
+
+/** `last` behind the interceptors, the first outermost, as connect-es's applyInterceptors chains them. */
+function chained<F>(interceptors: readonly Interceptor[], last: F): F {
+  let next = last as unknown as Parameters<Interceptor>[0];
+  for (let i = interceptors.length - 1; i >= 0; i--) next = interceptors[i](next);
+  return next as unknown as F;
+}
+
+/**
+ * The interceptors' view of the request. Its costly parts are made when read,
+ * through getters of its own, which an interceptor's `{ ...request }` keeps.
+ */
+function request(call: LaneCall, spec: MethodImplSpec, stream: boolean, message: unknown, values: ContextValues) {
+  return {
+    stream,
+    message,
+    method: spec.method,
+    service: spec.method.parent,
+    requestMethod: "POST",
+    get url() {
+      return call.url;
+    },
+    get signal() {
+      return call.signal;
+    },
+    get header() {
+      return call.requestHeader;
+    },
+    contextValues: values,
+  };
+}
+
+function response(call: LaneCall, spec: MethodImplSpec, stream: boolean, message: unknown) {
+  return {
+    stream,
+    message,
+    method: spec.method,
+    service: spec.method.parent,
+    get header() {
+      return call.responseHeader;
+    },
+    get trailer() {
+      return call.responseTrailer;
+    },
+  };
+}
+
+/**
+ * The handler's context, as connect-es merges it from the call and the
+ * request the interceptors pass on. Handlers do not copy it, so plain
+ * getters on a class do (an object with getters of its own costs ~1 µs).
+ */
+class LaneHandlerContext implements HandlerContext {
+  readonly #call: LaneCall;
+  readonly #req: UnaryRequest | StreamRequest;
+  readonly method: HandlerContext["method"];
+  readonly service: HandlerContext["service"];
+  readonly requestMethod: string;
+  readonly protocolName: string;
+  readonly values: ContextValues;
+
+  constructor(call: LaneCall, req: UnaryRequest | StreamRequest) {
+    this.#call = call;
+    this.#req = req;
+    this.method = req.method;
+    this.service = req.service;
+    this.requestMethod = req.requestMethod;
+    this.protocolName = call.protocolName;
+    this.values = req.contextValues;
+  }
+
+  get url() {
+    return this.#req.url;
+  }
+  get signal() {
+    return this.#req.signal;
+  }
+  get requestHeader() {
+    return this.#req.header;
+  }
+  get responseHeader() {
+    return this.#call.responseHeader;
+  }
+  get responseTrailer() {
+    return this.#call.responseTrailer;
+  }
+  readonly timeoutMs = () => this.#call.timeoutMs();
+}
+
+/** An interceptor may answer with headers of its own: they replace the call's, as in connect-es. */
+function adoptHeaders(from: Headers, call: LaneCall, which: "responseHeader" | "responseTrailer"): void {
+  const to = call[which];
+  if (from === to) return;
+  for (const key of [...to.keys()]) to.delete(key);
+  for (const [key, value] of from) to.set(key, value);
+}
+
+/** The one request message of a server-streaming call, as connect-es insists on it. */
+async function onlyMessage(messages: AsyncIterable<unknown>): Promise<unknown> {
+  const it = messages[Symbol.asyncIterator]();
+  const first = await it.next();
+  if (first.done === true) {
+    throw new ConnectError("protocol error: missing input message for server-streaming method", Code.Unimplemented);
+  }
+  const second = await it.next();
+  if (second.done !== true) {
+    throw new ConnectError(
+      "protocol error: received extra input message for server-streaming method",
+      Code.Unimplemented,
+    );
+  }
+  return first.value;
+}
+
+async function* created(schema: DescMessage, messages: AsyncIterable<unknown>): AsyncIterable<unknown> {
+  for await (const message of messages) yield create(schema, message as never);
+}
+
+/** As connect-es does: an unexpected exception becomes internal, with the cause kept. */
+function asConnectError(e: unknown): ConnectError {
+  return e instanceof ConnectError ? e : new ConnectError("internal error", Code.Internal, undefined, undefined, e);
+}
+
+function headerValue(value: string | string[] | undefined): string | null {
+  return value === undefined ? null : Array.isArray(value) ? value.join(", ") : value;
+}
