@@ -8,6 +8,7 @@ import {
   createGrpcWebTransport,
   Http2SessionManager,
 } from "@connectrpc/connect-node";
+import { cutShortAsUnavailable } from "./cut-short.js";
 
 export type Protocol = "connect" | "grpc" | "grpc-web";
 export type HttpVersion = "1.1" | "2";
@@ -61,7 +62,12 @@ export function createServiceClient<Service extends DescService>(
       options.sendCompression ?? "identity"
     ],
     acceptCompression: [compressionGzip, compressionBrotli],
-    interceptors: httpVersion === "1.1" ? [refuseBidiOverHttp1, ...(options.interceptors ?? [])] : options.interceptors,
+    // Innermost, so that the caller's interceptors see a call cut short as `unavailable` too.
+    interceptors: [
+      ...(httpVersion === "1.1" ? [refuseBidiOverHttp1] : []),
+      ...(options.interceptors ?? []),
+      cutShortAsUnavailable,
+    ],
   };
   const sessions = httpVersion === "2" ? new Http2SessionManager(options.baseUrl, {}, { ca: options.ca }) : undefined;
   const transportOptions =
