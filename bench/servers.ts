@@ -1,6 +1,7 @@
 import { type ChildProcess, spawn } from "node:child_process";
 import { once } from "node:events";
 import net from "node:net";
+import { built } from "../scripts/built-server.js";
 
 /** A server the bench starts: ours (in some configuration) or a peer. */
 export interface ServerSpec {
@@ -29,7 +30,7 @@ export async function startServer(
   const port = await freePort();
   const child = spawn(
     "taskset",
-    ["-c", spec.cpus ?? String(cpu), node, ...nodeFlags, "--import", "tsx", spec.script, ...(spec.args ?? [])],
+    ["-c", spec.cpus ?? String(cpu), node, ...nodeFlags, built(spec.script), ...(spec.args ?? [])],
     {
       env: { ...process.env, ...spec.env, HOST: "127.0.0.1", PORT: String(port) },
       // The server's own log goes nowhere, as a production log shipper would take it.

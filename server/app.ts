@@ -14,6 +14,7 @@ import { fastifyConnectPlugin } from "@connectrpc/connect-fastify";
 import { compressionBrotli, compressionGzip } from "@connectrpc/connect-node";
 import fastifyCors from "@fastify/cors";
 import { type FastifyInstance, fastify, LogController } from "fastify";
+import { pino } from "pino";
 import { collectDefaultMetrics, Registry } from "prom-client";
 import { Health, HealthCheckResponse_ServingStatus as ServingStatus } from "../gen/grpc/health/v1/health_pb.js";
 import { ServerReflection } from "../gen/grpc/reflection/v1/reflection_pb.js";
@@ -56,7 +57,9 @@ export async function buildApp(config: Config): Promise<App> {
   // work too; it hands everything else (and everything, until it serves) to Fastify.
   const fastLane = createFastLane();
   const app = fastify({
-    logger: { level: config.logLevel },
+    // Written asynchronously: lines logged in the same tick go out in one
+    // write, not one blocking write(2) per RPC; pino flushes them on exit.
+    logger: { level: config.logLevel, stream: pino.destination({ dest: 1, sync: false }) },
     logController: new LogController({ disableRequestLogging: true }),
     // Fastify's types tie one request type to one server type; the front feeds
     // it both HTTP/1.1 and HTTP/2 compatibility requests, which it handles alike.

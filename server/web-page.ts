@@ -1,11 +1,18 @@
 import { existsSync } from "node:fs";
-import { join, sep } from "node:path";
+import { dirname, join, sep } from "node:path";
 import { fileURLToPath } from "node:url";
 import fastifyStatic from "@fastify/static";
 import type { FastifyPluginAsync } from "fastify";
 
-/** Where `vite build` puts the page (web/vite.config.ts). */
-export const builtPageDir = fileURLToPath(new URL("../web/dist/", import.meta.url));
+/** Where `vite build` puts the page (web/vite.config.ts), whether this runs from server/ or dist/server/. */
+export const builtPageDir = join(packageRoot(fileURLToPath(import.meta.url)), "web", "dist");
+
+function packageRoot(from: string): string {
+  for (let dir = dirname(from); ; dir = dirname(dir)) {
+    if (existsSync(join(dir, "package.json"))) return dir;
+    if (dirname(dir) === dir) throw new Error(`no package.json above ${from}`);
+  }
+}
 
 export interface WebPageOptions {
   /** The built page; `builtPageDir` unless a test points elsewhere. */

@@ -4,6 +4,7 @@ import { once } from "node:events";
 import net, { type AddressInfo } from "node:net";
 import { createInterface } from "node:readline";
 import { createSimpleTestClient } from "../../client/simple-test-client.js";
+import { builtServerMain } from "../../scripts/built-server.js";
 import { buildApp } from "../../server/app.js";
 import { loadConfig } from "../../server/config.js";
 
@@ -44,9 +45,9 @@ export interface ServerProcess extends RunningServer {
   readonly exited: Promise<number | null>;
 }
 
-/** Starts `server/main.ts` as a user would, on a free loopback port. */
+/** Starts the built server as `npm start` does, on a free loopback port. */
 export async function spawnServer(env: Record<string, string> = {}): Promise<ServerProcess> {
-  const child = spawn(process.execPath, ["--import", "tsx", "server/main.ts", "--host", "127.0.0.1", "--port", "0"], {
+  const child = spawn(process.execPath, [builtServerMain(), "--host", "127.0.0.1", "--port", "0"], {
     env: { ...process.env, LOG_LEVEL: "info", ...env },
     stdio: ["ignore", "pipe", "pipe"],
   });

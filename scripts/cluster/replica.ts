@@ -2,8 +2,7 @@ import { type ChildProcess, spawn } from "node:child_process";
 import { once } from "node:events";
 import { createInterface } from "node:readline";
 import { setTimeout as sleep } from "node:timers/promises";
-
-const serverMain = new URL("../../server/main.ts", import.meta.url).pathname;
+import { builtServerMain } from "../built-server.js";
 
 export interface ReplicaProcess {
   readonly name: string;
@@ -27,13 +26,13 @@ export interface ReplicaOptions {
 }
 
 /**
- * Starts `server/main.ts` on 127.0.0.1:`port` and resolves once it answers
+ * Starts the built server (as `npm start` runs it) on 127.0.0.1:`port` and resolves once it answers
  * GET /healthz with 200. The replica is its own process group, so that a
  * Ctrl-C in the terminal reaches the cluster script alone, which then stops
  * each replica gracefully.
  */
 export async function startReplica(options: ReplicaOptions): Promise<ReplicaProcess> {
-  const args = ["--import", "tsx", serverMain, "--host", "127.0.0.1", "--port", String(options.port)];
+  const args = [builtServerMain(), "--host", "127.0.0.1", "--port", String(options.port)];
   const child = spawn(process.execPath, args, {
     env: { ...process.env, ...options.env },
     stdio: ["ignore", "pipe", "pipe"],
