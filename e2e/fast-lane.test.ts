@@ -1,8 +1,17 @@
 import assert from "node:assert/strict";
+import { once } from "node:events";
 import http from "node:http";
+import http2 from "node:http2";
 import { after, before, describe, it } from "node:test";
+import { setTimeout as sleep } from "node:timers/promises";
 import { envelope, h2cRequest, type RawResponse } from "./support/raw-http.js";
-import { type RunningServer, startServer } from "./support/server.js";
+import {
+  assertStillServing,
+  type RunningServer,
+  type ServerProcess,
+  spawnServer,
+  startServer,
+} from "./support/server.js";
 
 const getOne = "/simpletest.SimpleTest/GetOne";
 const getList = "/simpletest.SimpleTest/GetList";
@@ -173,4 +182,32 @@ describe("the fast lane answers exactly as connect-es does (FAST_PATH=on vs off)
     assert.equal(res.trailers["grpc-status"], "0");
     assert.ok(res.body.includes("Hello !! world"));
   });
+});
+
+const { NGHTTP2_CANCEL: CANCEL } = http2.constants;
+
+describe("a client that leaves mid-stream on the fast lane", () => {
+  let server: ServerProcess;
+  before(async () => {
+    server = await spawnServer({ GETLIST_INTERVAL_MS: "200" });
+  });
+  after(() => server?.close());
+
+  for (const [how, leave] of [
+    ["resets its stream", (_: http2.ClientHttp2Session, stream: http2.ClientHttp2Stream) => stream.close(CANCEL)],
+    // The server's stream then fails with an "error" event, which ends the process if nobody listens.
+    ["closes its connection with an error code", (session: http2.ClientHttp2Session) => session.goaway(CANCEL)],
+  ] as const) {
+    it(`${how}: the call ends, and the server serves on`, async () => {
+      const session = http2.connect(server.url);
+      const stream = session.request({ ":method": "POST", ":path": getList, ...grpc });
+      stream.end(envelope(requestOne("x")));
+      await once(stream, "data");
+      leave(session, stream);
+      await sleep(100);
+      session.destroy();
+      await assertStillServing(server.url);
+      assert.equal(server.child.exitCode, null);
+    });
+  }
 });

@@ -1,7 +1,5 @@
 import { setMaxListeners } from "node:events";
-import type http from "node:http";
 import type { Server } from "node:http";
-import type http2 from "node:http2";
 import {
   Code,
   ConnectError,
@@ -23,6 +21,7 @@ import { SimpleTest } from "../gen/simpletest/simple_test_pb.js";
 import { createCallDeadline } from "./call-deadline.js";
 import type { Config } from "./config.js";
 import { corsOptions } from "./cors.js";
+import type { RequestInfo } from "./fast-lane/exchange.js";
 import { createFastLane } from "./fast-lane/fast-lane.js";
 import { healthz } from "./healthz.js";
 import { createOnePortServer, type OnePortServer, type RequestListener } from "./listen/one-port.js";
@@ -65,6 +64,7 @@ export async function buildApp(config: Config): Promise<App> {
     // it both HTTP/1.1 and HTTP/2 compatibility requests, which it handles alike.
     serverFactory: (handler) => {
       front = createOnePortServer(fastLane.wrap(handler as RequestListener), {
+        takeStream: fastLane.takeStream,
         tls: config.tls,
         http1: config.http1,
         http2: config.http2,
@@ -132,7 +132,7 @@ export async function buildApp(config: Config): Promise<App> {
       undecodableUnaryIsInvalidArgument(context);
     },
   } satisfies ConnectRouterOptions;
-  const callTransport = (raw: http.IncomingMessage | http2.Http2ServerRequest, log: RpcLogger) =>
+  const callTransport = (raw: RequestInfo, log: RpcLogger) =>
     createContextValues().set(callTransportKey, {
       protocol: protocolOf(raw.headers["content-type"]),
       httpVersion: raw.httpVersion,

@@ -28,8 +28,17 @@ import {
 import * as connect from "@connectrpc/connect/protocol-connect";
 import * as grpc from "@connectrpc/connect/protocol-grpc";
 import type { CallDeadline } from "../call-deadline.js";
-import { LaneCall, type NodeHeaders, type NodeResponse, nodeHeaders } from "./lane-call.js";
-import { type NodeRequest, readBody, unread } from "./request-body.js";
+import {
+  compatExchange,
+  type Exchange,
+  type NodeHeaders,
+  type NodeResponse,
+  type RequestInfo,
+  streamExchange,
+  takeHandedOver,
+} from "./exchange.js";
+import { LaneCall, nodeHeaders } from "./lane-call.js";
+import { type NodeRequest, readBody } from "./request-body.js";
 
 export type Listener = (req: NodeRequest, res: NodeResponse) => void;
 type Options = ReturnType<typeof validateUniversalHandlerOptions>;
@@ -38,7 +47,7 @@ export interface FastLaneOptions extends Partial<Omit<UniversalHandlerOptions, "
   /** Implementations the router also serves; their unary and server-streaming methods take the lane. */
   readonly services: readonly ServiceImplSpec[];
   /** The context values connect-fastify's `contextValues` would give the call. */
-  readonly contextValues: (req: NodeRequest) => ContextValues;
+  readonly contextValues: (req: RequestInfo) => ContextValues;
   /** The deadline rule the router's request gate applies, and what resets HTTP/2 streams left open. */
   readonly deadline: Pick<CallDeadline, "limit" | "callEnded">;
   /** Headers Fastify's hooks put on every response (connect-fastify passes them on), e.g. CORS's `vary`. */
@@ -50,6 +59,18 @@ export interface FastLaneOptions extends Partial<Omit<UniversalHandlerOptions, "
 export interface FastLane {
   /** A request listener that serves what it can and hands the rest to `next` untouched. */
   wrap(next: Listener): Listener;
+  /**
+   * For the one-port front's HTTP/2 streams, before Node makes compatibility
+   * objects for them: serves the stream and returns true, or returns false
+   * and leaves it alone. A stream it takes and then lets go is served by
+   * `compat` (the compatibility API, which ends at `wrap`'s `next`).
+   */
+  takeStream(
+    stream: http2.ServerHttp2Stream,
+    headers: http2.IncomingHttpHeaders,
+    rawHeaders: string[],
+    compat: () => void,
+  ): boolean;
   /** Starts serving; until then, and without it, every request goes to `next`. */
   serve(options: FastLaneOptions): void;
   /** From now on every request goes to `next` (the server is shutting down, as Fastify then answers 503). */
@@ -93,53 +114,78 @@ export function createFastLane(): FastLane {
   let opt: Options | undefined;
   let settings: FastLaneOptions | undefined;
   const live = new Set<LaneCall>();
+  let extraHeaders: Readonly<Record<string, string>> = {};
   // A rejection here would be unhandled and end the process: cut this one call instead.
-  const failed = (error: unknown, res: NodeResponse) => {
-    settings?.log.error({ err: error, url: res.req?.url }, "the fast lane failed a call");
-    res.destroy();
+  const failed = (error: unknown, exchange: Exchange) => {
+    settings?.log.error({ err: error, url: exchange.path }, "the fast lane failed a call");
+    exchange.destroy();
   };
+
+  /** How the lane would serve a request with these headers, or undefined if it would not. */
+  function plan(
+    method: string | undefined,
+    path: string | undefined,
+    headers: http2.IncomingHttpHeaders,
+    http2: boolean,
+  ) {
+    if (opt === undefined || method !== "POST") return undefined;
+    const route = routes.get(path ?? "");
+    const shape = route && shapes[headers["content-type"] ?? ""];
+    if (route === undefined || shape === undefined || headers.origin !== undefined) return undefined;
+    if (route.spec.kind === "server_streaming" && shape !== "grpc") return undefined;
+    let timeout: ReturnType<typeof grpc.parseTimeout>;
+    if (shape === "grpc") {
+      const encoding = headers["grpc-encoding"];
+      if (!http2 || (encoding !== undefined && encoding !== "identity")) return undefined;
+      timeout = grpc.parseTimeout(headerValue(headers["grpc-timeout"]), opt.maxTimeoutMs);
+    } else {
+      const encoding = headers["content-encoding"];
+      if (encoding !== undefined && encoding !== "identity") return undefined;
+      if (opt.requireConnectProtocolHeader && headers["connect-protocol-version"] !== connect.protocolVersion) {
+        return undefined;
+      }
+      timeout = connect.parseTimeout(headerValue(headers["connect-timeout-ms"]), opt.maxTimeoutMs);
+    }
+    if (timeout.error) return undefined;
+    return { opt, route, shape, timeoutMs: timeout.timeoutMs };
+  }
+
+  function serve(exchange: Exchange, planned: NonNullable<ReturnType<typeof plan>>): void {
+    const { opt, route, shape, timeoutMs } = planned;
+    const serveKind = route.spec.kind === "unary" ? serveUnary : serveServerStream;
+    serveKind(opt, route, shape, timeoutMs, exchange).catch((e) => failed(e, exchange));
+  }
 
   const wrap =
     (next: Listener): Listener =>
     (req, res) => {
-      const route = opt === undefined || req.method !== "POST" ? undefined : routes.get(req.url ?? "");
-      const headers = req.headers;
-      const shape = route && shapes[headers["content-type"] ?? ""];
-      const authority = "authority" in req ? req.authority : headers.host;
-      if (
-        opt === undefined ||
-        route === undefined ||
-        shape === undefined ||
-        headers.origin !== undefined ||
-        !authority ||
-        (route.spec.kind === "server_streaming" && shape !== "grpc")
-      ) {
-        return next(req, res);
-      }
-      let timeout: ReturnType<typeof grpc.parseTimeout>;
-      if (shape === "grpc") {
-        const encoding = headers["grpc-encoding"];
-        if (req.httpVersion !== "2.0" || (encoding !== undefined && encoding !== "identity")) return next(req, res);
-        timeout = grpc.parseTimeout(headerValue(headers["grpc-timeout"]), opt.maxTimeoutMs);
-      } else {
-        const encoding = headers["content-encoding"];
-        if (encoding !== undefined && encoding !== "identity") return next(req, res);
-        if (opt.requireConnectProtocolHeader && headers["connect-protocol-version"] !== connect.protocolVersion) {
-          return next(req, res);
-        }
-        timeout = connect.parseTimeout(headerValue(headers["connect-timeout-ms"]), opt.maxTimeoutMs);
-      }
-      if (timeout.error) return next(req, res);
-      const serve = route.spec.kind === "unary" ? serveUnary : serveServerStream;
-      serve(opt, route, shape, timeout.timeoutMs, req, res, next).catch((e) => failed(e, res));
+      // A stream the lane let go of: connect-es reads what the lane already read first.
+      if (takeHandedOver(req)) return next(req, res);
+      const planned = plan(req.method, req.url, req.headers, req.httpVersion === "2.0");
+      const authority = "authority" in req ? req.authority : req.headers.host;
+      if (planned === undefined || !authority) return next(req, res);
+      serve(compatExchange(req, res, extraHeaders, next), planned);
     };
+
+  function takeStream(
+    stream: http2.ServerHttp2Stream,
+    headers: http2.IncomingHttpHeaders,
+    rawHeaders: string[],
+    compat: () => void,
+  ): boolean {
+    const planned = plan(headers[":method"], headers[":path"], headers, true);
+    if (planned === undefined || !headers[":authority"]) return false;
+    serve(streamExchange(stream, headers, rawHeaders, extraHeaders, compat), planned);
+    return true;
+  }
+
+  const forget = (ended: LaneCall) => live.delete(ended);
 
   function startCall(
     route: Route,
     shape: Shape,
     timeoutMs: number | undefined,
-    req: NodeRequest,
-    res: NodeResponse,
+    exchange: Exchange,
     compression: Compression | null,
   ): LaneCall {
     const isGrpc = shape === "grpc";
@@ -153,18 +199,16 @@ export function createFastLane(): FastLane {
     const call = new LaneCall({
       spec: route.spec,
       protocolName: isGrpc ? "grpc" : "connect",
-      req,
-      res,
+      exchange,
       clientTimeoutMs: timeoutMs,
       deadline: settings?.deadline.limit(route.procedure, timeoutMs),
       responseHeader,
       responseTrailer: isGrpc ? { [grpc.headerGrpcStatus]: grpc.grpcStatusOk } : undefined,
-      onEnd: (ended) => live.delete(ended),
+      onEnd: forget,
     });
     const shutdown = opt?.shutdownSignal;
     if (shutdown?.aborted) call.end(shutdown.reason);
     else if (!call.ended) live.add(call);
-    for (const [name, value] of Object.entries(settings?.fastifyHeaders ?? {})) res.setHeader(name, value);
     return call;
   }
 
@@ -173,37 +217,41 @@ export function createFastLane(): FastLane {
     route: Route,
     shape: Shape,
     timeoutMs: number | undefined,
-    req: NodeRequest,
-    res: NodeResponse,
-    next: Listener,
+    exchange: Exchange,
   ): Promise<void> {
     const isGrpc = shape === "grpc";
     const binary = shape !== "connect-json";
-    const compression = negotiate(opt, req, isGrpc);
-    const call = startCall(route, shape, timeoutMs, req, res, compression);
+    const compression = negotiate(opt, exchange.headers, isGrpc);
+    const call = startCall(route, shape, timeoutMs, exchange, compression);
     let answer: Uint8Array;
     try {
-      const body = await readWithin(call, req, isGrpc ? opt.readMaxBytes + 5 : opt.readMaxBytes);
-      const input = body && parse(route, isGrpc, binary, body);
-      if (input === undefined) return handOver(call, req, res, body, next);
-      const output = await invokeUnary(call, route.spec, input, opt.interceptors, values(req));
+      const body = await readWithin(call, exchange, isGrpc ? opt.readMaxBytes + 5 : opt.readMaxBytes);
+      if (!Buffer.isBuffer(body)) return handOver(call, exchange, body, false);
+      const input = parse(route, isGrpc, binary, body);
+      if (input === undefined) return handOver(call, exchange, [body], true);
+      const output = await invokeUnary(call, route.spec, input, opt.interceptors, values(exchange));
       answer = route.serialization.getO(binary).serialize(output);
     } catch (e) {
       call.end(e);
       const error = asConnectError(e);
-      if (isGrpc) return writeGrpcError(call, error, res);
+      if (isGrpc) {
+        grpc.setTrailerStatus(call.responseTrailer, error);
+        return exchange.answer(200, call.nodeResponseHeader(), undefined, call.nodeResponseTrailer());
+      }
       const header = call.responseHeader;
       header.set(connect.headerContentType, connect.contentTypeUnaryJson);
       if (!error.isWireError) mergeNonProtocolHeaders(header, error.metadata);
       const json = connect.errorToJsonBytes(error, opt.jsonOptions);
-      return writeConnect(opt, call, connect.codeToHttpStatus(error.code), json, compression, res);
+      return writeConnect(opt, call, connect.codeToHttpStatus(error.code), json, compression, exchange);
     }
     call.end();
     if (isGrpc) {
       const envelope = await envelopeCompress({ flags: 0, data: answer }, compression, opt.compressMinBytes);
-      write(res, 200, call.nodeResponseHeader(), encodeEnvelope(envelope.flags, envelope.data), call);
+      const body = encodeEnvelope(envelope.flags, envelope.data);
+      exchange.answer(200, call.nodeResponseHeader(), body, call.nodeResponseTrailer());
+      cutIfStuck(exchange);
     } else {
-      await writeConnect(opt, call, 200, answer, compression, res);
+      await writeConnect(opt, call, 200, answer, compression, exchange);
     }
   }
 
@@ -212,20 +260,24 @@ export function createFastLane(): FastLane {
     route: Route,
     shape: Shape,
     timeoutMs: number | undefined,
-    req: NodeRequest,
-    res: NodeResponse,
-    next: Listener,
+    exchange: Exchange,
   ): Promise<void> {
-    const compression = negotiate(opt, req, true);
-    const call = startCall(route, shape, timeoutMs, req, res, compression);
+    const compression = negotiate(opt, exchange.headers, true);
+    const call = startCall(route, shape, timeoutMs, exchange, compression);
     const serialize = route.serialization.getO(true).serialize;
     let headSent = false;
-    const out = res as unknown as http2.Http2ServerResponse;
     try {
-      const body = await readWithin(call, req, opt.readMaxBytes + 5);
-      const input = body && parse(route, true, true, body);
-      if (input === undefined) return handOver(call, req, res, body, next);
-      const { response, replaced } = await invokeServerStream(call, route.spec, input, opt.interceptors, values(req));
+      const body = await readWithin(call, exchange, opt.readMaxBytes + 5);
+      if (!Buffer.isBuffer(body)) return handOver(call, exchange, body, false);
+      const input = parse(route, true, true, body);
+      if (input === undefined) return handOver(call, exchange, [body], true);
+      const { response, replaced } = await invokeServerStream(
+        call,
+        route.spec,
+        input,
+        opt.interceptors,
+        values(exchange),
+      );
       for await (const message of response.message) {
         const envelope = await envelopeCompress(
           { flags: 0, data: serialize(message) },
@@ -233,14 +285,11 @@ export function createFastLane(): FastLane {
           opt.compressMinBytes,
         );
         if (!headSent) {
-          out.writeHead(200, call.nodeResponseHeader());
+          exchange.head(call.nodeResponseHeader());
           headSent = true;
         }
-        if (!out.write(encodeEnvelope(envelope.flags, envelope.data))) {
-          await call.until((resolve) => {
-            out.once("drain", resolve);
-            return () => out.off("drain", resolve);
-          });
+        if (!exchange.send(encodeEnvelope(envelope.flags, envelope.data))) {
+          await call.until((resolve) => exchange.onceDrained(() => resolve(undefined)));
         }
       }
       if (replaced) adoptHeaders(response.trailer, call, "responseTrailer");
@@ -249,36 +298,29 @@ export function createFastLane(): FastLane {
       grpc.setTrailerStatus(call.responseTrailer, asConnectError(e));
     }
     call.end();
-    if (!headSent) out.writeHead(200, call.nodeResponseHeader());
-    out.addTrailers(call.nodeResponseTrailer() ?? {});
-    out.end();
-    if ("stream" in req) settings?.deadline.callEnded(req.stream);
+    if (!headSent) exchange.head(call.nodeResponseHeader());
+    exchange.finish(call.nodeResponseTrailer() ?? {});
+    cutIfStuck(exchange);
   }
 
-  function values(req: NodeRequest): ContextValues {
+  function values(exchange: Exchange): ContextValues {
     if (settings === undefined) throw new Error("the fast lane is not serving");
-    return settings.contextValues(req);
+    return settings.contextValues(exchange.info);
   }
 
   /** Not ours to judge: no interceptor has seen the call, connect-es starts it afresh. */
-  function handOver(call: LaneCall, req: NodeRequest, res: NodeResponse, body: Buffer | undefined, next: Listener) {
-    if (body !== undefined) unread(req, [body]);
+  function handOver(call: LaneCall, exchange: Exchange, consumed: readonly Buffer[], whole: boolean): void {
     call.end();
-    next(req, res);
+    exchange.handOver(consumed, whole);
   }
 
   /**
-   * The whole body, or undefined when it is longer than `limit` (then it is
-   * put back, partly read). Rejects with the call's end reason if the call
+   * The whole body; or, when it is longer than `limit`, the part read so far
+   * (the rest is left unread). Rejects with the call's end reason if the call
    * ends first: its deadline, the client going away, the shutdown.
    */
-  function readWithin(call: LaneCall, req: NodeRequest, limit: number): Promise<Buffer | undefined> {
-    return call.until<Buffer | undefined>((resolve) =>
-      readBody(req, limit, resolve, (consumed) => {
-        unread(req, consumed);
-        resolve(undefined);
-      }),
-    );
+  function readWithin(call: LaneCall, exchange: Exchange, limit: number): Promise<Buffer | readonly Buffer[]> {
+    return call.until<Buffer | readonly Buffer[]>((resolve) => readBody(exchange.body, limit, resolve, resolve));
   }
 
   /** The request message, or undefined when connect-es should say what is wrong with it. */
@@ -293,23 +335,10 @@ export function createFastLane(): FastLane {
     return undefined;
   }
 
-  /** The answer as connect-node writes it: head, body, trailers, end; a stream left open is reset later. */
-  function write(res: NodeResponse, status: number, header: NodeHeaders, body: Uint8Array, call: LaneCall): void {
-    const out = res as unknown as http2.Http2ServerResponse;
-    out.writeHead(status, header);
-    const flushed = out.write(body);
-    const trailer = call.nodeResponseTrailer();
-    if (trailer !== undefined) out.addTrailers(trailer);
-    out.end();
-    if (!flushed && "stream" in out) settings?.deadline.callEnded(out.stream);
-  }
-
-  function writeGrpcError(call: LaneCall, error: ConnectError, res: NodeResponse): void {
-    grpc.setTrailerStatus(call.responseTrailer, error);
-    const out = res as unknown as http2.Http2ServerResponse;
-    out.writeHead(200, call.nodeResponseHeader());
-    out.addTrailers(call.nodeResponseTrailer() ?? {});
-    out.end();
+  /** An answer a client does not read stays in the stream's buffer: its stream is reset later. */
+  function cutIfStuck(exchange: Exchange): void {
+    const stream = exchange.unflushedStream();
+    if (stream !== undefined) settings?.deadline.callEnded(stream);
   }
 
   /** The rest of connect-es's unary Connect answer: compression, trailers as headers, length. */
@@ -319,7 +348,7 @@ export function createFastLane(): FastLane {
     status: number,
     body: Uint8Array,
     compression: Compression | null,
-    res: NodeResponse,
+    exchange: Exchange,
   ): Promise<void> {
     let bytes = body;
     let encoding: string | undefined;
@@ -335,18 +364,17 @@ export function createFastLane(): FastLane {
       header = nodeHeaders(connect.trailerMux(call.responseHeader, call.responseTrailer));
     }
     header[connect.headerUnaryContentLength] = bytes.byteLength.toString(10);
-    const out = res as unknown as http2.Http2ServerResponse;
-    out.writeHead(status, header);
-    const flushed = out.write(bytes);
-    out.end();
-    if (!flushed && "stream" in out) settings?.deadline.callEnded(out.stream);
+    exchange.answer(status, header, bytes, undefined);
+    cutIfStuck(exchange);
   }
 
   return {
     wrap,
+    takeStream,
     serve(options) {
       opt = validateUniversalHandlerOptions(options);
       settings = options;
+      extraHeaders = options.fastifyHeaders ?? {};
       routes = new Map();
       for (const service of options.services) {
         for (const spec of Object.values(service.methods)) {
@@ -371,12 +399,12 @@ export function createFastLane(): FastLane {
 }
 
 /** The response compression the client accepts, as connect-es negotiates it. */
-function negotiate(opt: Options, req: NodeRequest, isGrpc: boolean): Compression | null {
+function negotiate(opt: Options, headers: http2.IncomingHttpHeaders, isGrpc: boolean): Compression | null {
   const acceptHeader = isGrpc ? grpc.headerAcceptEncoding : connect.headerUnaryAcceptEncoding;
   return compressionNegotiate(
     opt.acceptCompression,
     null,
-    headerValue(req.headers[acceptHeader.toLowerCase()]),
+    headerValue(headers[acceptHeader.toLowerCase()]),
     acceptHeader,
   ).response;
 }

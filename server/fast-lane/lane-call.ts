@@ -1,16 +1,10 @@
-import type http from "node:http";
-import type http2 from "node:http2";
 import { Code, ConnectError, type MethodImplSpec } from "@connectrpc/connect";
-import type { NodeRequest } from "./request-body.js";
-
-export type NodeResponse = http.ServerResponse | http2.Http2ServerResponse;
-export type NodeHeaders = Record<string, string | string[]>;
+import type { Exchange, NodeHeaders } from "./exchange.js";
 
 export interface LaneCallInit {
   readonly spec: MethodImplSpec;
   readonly protocolName: "grpc" | "connect";
-  readonly req: NodeRequest;
-  readonly res: NodeResponse;
+  readonly exchange: Exchange;
   /** The timeout the client asked for, as connect-es parsed it. */
   readonly clientTimeoutMs: number | undefined;
   /** When the call is cut, and why: the client's deadline or the server's cap, whichever is sooner. */
@@ -56,8 +50,7 @@ export class LaneCall {
 
   constructor(init: LaneCallInit) {
     this.#init = init;
-    // As connect-node: an HTTP/1.1 request closes once its body is read, so the response tells when the client left.
-    this.#closing = "stream" in init.req ? init.req : init.res;
+    this.#closing = init.exchange.closing;
     this.#closing.once("close", this.#onClose);
     const deadline = init.deadline;
     if (deadline !== undefined) {
@@ -100,16 +93,15 @@ export class LaneCall {
   /** As connect-node spells a request's URL. */
   get url(): string {
     if (this.#url === undefined) {
-      const req = this.#init.req;
-      const scheme = "encrypted" in req.socket && req.socket.encrypted ? "https" : "http";
-      const authority = "authority" in req ? req.authority : req.headers.host;
-      this.#url = new URL(req.url ?? "", `${scheme}://${authority}`).toString();
+      const { info, authority, path } = this.#init.exchange;
+      const scheme = "encrypted" in info.socket && info.socket.encrypted ? "https" : "http";
+      this.#url = new URL(path ?? "", `${scheme}://${authority}`).toString();
     }
     return this.#url;
   }
 
   get requestHeader(): Headers {
-    this.#requestHeader ??= requestHeaders(this.#init.req);
+    this.#requestHeader ??= requestHeaders(this.#init.exchange.rawHeaders);
     return this.#requestHeader;
   }
 
@@ -166,7 +158,7 @@ export class LaneCall {
     this.#interrupt?.(this.#reason);
   }
 
-  readonly #onClose = () => this.end(closeReason(this.#init.req));
+  readonly #onClose = () => this.end(closeReason(this.#init.exchange.rstCode()));
 }
 
 function webHeaders(from: NodeHeaders | undefined): Headers {
@@ -189,9 +181,8 @@ export function nodeHeaders(headers: Headers): NodeHeaders {
 }
 
 /** The request's headers as connect-node's nodeHeaderToWebHeader makes them: no HTTP/2 pseudo-headers. */
-function requestHeaders(req: NodeRequest): Headers {
+function requestHeaders(raw: readonly string[]): Headers {
   const header = new Headers();
-  const raw = req.rawHeaders;
   for (let i = 0; i + 1 < raw.length; i += 2) {
     if (raw[i].startsWith(":")) continue;
     header.append(raw[i], raw[i + 1]);
@@ -200,8 +191,7 @@ function requestHeaders(req: NodeRequest): Headers {
 }
 
 /** Why the client's side closed, as connect-node tells it: an HTTP/2 reset code, or none. */
-function closeReason(req: NodeRequest): unknown {
-  const rstCode = "stream" in req ? req.stream.rstCode : undefined;
+function closeReason(rstCode: number | undefined): unknown {
   const known = rstCode === undefined ? undefined : resets[rstCode];
   if (known === undefined || rstCode === undefined) return undefined;
   const [name, code] = known;

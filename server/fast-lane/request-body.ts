@@ -1,5 +1,6 @@
 import type http from "node:http";
 import type http2 from "node:http2";
+import type { Readable } from "node:stream";
 
 export type NodeRequest = http.IncomingMessage | http2.Http2ServerRequest;
 
@@ -10,7 +11,7 @@ export type NodeRequest = http.IncomingMessage | http2.Http2ServerRequest;
  * the reading (the call ended meanwhile), leaving the request paused.
  */
 export function readBody(
-  req: NodeRequest,
+  req: Readable,
   limit: number,
   done: (body: Buffer) => void,
   tooLong: (consumed: readonly Buffer[]) => void,
@@ -42,12 +43,13 @@ export function readBody(
 
 /**
  * Makes `req` read as if nothing had been taken from it: whoever iterates it
- * next (connect-es) first gets `consumed`, then whatever is still to come.
+ * next (connect-es) first gets `consumed`, then whatever is still to come,
+ * or nothing more when `consumed` is the whole body.
  */
-export function unread(req: NodeRequest, consumed: readonly Buffer[]): void {
+export function unread(req: NodeRequest, consumed: readonly Buffer[], whole: boolean): void {
   const rest = req[Symbol.asyncIterator].bind(req);
   req[Symbol.asyncIterator] = async function* () {
     yield* consumed;
-    yield* rest();
+    if (!whole) yield* rest();
   } as (typeof req)[typeof Symbol.asyncIterator];
 }

@@ -13,7 +13,21 @@ export type RequestListener = (
 /** How much of an unread HTTP/1.1 request body is discarded to keep its connection. */
 const maxDrainBytes = 8 * 1024 * 1024;
 
+/**
+ * Sees each HTTP/2 stream before Node builds its compatibility request and
+ * response: returns true if it serves the stream itself, or false to leave it
+ * to the request listener. `compat` hands a stream it took back to the
+ * request listener after all.
+ */
+export type StreamTaker = (
+  stream: http2.ServerHttp2Stream,
+  headers: http2.IncomingHttpHeaders,
+  rawHeaders: string[],
+  compat: () => void,
+) => boolean;
+
 export interface OnePortOptions {
+  readonly takeStream?: StreamTaker;
   /** PEM certificate and key: with them the port speaks TLS and picks the protocol by ALPN. */
   readonly tls?: { readonly cert: Buffer; readonly key: Buffer };
   readonly http1: {
@@ -99,6 +113,7 @@ export function createOnePortServer(listener: RequestListener, options: OnePortO
     }
     listener(req, res);
   });
+  if (options.takeStream) offerStreams(h2, options.takeStream);
   h2.on("session", (session: http2.ServerHttp2Session) => {
     sessions.add(session);
     session.once("close", () => sessions.delete(session));
@@ -159,6 +174,29 @@ export function createOnePortServer(listener: RequestListener, options: OnePortO
     for (const socket of sockets) socket.destroy();
   };
   return front;
+}
+
+/**
+ * Puts `take` in front of Node's compatibility layer, which serves requests
+ * from the server's one "stream" listener (the one it adds with the first
+ * "request" listener): streams `take` declines, or takes and gives back, go
+ * through it as before. A stream whose authority needs repair or refusal
+ * always does.
+ */
+function offerStreams(h2: http2.Http2Server, take: StreamTaker): void {
+  const listeners = h2.listeners("stream");
+  if (listeners.length !== 1) throw new Error("node:http2 no longer serves requests from one stream listener");
+  const compat = listeners[0] as (...args: unknown[]) => void;
+  h2.removeListener("stream", compat);
+  h2.on(
+    "stream",
+    (stream: http2.ServerHttp2Stream, headers: http2.IncomingHttpHeaders, flags: number, rawHeaders: string[]) => {
+      const serveCompat = () => compat.call(h2, stream, headers, flags, rawHeaders);
+      const authority = headers[":authority"];
+      const usable = authority !== undefined && URL.canParse(`http://${authority}`);
+      if (!usable || !take(stream, headers, rawHeaders, serveCompat)) serveCompat();
+    },
+  );
 }
 
 /** Every layer above builds the request's URL from its authority: one no URL takes is refused here. */
