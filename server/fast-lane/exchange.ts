@@ -44,7 +44,7 @@ export interface Exchange {
   send(bytes: Uint8Array): boolean;
   onceDrained(callback: () => void): () => void;
   finish(trailer: NodeHeaders): void;
-  /** The HTTP/2 stream still holding answer bytes the client has not read, if any. */
+  /** The HTTP/2 stream holding more answer bytes than its buffer should (the client does not read), if any. */
   unflushedStream(): http2.ServerHttp2Stream | undefined;
   destroy(): void;
   /** Gives the request to connect-es as if the lane had never seen it, with the body bytes read so far (`whole`: all of it). */
@@ -92,7 +92,7 @@ export function compatExchange(
       out.addTrailers(trailer);
       out.end();
     },
-    unflushedStream: () => ("stream" in req && req.stream.writableLength > 0 ? req.stream : undefined),
+    unflushedStream: () => ("stream" in req && req.stream.writableNeedDrain ? req.stream : undefined),
     destroy: () => res.destroy(),
     handOver(consumed, whole) {
       if (consumed.length > 0) unread(req, consumed, whole);
@@ -166,7 +166,7 @@ export function streamExchange(
       sendTrailers(trailer);
       stream.end();
     },
-    unflushedStream: () => (stream.writableLength > 0 ? stream : undefined),
+    unflushedStream: () => (stream.writableNeedDrain ? stream : undefined),
     destroy: () => stream.destroy(),
     handOver(consumed, whole) {
       // Read to its end, the stream would never end again for the request Node wraps around it.
