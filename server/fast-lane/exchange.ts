@@ -52,53 +52,93 @@ export interface Exchange {
 }
 
 /** An exchange on Node's compatibility API, handed to `next` if the lane lets it go. */
-export function compatExchange(
-  req: NodeRequest,
-  res: NodeResponse,
-  extraHeaders: Readonly<Record<string, string>>,
-  next: (req: NodeRequest, res: NodeResponse) => void,
-): Exchange {
+export class CompatExchange implements Exchange {
+  readonly #req: NodeRequest;
+  readonly #res: NodeResponse;
   // Both kinds of response have these methods; TypeScript cannot call a union of their overloads.
-  const out = res as unknown as http2.Http2ServerResponse;
-  const head = (status: number, header: NodeHeaders) => {
-    for (const name in extraHeaders) out.setHeader(name, extraHeaders[name]);
-    out.writeHead(status, header);
-  };
-  return {
-    method: req.method,
-    path: req.url,
-    headers: req.headers,
-    rawHeaders: req.rawHeaders,
-    authority: "authority" in req ? req.authority : req.headers.host,
-    info: req,
-    body: req,
+  readonly #out: http2.Http2ServerResponse;
+  readonly #extraHeaders: Readonly<Record<string, string>>;
+  readonly #next: (req: NodeRequest, res: NodeResponse) => void;
+
+  constructor(
+    req: NodeRequest,
+    res: NodeResponse,
+    extraHeaders: Readonly<Record<string, string>>,
+    next: (req: NodeRequest, res: NodeResponse) => void,
+  ) {
+    this.#req = req;
+    this.#res = res;
+    this.#out = res as unknown as http2.Http2ServerResponse;
+    this.#extraHeaders = extraHeaders;
+    this.#next = next;
+  }
+
+  get method() {
+    return this.#req.method;
+  }
+  get path() {
+    return this.#req.url;
+  }
+  get headers() {
+    return this.#req.headers;
+  }
+  get rawHeaders() {
+    return this.#req.rawHeaders;
+  }
+  get authority() {
+    const req = this.#req;
+    return "authority" in req ? req.authority : req.headers.host;
+  }
+  get info(): RequestInfo {
+    return this.#req;
+  }
+  get body(): Readable {
+    return this.#req;
+  }
+  get closing(): EventEmitter {
     // As connect-node: an HTTP/1.1 request closes once its body is read, so the response tells when the client left.
-    closing: "stream" in req ? req : res,
-    rstCode: () => ("stream" in req ? req.stream.rstCode : undefined),
-    answer(status, header, body, trailer) {
-      head(status, header);
-      if (trailer !== undefined) out.addTrailers(trailer);
-      // Head and body in one write where the protocol allows (HTTP/1.1 sends them in one packet).
-      if (body === undefined) out.end();
-      else out.end(body);
-    },
-    head: (header) => head(200, header),
-    send: (bytes) => out.write(bytes),
-    onceDrained(callback) {
-      out.once("drain", callback);
-      return () => out.off("drain", callback);
-    },
-    finish(trailer) {
-      out.addTrailers(trailer);
-      out.end();
-    },
-    unflushedStream: () => ("stream" in req && req.stream.writableNeedDrain ? req.stream : undefined),
-    destroy: () => res.destroy(),
-    handOver(consumed, whole) {
-      if (consumed.length > 0) unread(req, consumed, whole);
-      next(req, res);
-    },
-  };
+    return "stream" in this.#req ? this.#req : this.#res;
+  }
+  rstCode() {
+    return "stream" in this.#req ? this.#req.stream.rstCode : undefined;
+  }
+
+  answer(status: number, header: NodeHeaders, body: Uint8Array | undefined, trailer: NodeHeaders | undefined) {
+    this.#head(status, header);
+    if (trailer !== undefined) this.#out.addTrailers(trailer);
+    // Head and body in one write where the protocol allows (HTTP/1.1 sends them in one packet).
+    if (body === undefined) this.#out.end();
+    else this.#out.end(body);
+  }
+  head(header: NodeHeaders) {
+    this.#head(200, header);
+  }
+  send(bytes: Uint8Array) {
+    return this.#out.write(bytes);
+  }
+  onceDrained(callback: () => void) {
+    this.#out.once("drain", callback);
+    return () => void this.#out.off("drain", callback);
+  }
+  finish(trailer: NodeHeaders) {
+    this.#out.addTrailers(trailer);
+    this.#out.end();
+  }
+  unflushedStream() {
+    return "stream" in this.#req && this.#req.stream.writableNeedDrain ? this.#req.stream : undefined;
+  }
+  destroy() {
+    this.#res.destroy();
+  }
+  handOver(consumed: readonly Buffer[], whole: boolean) {
+    if (consumed.length > 0) unread(this.#req, consumed, whole);
+    this.#next(this.#req, this.#res);
+  }
+
+  #head(status: number, header: NodeHeaders) {
+    for (const name in this.#extraHeaders) this.#out.setHeader(name, this.#extraHeaders[name]);
+    this.#out.writeHead(status, header);
+  }
 }
 
 /** Body bytes read from streams before they went back to the compatibility API, and whether that was all. */
@@ -120,58 +160,95 @@ export function takeHandedOver(req: NodeRequest): boolean {
 const ignore = () => {};
 
 /** An exchange on a bare HTTP/2 stream; `compat` serves the stream the usual way if the lane lets it go. */
-export function streamExchange(
-  stream: http2.ServerHttp2Stream,
-  headers: http2.IncomingHttpHeaders,
-  rawHeaders: string[],
-  extraHeaders: Readonly<Record<string, string>>,
-  compat: () => void,
-): Exchange {
-  const respond = (status: number, header: NodeHeaders, waitForTrailers: boolean, endStream = false) => {
+export class StreamExchange implements Exchange {
+  readonly #stream: http2.ServerHttp2Stream;
+  readonly #extraHeaders: Readonly<Record<string, string>>;
+  readonly #compat: () => void;
+  readonly headers: http2.IncomingHttpHeaders;
+  readonly rawHeaders: readonly string[];
+
+  constructor(
+    stream: http2.ServerHttp2Stream,
+    headers: http2.IncomingHttpHeaders,
+    rawHeaders: string[],
+    extraHeaders: Readonly<Record<string, string>>,
+    compat: () => void,
+  ) {
+    this.#stream = stream;
+    this.headers = headers;
+    this.rawHeaders = rawHeaders;
+    this.#extraHeaders = extraHeaders;
+    this.#compat = compat;
+    // A stream the client resets, or whose session fails, emits "error" and then
+    // "close", which ends the call: without a listener the error would end the process.
+    stream.on("error", ignore);
+  }
+
+  get method() {
+    return this.headers[":method"];
+  }
+  get path() {
+    return this.headers[":path"];
+  }
+  get authority() {
+    return this.headers[":authority"];
+  }
+  get info(): RequestInfo {
+    return { httpVersion: "2.0", socket: this.#stream.session?.socket as net.Socket, headers: this.headers };
+  }
+  get body(): Readable {
+    return this.#stream;
+  }
+  get closing(): EventEmitter {
+    return this.#stream;
+  }
+  rstCode() {
+    return this.#stream.rstCode;
+  }
+
+  answer(status: number, header: NodeHeaders, body: Uint8Array | undefined, trailer: NodeHeaders | undefined) {
+    if (!this.#respond(status, header, trailer !== undefined, body === undefined && trailer === undefined)) return;
+    if (trailer !== undefined) this.#sendTrailers(trailer);
+    if (body === undefined) this.#stream.end();
+    else this.#stream.end(body);
+  }
+  head(header: NodeHeaders) {
+    this.#respond(200, header, true);
+  }
+  send(bytes: Uint8Array) {
+    return !this.#stream.destroyed && this.#stream.write(bytes);
+  }
+  onceDrained(callback: () => void) {
+    this.#stream.once("drain", callback);
+    return () => void this.#stream.off("drain", callback);
+  }
+  finish(trailer: NodeHeaders) {
+    if (this.#stream.destroyed) return;
+    this.#sendTrailers(trailer);
+    this.#stream.end();
+  }
+  unflushedStream() {
+    return this.#stream.writableNeedDrain ? this.#stream : undefined;
+  }
+  destroy() {
+    this.#stream.destroy();
+  }
+  handOver(consumed: readonly Buffer[], whole: boolean) {
+    // Read to its end, the stream would never end again for the request Node wraps around it.
+    if (consumed.length > 0 || whole) handedOver.set(this.#stream, { consumed, whole });
+    this.#compat();
+  }
+
+  #respond(status: number, header: NodeHeaders, waitForTrailers: boolean, endStream = false): boolean {
+    const stream = this.#stream;
     if (stream.destroyed || stream.headersSent) return false;
-    stream.respond(
-      { ...header, ...extraHeaders, [http2.constants.HTTP2_HEADER_STATUS]: status },
-      { waitForTrailers, endStream },
-    );
+    // The header is the call's own, made for this answer: completed in place rather than copied.
+    header[http2.constants.HTTP2_HEADER_STATUS] = String(status);
+    for (const name in this.#extraHeaders) header[name] = this.#extraHeaders[name];
+    stream.respond(header, { waitForTrailers, endStream });
     return true;
-  };
-  // A stream the client resets, or whose session fails, emits "error" and then
-  // "close", which ends the call: without a listener the error would end the process.
-  stream.on("error", ignore);
-  const sendTrailers = (trailer: NodeHeaders) => stream.once("wantTrailers", () => stream.sendTrailers(trailer));
-  return {
-    method: headers[":method"],
-    path: headers[":path"],
-    headers,
-    rawHeaders,
-    authority: headers[":authority"],
-    info: { httpVersion: "2.0", socket: stream.session?.socket as net.Socket, headers },
-    body: stream,
-    closing: stream,
-    rstCode: () => stream.rstCode,
-    answer(status, header, body, trailer) {
-      if (!respond(status, header, trailer !== undefined, body === undefined && trailer === undefined)) return;
-      if (trailer !== undefined) sendTrailers(trailer);
-      if (body === undefined) stream.end();
-      else stream.end(body);
-    },
-    head: (header) => void respond(200, header, true),
-    send: (bytes) => !stream.destroyed && stream.write(bytes),
-    onceDrained(callback) {
-      stream.once("drain", callback);
-      return () => stream.off("drain", callback);
-    },
-    finish(trailer) {
-      if (stream.destroyed) return;
-      sendTrailers(trailer);
-      stream.end();
-    },
-    unflushedStream: () => (stream.writableNeedDrain ? stream : undefined),
-    destroy: () => stream.destroy(),
-    handOver(consumed, whole) {
-      // Read to its end, the stream would never end again for the request Node wraps around it.
-      if (consumed.length > 0 || whole) handedOver.set(stream, { consumed, whole });
-      compat();
-    },
-  };
+  }
+  #sendTrailers(trailer: NodeHeaders) {
+    this.#stream.once("wantTrailers", () => this.#stream.sendTrailers(trailer));
+  }
 }

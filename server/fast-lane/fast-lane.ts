@@ -29,12 +29,12 @@ import * as connect from "@connectrpc/connect/protocol-connect";
 import * as grpc from "@connectrpc/connect/protocol-grpc";
 import type { CallDeadline } from "../call-deadline.js";
 import {
-  compatExchange,
+  CompatExchange,
   type Exchange,
   type NodeHeaders,
   type NodeResponse,
   type RequestInfo,
-  streamExchange,
+  StreamExchange,
   takeHandedOver,
 } from "./exchange.js";
 import { LaneCall, nodeHeaders } from "./lane-call.js";
@@ -164,7 +164,7 @@ export function createFastLane(): FastLane {
       const planned = plan(req.method, req.url, req.headers, req.httpVersion === "2.0");
       const authority = "authority" in req ? req.authority : req.headers.host;
       if (planned === undefined || !authority) return next(req, res);
-      serve(compatExchange(req, res, extraHeaders, next), planned);
+      serve(new CompatExchange(req, res, extraHeaders, next), planned);
     };
 
   function takeStream(
@@ -175,7 +175,7 @@ export function createFastLane(): FastLane {
   ): boolean {
     const planned = plan(headers[":method"], headers[":path"], headers, true);
     if (planned === undefined || !headers[":authority"]) return false;
-    serve(streamExchange(stream, headers, rawHeaders, extraHeaders, compat), planned);
+    serve(new StreamExchange(stream, headers, rawHeaders, extraHeaders, compat), planned);
     return true;
   }
 
@@ -358,7 +358,7 @@ export function createFastLane(): FastLane {
     }
     let header: NodeHeaders;
     if (encoding === undefined && call.nodeResponseTrailer() === undefined) {
-      header = { ...call.nodeResponseHeader() };
+      header = call.nodeResponseHeader();
     } else {
       if (encoding !== undefined) call.responseHeader.set(connect.headerUnaryEncoding, encoding);
       header = nodeHeaders(connect.trailerMux(call.responseHeader, call.responseTrailer));
