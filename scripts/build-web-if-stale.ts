@@ -1,34 +1,20 @@
 // Builds the browser page (web/ into web/dist/) when it is missing or older
 // than anything it is made of. `npm start` runs this first, and so do the
 // browser tests, so neither serves a stale page nor waits for a needless build.
-import { readdirSync, statSync } from "node:fs";
 import { join, sep } from "node:path";
 import { fileURLToPath } from "node:url";
+import { mtime, mtimesIn } from "./mtimes.js";
 
 const repo = fileURLToPath(new URL("..", import.meta.url));
 const builtAt = mtime(join(repo, "web/dist/index.html"));
 const sourcesAt = Math.max(
   mtime(join(repo, "package-lock.json")),
-  ...mtimesIn("web", (path) => path !== "dist" && !path.startsWith(`dist${sep}`)),
-  ...mtimesIn("gen", () => true),
+  ...mtimesIn(join(repo, "web"), (path) => path !== "dist" && !path.startsWith(`dist${sep}`)),
+  ...mtimesIn(join(repo, "gen"), () => true),
 );
 
 if (builtAt < sourcesAt) {
   const { build } = await import("vite");
   await build({ configFile: join(repo, "web/vite.config.ts"), logLevel: "warn" });
   console.log("built the page into web/dist/");
-}
-
-function mtimesIn(dir: string, include: (path: string) => boolean): number[] {
-  return readdirSync(join(repo, dir), { recursive: true, encoding: "utf8" })
-    .filter(include)
-    .map((path) => mtime(join(repo, dir, path)));
-}
-
-function mtime(path: string): number {
-  try {
-    return statSync(path).mtimeMs;
-  } catch {
-    return 0;
-  }
 }

@@ -1,6 +1,6 @@
-import { readdirSync, statSync } from "node:fs";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
+import { mtime, mtimesIn } from "./mtimes.js";
 
 const repo = fileURLToPath(new URL("..", import.meta.url));
 
@@ -19,21 +19,8 @@ export function built(script: string): string {
   // tsc rewrites only the outputs that changed, and its build info every time something did.
   const builtAt = mtime(compiled) && mtime(join(repo, "dist/.tsbuildinfo"));
   if (builtAt === 0) throw new Error(`dist/ has no build of ${script}: run \`npm run build\``);
-  const newest = Math.max(...["server", "gen", "bench/peers"].flatMap((dir) => mtimesIn(dir)));
+  const sources = (path: string) => path.endsWith(".ts") && !path.endsWith(".test.ts");
+  const newest = Math.max(...["server", "gen", "bench/peers"].flatMap((dir) => mtimesIn(join(repo, dir), sources)));
   if (builtAt < newest) throw new Error("dist/ is older than the sources: run `npm run build`");
   return compiled;
-}
-
-function mtimesIn(dir: string): number[] {
-  return readdirSync(join(repo, dir), { recursive: true, encoding: "utf8" })
-    .filter((path) => path.endsWith(".ts") && !path.endsWith(".test.ts"))
-    .map((path) => mtime(join(repo, dir, path)));
-}
-
-function mtime(path: string): number {
-  try {
-    return statSync(path).mtimeMs;
-  } catch {
-    return 0;
-  }
 }

@@ -225,10 +225,8 @@ export function createFastLane(): FastLane {
     const call = startCall(route, shape, timeoutMs, exchange, compression);
     let answer: Uint8Array;
     try {
-      const body = await readWithin(call, exchange, isGrpc ? opt.readMaxBytes + 5 : opt.readMaxBytes);
-      if (!Buffer.isBuffer(body)) return handOver(call, exchange, body, false);
-      const input = parse(route, isGrpc, binary, body);
-      if (input === undefined) return handOver(call, exchange, [body], true);
+      const input = await readMessage(opt, call, exchange, route, isGrpc, binary);
+      if (input === undefined) return;
       const output = await invokeUnary(call, route.spec, input, opt.interceptors, values(exchange));
       answer = route.serialization.getO(binary).serialize(output);
     } catch (e) {
@@ -267,10 +265,8 @@ export function createFastLane(): FastLane {
     const serialize = route.serialization.getO(true).serialize;
     let headSent = false;
     try {
-      const body = await readWithin(call, exchange, opt.readMaxBytes + 5);
-      if (!Buffer.isBuffer(body)) return handOver(call, exchange, body, false);
-      const input = parse(route, true, true, body);
-      if (input === undefined) return handOver(call, exchange, [body], true);
+      const input = await readMessage(opt, call, exchange, route, true, true);
+      if (input === undefined) return;
       const { response, replaced } = await invokeServerStream(
         call,
         route.spec,
@@ -308,10 +304,26 @@ export function createFastLane(): FastLane {
     return settings.contextValues(exchange.info);
   }
 
-  /** Not ours to judge: no interceptor has seen the call, connect-es starts it afresh. */
-  function handOver(call: LaneCall, exchange: Exchange, consumed: readonly Buffer[], whole: boolean): void {
-    call.end();
-    exchange.handOver(consumed, whole);
+  /**
+   * The call's one request message; undefined when the request is not ours to
+   * judge (over the size limit, malformed, undecodable): then it has gone to
+   * connect-es with the bytes read so far, before any interceptor saw it.
+   */
+  async function readMessage(
+    opt: Options,
+    call: LaneCall,
+    exchange: Exchange,
+    route: Route,
+    isGrpc: boolean,
+    binary: boolean,
+  ): Promise<unknown> {
+    const body = await readWithin(call, exchange, isGrpc ? opt.readMaxBytes + 5 : opt.readMaxBytes);
+    const input = Buffer.isBuffer(body) ? parse(route, isGrpc, binary, body) : undefined;
+    if (input === undefined) {
+      call.end();
+      exchange.handOver(Buffer.isBuffer(body) ? [body] : body, Buffer.isBuffer(body));
+    }
+    return input;
   }
 
   /**
