@@ -126,7 +126,7 @@ export function createFastLane(): FastLane {
     method: string | undefined,
     path: string | undefined,
     headers: http2.IncomingHttpHeaders,
-    http2: boolean,
+    overHttp2: boolean,
   ) {
     if (opt === undefined || method !== "POST") return undefined;
     const route = routes.get(path ?? "");
@@ -136,7 +136,7 @@ export function createFastLane(): FastLane {
     let timeout: ReturnType<typeof grpc.parseTimeout>;
     if (shape === "grpc") {
       const encoding = headers["grpc-encoding"];
-      if (!http2 || (encoding !== undefined && encoding !== "identity")) return undefined;
+      if (!overHttp2 || (encoding !== undefined && encoding !== "identity")) return undefined;
       timeout = grpc.parseTimeout(headerValue(headers["grpc-timeout"]), opt.maxTimeoutMs);
     } else {
       const encoding = headers["content-encoding"];
