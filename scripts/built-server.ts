@@ -16,8 +16,8 @@ export function builtServerMain(): string {
 /** The compiled form of `script`, a path from the repository's root that tsconfig.build.json compiles. */
 export function built(script: string): string {
   const compiled = join(repo, "dist", script.replace(/\.ts$/, ".js"));
-  // tsc rewrites only the outputs that changed, and its build info every time something did.
-  const builtAt = mtime(compiled) && mtime(join(repo, "dist/.tsbuildinfo"));
+  // tsc rewrites only the outputs that changed: `npm run build` stamps dist/.built when it succeeds.
+  const builtAt = mtime(compiled) && mtime(join(repo, "dist/.built"));
   if (builtAt === 0) throw new Error(`dist/ has no build of ${script}: run \`npm run build\``);
   const sources = (path: string) => path.endsWith(".ts") && !path.endsWith(".test.ts");
   const newest = Math.max(...["server", "gen", "bench/peers"].flatMap((dir) => mtimesIn(join(repo, dir), sources)));
