@@ -7,9 +7,9 @@ import { runWorkers } from "./workers.js";
 
 // Under load most of the heap is garbage promoted from short calls, and V8 lets
 // the old space grow by a factor of its choosing (up to 4×) before collecting it
-// again. At 1.25× the resident
-// memory under the unary bench load fell from ~160 to ~126 MB at the same
-// throughput (bench/README.md, step 17). A flag given on the command line wins.
+// again. At 1.25× the resident memory under the unary bench load fell from ~160
+// to ~126 MB at the same throughput (bench/README.md, step 17). A flag given on
+// the command line wins.
 if (!process.execArgv.some((flag) => flag.startsWith("--heap-growing-percent"))) {
   setFlagsFromString("--heap-growing-percent=25");
 }
