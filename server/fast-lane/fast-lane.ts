@@ -83,6 +83,22 @@ interface Route {
   readonly serialization: MethodSerializationLookup<DescMessage, DescMessage>;
 }
 
+/** What `serve` set up. */
+interface Serving {
+  readonly opt: Options;
+  readonly options: FastLaneOptions;
+  readonly routes: ReadonlyMap<string, Route>;
+  readonly extraHeaders: Readonly<Record<string, string>>;
+}
+
+/** A call the lane takes, as its headers tell it. */
+interface Plan {
+  readonly serving: Serving;
+  readonly route: Route;
+  readonly shape: Shape;
+  readonly timeoutMs: number | undefined;
+}
+
 /** The shapes the lane serves, by content type; any other request is not touched. */
 type Shape = "grpc" | "connect-proto" | "connect-json";
 const shapes: Readonly<Record<string, Shape>> = {
@@ -110,26 +126,22 @@ const shapes: Readonly<Record<string, Shape>> = {
  * whose authority makes no URL.
  */
 export function createFastLane(): FastLane {
-  let routes = new Map<string, Route>();
-  let opt: Options | undefined;
-  let settings: FastLaneOptions | undefined;
+  // Set by serve(), dropped by stop(); a call keeps the one it started with.
+  let serving: Serving | undefined;
   const live = new Set<LaneCall>();
-  let extraHeaders: Readonly<Record<string, string>> = {};
-  // A rejection here would be unhandled and end the process: cut this one call instead.
-  const failed = (error: unknown, exchange: Exchange) => {
-    settings?.log.error({ err: error, url: exchange.path }, "the fast lane failed a call");
-    exchange.destroy();
-  };
+  const forget = (ended: LaneCall) => live.delete(ended);
 
   /** How the lane would serve a request with these headers, or undefined if it would not. */
   function plan(
     method: string | undefined,
     path: string | undefined,
+    authority: string | undefined,
     headers: http2.IncomingHttpHeaders,
     overHttp2: boolean,
-  ) {
-    if (opt === undefined || method !== "POST") return undefined;
-    const route = routes.get(path ?? "");
+  ): Plan | undefined {
+    if (serving === undefined || method !== "POST" || !authority) return undefined;
+    const { opt } = serving;
+    const route = serving.routes.get(path ?? "");
     const shape = route && shapes[headers["content-type"] ?? ""];
     if (route === undefined || shape === undefined || headers.origin !== undefined) return undefined;
     if (route.spec.kind === "server_streaming" && shape !== "grpc") return undefined;
@@ -147,13 +159,7 @@ export function createFastLane(): FastLane {
       timeout = connect.parseTimeout(headerValue(headers["connect-timeout-ms"]), opt.maxTimeoutMs);
     }
     if (timeout.error) return undefined;
-    return { opt, route, shape, timeoutMs: timeout.timeoutMs };
-  }
-
-  function serve(exchange: Exchange, planned: NonNullable<ReturnType<typeof plan>>): void {
-    const { opt, route, shape, timeoutMs } = planned;
-    const serveKind = route.spec.kind === "unary" ? serveUnary : serveServerStream;
-    serveKind(opt, route, shape, timeoutMs, exchange).catch((e) => failed(e, exchange));
+    return { serving, route, shape, timeoutMs: timeout.timeoutMs };
   }
 
   const wrap =
@@ -161,10 +167,10 @@ export function createFastLane(): FastLane {
     (req, res) => {
       // A stream the lane let go of: connect-es reads what the lane already read first.
       if (takeHandedOver(req)) return next(req, res);
-      const planned = plan(req.method, req.url, req.headers, req.httpVersion === "2.0");
       const authority = "authority" in req ? req.authority : req.headers.host;
-      if (planned === undefined || !authority) return next(req, res);
-      serve(new CompatExchange(req, res, extraHeaders, next), planned);
+      const planned = plan(req.method, req.url, authority, req.headers, req.httpVersion === "2.0");
+      if (planned === undefined) return next(req, res);
+      serve(planned, new CompatExchange(req, res, planned.serving.extraHeaders, next));
     };
 
   function takeStream(
@@ -173,21 +179,24 @@ export function createFastLane(): FastLane {
     rawHeaders: string[],
     compat: () => void,
   ): boolean {
-    const planned = plan(headers[":method"], headers[":path"], headers, true);
-    if (planned === undefined || !headers[":authority"]) return false;
-    serve(new StreamExchange(stream, headers, rawHeaders, extraHeaders, compat), planned);
+    const planned = plan(headers[":method"], headers[":path"], headers[":authority"], headers, true);
+    if (planned === undefined) return false;
+    serve(planned, new StreamExchange(stream, headers, rawHeaders, planned.serving.extraHeaders, compat));
     return true;
   }
 
-  const forget = (ended: LaneCall) => live.delete(ended);
+  function serve(planned: Plan, exchange: Exchange): void {
+    const compression = negotiate(planned.serving.opt, exchange.headers, planned.shape === "grpc");
+    const call = startCall(planned, exchange, compression);
+    const serveKind = planned.route.spec.kind === "unary" ? serveUnary : serveServerStream;
+    serveKind(planned, call, compression, exchange).catch((error: unknown) => {
+      // A rejection here would be unhandled and end the process: cut this one call instead.
+      planned.serving.options.log.error({ err: error, url: exchange.path }, "the fast lane failed a call");
+      exchange.destroy();
+    });
+  }
 
-  function startCall(
-    route: Route,
-    shape: Shape,
-    timeoutMs: number | undefined,
-    exchange: Exchange,
-    compression: Compression | null,
-  ): LaneCall {
+  function startCall({ serving, route, shape, timeoutMs }: Plan, exchange: Exchange, compression: Compression | null) {
     const isGrpc = shape === "grpc";
     const responseHeader: NodeHeaders = isGrpc
       ? { [grpc.headerContentType]: grpc.contentTypeProto }
@@ -197,197 +206,26 @@ export function createFastLane(): FastLane {
         };
     if (isGrpc && compression) responseHeader[grpc.headerEncoding] = compression.name;
     const call = new LaneCall({
-      spec: route.spec,
       protocolName: isGrpc ? "grpc" : "connect",
       exchange,
       clientTimeoutMs: timeoutMs,
-      deadline: settings?.deadline.limit(route.procedure, timeoutMs),
+      deadline: serving.options.deadline.limit(route.procedure, timeoutMs),
       responseHeader,
       responseTrailer: isGrpc ? { [grpc.headerGrpcStatus]: grpc.grpcStatusOk } : undefined,
       onEnd: forget,
     });
-    const shutdown = opt?.shutdownSignal;
+    const shutdown = serving.opt.shutdownSignal;
     if (shutdown?.aborted) call.end(shutdown.reason);
     else if (!call.ended) live.add(call);
     return call;
-  }
-
-  async function serveUnary(
-    opt: Options,
-    route: Route,
-    shape: Shape,
-    timeoutMs: number | undefined,
-    exchange: Exchange,
-  ): Promise<void> {
-    const isGrpc = shape === "grpc";
-    const binary = shape !== "connect-json";
-    const compression = negotiate(opt, exchange.headers, isGrpc);
-    const call = startCall(route, shape, timeoutMs, exchange, compression);
-    let answer: Uint8Array;
-    try {
-      const input = await readMessage(opt, call, exchange, route, isGrpc, binary);
-      if (input === undefined) return;
-      const output = await invokeUnary(call, route.spec, input, opt.interceptors, values(exchange));
-      answer = route.serialization.getO(binary).serialize(output);
-    } catch (e) {
-      call.end(e);
-      const error = asConnectError(e);
-      if (isGrpc) {
-        grpc.setTrailerStatus(call.responseTrailer, error);
-        return exchange.answer(200, call.nodeResponseHeader(), undefined, call.nodeResponseTrailer());
-      }
-      const header = call.responseHeader;
-      header.set(connect.headerContentType, connect.contentTypeUnaryJson);
-      if (!error.isWireError) mergeNonProtocolHeaders(header, error.metadata);
-      const json = connect.errorToJsonBytes(error, opt.jsonOptions);
-      return writeConnect(opt, call, connect.codeToHttpStatus(error.code), json, compression, exchange);
-    }
-    call.end();
-    if (isGrpc) {
-      const envelope = await envelopeCompress({ flags: 0, data: answer }, compression, opt.compressMinBytes);
-      const body = encodeEnvelope(envelope.flags, envelope.data);
-      exchange.answer(200, call.nodeResponseHeader(), body, call.nodeResponseTrailer());
-      cutIfStuck(exchange);
-    } else {
-      await writeConnect(opt, call, 200, answer, compression, exchange);
-    }
-  }
-
-  async function serveServerStream(
-    opt: Options,
-    route: Route,
-    shape: Shape,
-    timeoutMs: number | undefined,
-    exchange: Exchange,
-  ): Promise<void> {
-    const compression = negotiate(opt, exchange.headers, true);
-    const call = startCall(route, shape, timeoutMs, exchange, compression);
-    const serialize = route.serialization.getO(true).serialize;
-    let headSent = false;
-    try {
-      const input = await readMessage(opt, call, exchange, route, true, true);
-      if (input === undefined) return;
-      const { response, replaced } = await invokeServerStream(
-        call,
-        route.spec,
-        input,
-        opt.interceptors,
-        values(exchange),
-      );
-      for await (const message of response.message) {
-        const envelope = await envelopeCompress(
-          { flags: 0, data: serialize(message) },
-          compression,
-          opt.compressMinBytes,
-        );
-        if (!headSent) {
-          exchange.head(call.nodeResponseHeader());
-          headSent = true;
-        }
-        if (!exchange.send(encodeEnvelope(envelope.flags, envelope.data))) {
-          await call.until((resolve) => exchange.onceDrained(() => resolve(undefined)));
-        }
-      }
-      if (replaced) adoptHeaders(response.trailer, call, "responseTrailer");
-    } catch (e) {
-      call.end(e);
-      grpc.setTrailerStatus(call.responseTrailer, asConnectError(e));
-    }
-    call.end();
-    if (!headSent) exchange.head(call.nodeResponseHeader());
-    exchange.finish(call.nodeResponseTrailer() ?? {});
-    cutIfStuck(exchange);
-  }
-
-  function values(exchange: Exchange): ContextValues {
-    if (settings === undefined) throw new Error("the fast lane is not serving");
-    return settings.contextValues(exchange.info);
-  }
-
-  /**
-   * The call's one request message; undefined when the request is not ours to
-   * judge (over the size limit, malformed, undecodable): then it has gone to
-   * connect-es with the bytes read so far, before any interceptor saw it.
-   */
-  async function readMessage(
-    opt: Options,
-    call: LaneCall,
-    exchange: Exchange,
-    route: Route,
-    isGrpc: boolean,
-    binary: boolean,
-  ): Promise<unknown> {
-    const body = await readWithin(call, exchange, isGrpc ? opt.readMaxBytes + 5 : opt.readMaxBytes);
-    const input = Buffer.isBuffer(body) ? parse(route, isGrpc, binary, body) : undefined;
-    if (input === undefined) {
-      call.end();
-      exchange.handOver(Buffer.isBuffer(body) ? [body] : body, Buffer.isBuffer(body));
-    }
-    return input;
-  }
-
-  /**
-   * The whole body; or, when it is longer than `limit`, the part read so far
-   * (the rest is left unread). Rejects with the call's end reason if the call
-   * ends first: its deadline, the client going away, the shutdown.
-   */
-  function readWithin(call: LaneCall, exchange: Exchange, limit: number): Promise<Buffer | readonly Buffer[]> {
-    return call.until<Buffer | readonly Buffer[]>((resolve) => readBody(exchange.body, limit, resolve, resolve));
-  }
-
-  /** The request message, or undefined when connect-es should say what is wrong with it. */
-  function parse(route: Route, isGrpc: boolean, binary: boolean, body: Buffer): unknown {
-    // gRPC: exactly one uncompressed envelope around the message.
-    const wellFramed = !isGrpc || (body.length >= 5 && body[0] === 0 && body.readUInt32BE(1) === body.length - 5);
-    try {
-      if (wellFramed) return route.serialization.getI(binary).parse(isGrpc ? body.subarray(5) : body);
-    } catch {
-      // connect-es decodes it again and reports the failure its own way.
-    }
-    return undefined;
-  }
-
-  /** An answer a client does not read stays in the stream's buffer: its stream is reset later. */
-  function cutIfStuck(exchange: Exchange): void {
-    const stream = exchange.unflushedStream();
-    if (stream !== undefined) settings?.deadline.callEnded(stream);
-  }
-
-  /** The rest of connect-es's unary Connect answer: compression, trailers as headers, length. */
-  async function writeConnect(
-    opt: Options,
-    call: LaneCall,
-    status: number,
-    body: Uint8Array,
-    compression: Compression | null,
-    exchange: Exchange,
-  ): Promise<void> {
-    let bytes = body;
-    let encoding: string | undefined;
-    if (compression && bytes.byteLength >= opt.compressMinBytes) {
-      bytes = await compression.compress(bytes);
-      encoding = compression.name;
-    }
-    let header: NodeHeaders;
-    if (encoding === undefined && call.nodeResponseTrailer() === undefined) {
-      header = call.nodeResponseHeader();
-    } else {
-      if (encoding !== undefined) call.responseHeader.set(connect.headerUnaryEncoding, encoding);
-      header = nodeHeaders(connect.trailerMux(call.responseHeader, call.responseTrailer));
-    }
-    header[connect.headerUnaryContentLength] = bytes.byteLength.toString(10);
-    exchange.answer(status, header, bytes, undefined);
-    cutIfStuck(exchange);
   }
 
   return {
     wrap,
     takeStream,
     serve(options) {
-      opt = validateUniversalHandlerOptions(options);
-      settings = options;
-      extraHeaders = options.fastifyHeaders ?? {};
-      routes = new Map();
+      const opt = validateUniversalHandlerOptions(options);
+      const routes = new Map<string, Route>();
       for (const service of options.services) {
         for (const spec of Object.values(service.methods)) {
           if (spec.kind !== "unary" && spec.kind !== "server_streaming") continue;
@@ -399,15 +237,154 @@ export function createFastLane(): FastLane {
           });
         }
       }
+      serving = { opt, options, routes, extraHeaders: options.fastifyHeaders ?? {} };
       const shutdown = opt.shutdownSignal;
       shutdown?.addEventListener("abort", () => {
         for (const call of live) call.end(shutdown.reason);
       });
     },
     stop() {
-      opt = undefined;
+      serving = undefined;
     },
   };
+}
+
+async function serveUnary(planned: Plan, call: LaneCall, compression: Compression | null, exchange: Exchange) {
+  const { serving, route, shape } = planned;
+  const { opt } = serving;
+  const isGrpc = shape === "grpc";
+  const binary = shape !== "connect-json";
+  let answer: Uint8Array;
+  try {
+    const input = await readMessage(planned, call, exchange, isGrpc, binary);
+    if (input === undefined) return;
+    const values = serving.options.contextValues(exchange.info);
+    const output = await invokeUnary(call, route.spec, input, opt.interceptors, values);
+    answer = route.serialization.getO(binary).serialize(output);
+  } catch (e) {
+    call.end(e);
+    const error = asConnectError(e);
+    if (isGrpc) {
+      grpc.setTrailerStatus(call.responseTrailer, error);
+      return exchange.answer(200, call.nodeResponseHeader(), undefined, call.nodeResponseTrailer());
+    }
+    const header = call.responseHeader;
+    header.set(connect.headerContentType, connect.contentTypeUnaryJson);
+    if (!error.isWireError) mergeNonProtocolHeaders(header, error.metadata);
+    const json = connect.errorToJsonBytes(error, opt.jsonOptions);
+    return writeConnect(planned, call, connect.codeToHttpStatus(error.code), json, compression, exchange);
+  }
+  call.end();
+  if (isGrpc) {
+    const envelope = await envelopeCompress({ flags: 0, data: answer }, compression, opt.compressMinBytes);
+    const body = encodeEnvelope(envelope.flags, envelope.data);
+    exchange.answer(200, call.nodeResponseHeader(), body, call.nodeResponseTrailer());
+    cutIfStuck(serving, exchange);
+  } else {
+    await writeConnect(planned, call, 200, answer, compression, exchange);
+  }
+}
+
+async function serveServerStream(planned: Plan, call: LaneCall, compression: Compression | null, exchange: Exchange) {
+  const { serving, route } = planned;
+  const { opt } = serving;
+  const serialize = route.serialization.getO(true).serialize;
+  let headSent = false;
+  try {
+    const input = await readMessage(planned, call, exchange, true, true);
+    if (input === undefined) return;
+    const values = serving.options.contextValues(exchange.info);
+    const { response, replaced } = await invokeServerStream(call, route.spec, input, opt.interceptors, values);
+    for await (const message of response.message) {
+      const data = serialize(message);
+      const envelope = await envelopeCompress({ flags: 0, data }, compression, opt.compressMinBytes);
+      if (!headSent) {
+        exchange.head(call.nodeResponseHeader());
+        headSent = true;
+      }
+      if (!exchange.send(encodeEnvelope(envelope.flags, envelope.data))) {
+        await call.until((resolve) => exchange.onceDrained(() => resolve(undefined)));
+      }
+    }
+    if (replaced) adoptHeaders(response.trailer, call, "responseTrailer");
+  } catch (e) {
+    call.end(e);
+    grpc.setTrailerStatus(call.responseTrailer, asConnectError(e));
+  }
+  call.end();
+  if (!headSent) exchange.head(call.nodeResponseHeader());
+  exchange.finish(call.nodeResponseTrailer() ?? {});
+  cutIfStuck(serving, exchange);
+}
+
+/**
+ * The call's one request message; undefined when the request is not ours to
+ * judge (over the size limit, malformed, undecodable): then it has gone to
+ * connect-es with the bytes read so far, before any interceptor saw it.
+ */
+async function readMessage(
+  { serving, route }: Plan,
+  call: LaneCall,
+  exchange: Exchange,
+  isGrpc: boolean,
+  binary: boolean,
+): Promise<unknown> {
+  const limit = isGrpc ? serving.opt.readMaxBytes + 5 : serving.opt.readMaxBytes;
+  // The whole body; or, past the limit, the part read so far. Rejects if the call ends first.
+  const body = await call.until<Buffer | readonly Buffer[]>((resolve) =>
+    readBody(exchange.body, limit, resolve, resolve),
+  );
+  const input = Buffer.isBuffer(body) ? parse(route, isGrpc, binary, body) : undefined;
+  if (input === undefined) {
+    call.end();
+    exchange.handOver(Buffer.isBuffer(body) ? [body] : body, Buffer.isBuffer(body));
+  }
+  return input;
+}
+
+/** The request message, or undefined when connect-es should say what is wrong with it. */
+function parse(route: Route, isGrpc: boolean, binary: boolean, body: Buffer): unknown {
+  // gRPC: exactly one uncompressed envelope around the message.
+  const wellFramed = !isGrpc || (body.length >= 5 && body[0] === 0 && body.readUInt32BE(1) === body.length - 5);
+  try {
+    if (wellFramed) return route.serialization.getI(binary).parse(isGrpc ? body.subarray(5) : body);
+  } catch {
+    // connect-es decodes it again and reports the failure its own way.
+  }
+  return undefined;
+}
+
+/** An answer a client does not read stays in the stream's buffer: its stream is reset later. */
+function cutIfStuck(serving: Serving, exchange: Exchange): void {
+  const stream = exchange.unflushedStream();
+  if (stream !== undefined) serving.options.deadline.callEnded(stream);
+}
+
+/** The rest of connect-es's unary Connect answer: compression, trailers as headers, length. */
+async function writeConnect(
+  { serving }: Plan,
+  call: LaneCall,
+  status: number,
+  body: Uint8Array,
+  compression: Compression | null,
+  exchange: Exchange,
+): Promise<void> {
+  let bytes = body;
+  let encoding: string | undefined;
+  if (compression && bytes.byteLength >= serving.opt.compressMinBytes) {
+    bytes = await compression.compress(bytes);
+    encoding = compression.name;
+  }
+  let header: NodeHeaders;
+  if (encoding === undefined && call.nodeResponseTrailer() === undefined) {
+    header = call.nodeResponseHeader();
+  } else {
+    if (encoding !== undefined) call.responseHeader.set(connect.headerUnaryEncoding, encoding);
+    header = nodeHeaders(connect.trailerMux(call.responseHeader, call.responseTrailer));
+  }
+  header[connect.headerUnaryContentLength] = bytes.byteLength.toString(10);
+  exchange.answer(status, header, bytes, undefined);
+  cutIfStuck(serving, exchange);
 }
 
 /** The response compression the client accepts, as connect-es negotiates it. */

@@ -1,8 +1,7 @@
-import { Code, ConnectError, type MethodImplSpec } from "@connectrpc/connect";
+import { Code, ConnectError } from "@connectrpc/connect";
 import type { Exchange, NodeHeaders } from "./exchange.js";
 
 export interface LaneCallInit {
-  readonly spec: MethodImplSpec;
   readonly protocolName: "grpc" | "connect";
   readonly exchange: Exchange;
   /** The timeout the client asked for, as connect-es parsed it. */
@@ -59,21 +58,12 @@ export class LaneCall {
     }
   }
 
-  get spec(): MethodImplSpec {
-    return this.#init.spec;
-  }
-
   get protocolName(): string {
     return this.#init.protocolName;
   }
 
   get ended(): boolean {
     return this.#ended;
-  }
-
-  /** Why the call ended; undefined while it runs. */
-  get reason(): unknown {
-    return this.#reason;
   }
 
   get signal(): AbortSignal {
