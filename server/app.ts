@@ -12,7 +12,6 @@ import { fastifyConnectPlugin } from "@connectrpc/connect-fastify";
 import { compressionBrotli, compressionGzip } from "@connectrpc/connect-node";
 import fastifyCors from "@fastify/cors";
 import { type FastifyInstance, fastify, LogController } from "fastify";
-import { pino } from "pino";
 import { collectDefaultMetrics, Registry } from "prom-client";
 import { Health, HealthCheckResponse_ServingStatus as ServingStatus } from "../gen/grpc/health/v1/health_pb.js";
 import { ServerReflection } from "../gen/grpc/reflection/v1/reflection_pb.js";
@@ -26,9 +25,11 @@ import { createFastLane } from "./fast-lane/fast-lane.js";
 import { healthz } from "./healthz.js";
 import { createOnePortServer, type OnePortServer, type RequestListener } from "./listen/one-port.js";
 import { hideInternalErrors } from "./observe/hide-internal-errors.js";
+import { stdoutLogDestination } from "./observe/log-destination.js";
 import { metricsRoute } from "./observe/metrics-route.js";
+import type { RpcLogger } from "./observe/rpc-log-line.js";
 import { createRpcMetrics } from "./observe/rpc-metrics.js";
-import { callTransportKey, observeRpcs, protocolOf, type RpcLogger } from "./observe/rpc-observer.js";
+import { callTransportKey, observeRpcs, peerOf, protocolOf } from "./observe/rpc-observer.js";
 import {
   undecodableStreamsAreInvalidArgument,
   undecodableUnaryIsInvalidArgument,
@@ -56,9 +57,8 @@ export async function buildApp(config: Config): Promise<App> {
   // work too; it hands everything else (and everything, until it serves) to Fastify.
   const fastLane = createFastLane();
   const app = fastify({
-    // Written asynchronously: lines logged in the same tick go out in one
-    // write, not one blocking write(2) per RPC; pino flushes them on exit.
-    logger: { level: config.logLevel, stream: pino.destination({ dest: 1, sync: false }) },
+    // The lines of one event-loop turn go out in one write, not one write(2) per RPC.
+    logger: { level: config.logLevel, stream: stdoutLogDestination() },
     logController: new LogController({ disableRequestLogging: true }),
     // Fastify's types tie one request type to one server type; the front feeds
     // it both HTTP/1.1 and HTTP/2 compatibility requests, which it handles alike.
@@ -136,7 +136,7 @@ export async function buildApp(config: Config): Promise<App> {
     createContextValues().set(callTransportKey, {
       protocol: protocolOf(raw.headers["content-type"]),
       httpVersion: raw.httpVersion,
-      peer: `${raw.socket.remoteAddress}:${raw.socket.remotePort}`,
+      peer: peerOf(raw.socket),
       log,
     });
   await app.register(fastifyConnectPlugin, {

@@ -1,5 +1,6 @@
+import type { DescMethod, DescService } from "@bufbuild/protobuf";
 import { Code, ConnectError, type Interceptor } from "@connectrpc/connect";
-import type { RpcLogger } from "./rpc-observer.js";
+import type { RpcLogger } from "./rpc-log-line.js";
 
 /**
  * Turns an unexpected exception from a handler into `internal` with a generic
@@ -7,19 +8,18 @@ import type { RpcLogger } from "./rpc-observer.js";
  * the text of a programming error. ConnectErrors pass unchanged.
  */
 export function hideInternalErrors(log: RpcLogger): Interceptor {
+  const hide = (request: { service: DescService; method: DescMethod }, error: unknown): unknown => {
+    if (error instanceof ConnectError || (error instanceof Error && error.name === "AbortError")) return error;
+    log.error({ procedure: `/${request.service.typeName}/${request.method.name}`, err: error }, "handler failed");
+    return new ConnectError("internal error", Code.Internal);
+  };
   return (next) => async (request) => {
-    const procedure = `/${request.service.typeName}/${request.method.name}`;
-    const hide = (error: unknown): unknown => {
-      if (error instanceof ConnectError || (error instanceof Error && error.name === "AbortError")) return error;
-      log.error({ procedure, err: error }, "handler failed");
-      return new ConnectError("internal error", Code.Internal);
-    };
     try {
       const response = await next(request);
       if (!response.stream) return response;
-      return { ...response, message: rethrowHidden(response.message, hide) };
+      return { ...response, message: rethrowHidden(response.message, (e) => hide(request, e)) };
     } catch (e) {
-      throw hide(e);
+      throw hide(request, e);
     }
   };
 }

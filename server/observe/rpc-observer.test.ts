@@ -6,8 +6,9 @@ import { Registry } from "prom-client";
 import { SimpleTest } from "../../gen/simpletest/simple_test_pb.js";
 import { createSimpleTestService } from "../services/simple-test.js";
 import { hideInternalErrors } from "./hide-internal-errors.js";
+import type { RpcLogger } from "./rpc-log-line.js";
 import { createRpcMetrics } from "./rpc-metrics.js";
-import { observeRpcs, type RpcLogger } from "./rpc-observer.js";
+import { observeRpcs } from "./rpc-observer.js";
 
 interface Line {
   readonly level: "info" | "error";

@@ -1,12 +1,8 @@
+import type { DescMethod } from "@bufbuild/protobuf";
 import { Code, ConnectError, createContextKey, type Interceptor, type StreamResponse } from "@connectrpc/connect";
 import { codeToString } from "@connectrpc/connect/protocol-connect";
-import type { RpcLabels, RpcMetrics } from "./rpc-metrics.js";
-
-/** The least of a logger this module needs; pino's (Fastify's) fits. */
-export interface RpcLogger {
-  info(fields: object, message: string): void;
-  error(fields: object, message: string): void;
-}
+import { logRpc, type RpcLogger } from "./rpc-log-line.js";
+import type { CallMetrics, RpcLabels, RpcMetrics } from "./rpc-metrics.js";
 
 /** What the transport knows about a call, handed in through the call's context values. */
 export interface CallTransport {
@@ -20,15 +16,20 @@ export const callTransportKey = createContextKey<CallTransport | undefined>(unde
   description: "the HTTP side of an RPC",
 });
 
-const grpcTypes = {
-  unary: "unary",
-  server_streaming: "server_stream",
-  client_streaming: "client_stream",
-  bidi_streaming: "bidi_stream",
-} as const;
-
 /** Codes that mean the server, not the client, went wrong. */
 const serverFaults = new Set([Code.Unknown, Code.Internal, Code.DataLoss]);
+
+const procedures = new WeakMap<DescMethod, string>();
+
+/** `/package.Service/Method`, made once per method rather than once per call. */
+function procedureOf(method: DescMethod): string {
+  let procedure = procedures.get(method);
+  if (procedure === undefined) {
+    procedure = `/${method.parent.typeName}/${method.name}`;
+    procedures.set(method, procedure);
+  }
+  return procedure;
+}
 
 /**
  * Counts and logs every RPC that reaches a handler: one log line and one
@@ -36,46 +37,59 @@ const serverFaults = new Set([Code.Unknown, Code.Internal, Code.DataLoss]);
  * (answer, error, deadline, cancellation). Request bodies are never logged.
  */
 export function observeRpcs(metrics: RpcMetrics, fallbackLog: RpcLogger): Interceptor {
+  /** Counts the call's outcome and logs its line; `error` undefined means it succeeded. */
+  const finish = (
+    call: CallMetrics,
+    method: DescMethod,
+    transport: CallTransport | undefined,
+    protocol: RpcLabels["protocol"],
+    start: number,
+    error: unknown,
+  ) => {
+    const code = error === undefined ? undefined : ConnectError.from(error).code;
+    const elapsed = performance.now() - start;
+    call.handled(code === undefined ? "OK" : Code[code], elapsed / 1000);
+    logRpc(transport?.log ?? fallbackLog, code !== undefined && serverFaults.has(code) ? "error" : "info", {
+      procedure: procedureOf(method),
+      protocol,
+      httpVersion: transport?.httpVersion,
+      code: code === undefined ? "ok" : codeToString(code),
+      durationMs: Math.round(elapsed * 10) / 10,
+      peer: transport?.peer,
+    });
+  };
+
   return (next) => async (request) => {
     const transport = request.contextValues.get(callTransportKey);
-    const labels: RpcLabels = {
-      grpc_type: grpcTypes[request.method.methodKind],
-      grpc_service: request.service.typeName,
-      grpc_method: request.method.name,
-      protocol: transport?.protocol ?? protocolOf(request.header.get("content-type") ?? undefined),
-    };
-    const call = metrics(labels);
+    const protocol = transport?.protocol ?? protocolOf(request.header.get("content-type") ?? undefined);
+    const method = request.method;
+    const call = metrics(method, protocol);
     const start = performance.now();
+    if (!request.stream) {
+      call.received();
+      let response: Awaited<ReturnType<typeof next>>;
+      try {
+        response = await next(request);
+      } catch (e) {
+        finish(call, method, transport, protocol, start, e);
+        throw e;
+      }
+      call.sent();
+      finish(call, method, transport, protocol, start, undefined);
+      return response;
+    }
+
     let finished = false;
-    const finish = (error: unknown) => {
+    const finishOnce = (error: unknown) => {
       if (finished) return;
       finished = true;
-      const code = error === undefined ? undefined : ConnectError.from(error).code;
-      const elapsed = performance.now() - start;
-      call.handled(code === undefined ? "OK" : Code[code], elapsed / 1000);
-      const fields = {
-        procedure: `/${labels.grpc_service}/${labels.grpc_method}`,
-        protocol: labels.protocol,
-        httpVersion: transport?.httpVersion,
-        code: code === undefined ? "ok" : codeToString(code),
-        durationMs: Math.round(elapsed * 10) / 10,
-        peer: transport?.peer,
-      };
-      const log = transport?.log ?? fallbackLog;
-      if (code !== undefined && serverFaults.has(code)) log.error(fields, "rpc");
-      else log.info(fields, "rpc");
+      finish(call, method, transport, protocol, start, error);
     };
-
     try {
-      if (request.stream) {
-        request = { ...request, message: counted(request.message, () => call.received()) };
-      } else {
-        call.received();
-      }
-      const response = await next(request);
+      const response = await next({ ...request, message: counted(request.message, () => call.received()) });
       if (!response.stream) {
         call.sent();
-        finish(undefined);
+        finishOnce(undefined);
         return response;
       }
       return {
@@ -83,14 +97,26 @@ export function observeRpcs(metrics: RpcMetrics, fallbackLog: RpcLogger): Interc
         message: observed(
           response.message,
           () => call.sent(),
-          (outcome) => finish(outcome === null ? abandonedReason(request.signal) : outcome),
+          (outcome) => finishOnce(outcome === null ? abandonedReason(request.signal) : outcome),
         ),
       } satisfies StreamResponse;
     } catch (e) {
-      finish(e);
+      finishOnce(e);
       throw e;
     }
   };
+}
+
+const peers = new WeakMap<object, string>();
+
+/** `address:port` of the client at the other end of `socket`, worked out once per connection. */
+export function peerOf(socket: { readonly remoteAddress?: string; readonly remotePort?: number }): string {
+  let peer = peers.get(socket);
+  if (peer === undefined) {
+    peer = `${socket.remoteAddress}:${socket.remotePort}`;
+    peers.set(socket, peer);
+  }
+  return peer;
 }
 
 /** The protocol a request's content type names. Connect GET requests carry none; everything not gRPC is Connect. */

@@ -21,10 +21,8 @@ function isUndecodableRequest(error: unknown): error is ConnectError {
  * code the client gets.
  */
 export function undecodableStreamsAreInvalidArgument(): Interceptor {
-  return (next) => async (request) => {
-    if (!request.stream) return next(request);
-    return next({ ...request, message: reclassified(request.message) });
-  };
+  return (next) => (request) =>
+    request.stream ? next({ ...request, message: reclassified(request.message) }) : next(request);
 }
 
 async function* reclassified<T>(messages: AsyncIterable<T>): AsyncIterable<T> {

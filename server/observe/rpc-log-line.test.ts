@@ -1,0 +1,108 @@
+import assert from "node:assert/strict";
+import { describe, it } from "node:test";
+import { fastify } from "fastify";
+import { type LoggerOptions, pino } from "pino";
+import { logRpc, type RpcLine } from "./rpc-log-line.js";
+
+const line: RpcLine = {
+  procedure: "/simpletest.SimpleTest/GetOne",
+  protocol: "grpc",
+  httpVersion: "2.0",
+  code: "ok",
+  durationMs: 0.3,
+  peer: "127.0.0.1:50123",
+};
+
+/** A pino logger writing into an array, with a fixed time so that two lines can be compared. */
+function capture(options: LoggerOptions = {}) {
+  const lines: string[] = [];
+  const log = pino({ timestamp: () => ',"time":1', ...options }, { write: (s: string) => lines.push(s) });
+  return { log, lines };
+}
+
+/** What pino itself writes for the line, and what logRpc writes. */
+function both(log: pino.Logger, lines: string[], level: "info" | "error", fields: RpcLine) {
+  log[level](fields, "rpc");
+  logRpc(log, level, fields);
+  return lines.splice(0);
+}
+
+describe("logRpc", () => {
+  it("writes the bytes pino writes, at info and at error", () => {
+    const { log, lines } = capture();
+    for (const level of ["info", "error"] as const) {
+      const [theirs, ours] = both(log, lines, level, line);
+      assert.equal(ours, theirs);
+      assert.equal(JSON.parse(ours).code, "ok");
+    }
+  });
+
+  it("keeps a child logger's bindings, as Fastify's request logger has them", () => {
+    const { log, lines } = capture();
+    const [theirs, ours] = both(log.child({ reqId: "req-1" }), lines, "info", line);
+    assert.equal(ours, theirs);
+    assert.equal(JSON.parse(ours).reqId, "req-1");
+  });
+
+  it("leaves out the fields a call does not have, as pino does", () => {
+    const { log, lines } = capture();
+    const [theirs, ours] = both(log, lines, "info", { ...line, httpVersion: undefined, peer: undefined });
+    assert.equal(ours, theirs);
+    assert.ok(!ours.includes("peer"));
+  });
+
+  it("escapes what JSON must escape", () => {
+    const { log, lines } = capture();
+    const [theirs, ours] = both(log, lines, "info", { ...line, peer: 'a"b\\c' });
+    assert.equal(ours, theirs);
+  });
+
+  it("writes nothing below the logger's level", () => {
+    const { log, lines } = capture({ level: "warn" });
+    logRpc(log, "info", line);
+    assert.deepEqual(lines, []);
+    logRpc(log, "error", line);
+    assert.equal(lines.length, 1);
+  });
+
+  it("leaves the line to pino when a setting would change it: redaction, a formatter, a serializer", () => {
+    const plain = capture();
+    const [plainLine] = both(plain.log, plain.lines, "info", line);
+    for (const options of [
+      { redact: ["peer"] },
+      { formatters: { log: (o: object) => ({ ...o, extra: 1 }) } },
+      { serializers: { code: (c: string) => c.toUpperCase() } },
+      { mixin: () => ({ mixed: true }) },
+    ] satisfies LoggerOptions[]) {
+      const { log, lines } = capture(options);
+      const [theirs, ours] = both(log, lines, "info", line);
+      assert.equal(ours, theirs, Object.keys(options)[0]);
+      assert.notEqual(ours, plainLine, `${Object.keys(options)[0]} changes the line`);
+    }
+  });
+
+  it("writes as Fastify's own logger does", async () => {
+    const lines: string[] = [];
+    const app = fastify({ logger: { level: "info", stream: { write: (s: string) => lines.push(s) } } });
+    await app.ready();
+    app.log.info(line, "rpc");
+    logRpc(app.log, "info", line);
+    const [theirs, ours] = lines.map((l) => JSON.parse(l));
+    assert.equal(typeof ours.time, "number");
+    assert.deepEqual({ ...ours, time: 0 }, { ...theirs, time: 0 });
+    await app.close();
+  });
+
+  it("builds the line itself for a plain pino logger, without pino's general path", () => {
+    const { log, lines } = capture();
+    log.info = () => assert.fail("pino's info was called");
+    logRpc(log, "info", line);
+    assert.equal(JSON.parse(lines[0]).procedure, line.procedure);
+  });
+
+  it("calls any other logger's method", () => {
+    const calls: unknown[][] = [];
+    logRpc({ info: (...args) => calls.push(["info", ...args]), error: () => {} }, "info", line);
+    assert.deepEqual(calls, [["info", line, "rpc"]]);
+  });
+});
