@@ -2,8 +2,15 @@ import assert from "node:assert/strict";
 import { once } from "node:events";
 import http from "node:http";
 import http2 from "node:http2";
+import type { AddressInfo } from "node:net";
 import { after, before, describe, it } from "node:test";
 import { setTimeout as sleep } from "node:timers/promises";
+import { createContextValues, createServiceImplSpec, type Interceptor, type ServiceImpl } from "@connectrpc/connect";
+import { SimpleTest } from "../gen/simpletest/simple_test_pb.js";
+import { createCallDeadline } from "../server/call-deadline.js";
+import { createFastLane } from "../server/fast-lane/fast-lane.js";
+import { createOnePortServer } from "../server/listen/one-port.js";
+import { createSimpleTestService } from "../server/services/simple-test.js";
 import { envelope, h2cRequest, type RawResponse } from "./support/raw-http.js";
 import {
   assertStillServing,
@@ -208,6 +215,63 @@ describe("a client that leaves mid-stream on the fast lane", () => {
       session.destroy();
       await assertStillServing(server.url);
       assert.equal(server.child.exitCode, null);
+    });
+  }
+});
+
+describe("interceptors on the fast lane see a request as connect-es gives it", () => {
+  const seen: Record<string, unknown>[] = [];
+  let url: string;
+  let close: () => Promise<void>;
+  before(async () => {
+    // One that copies the request, as interceptors that replace its message do, and one after it that reads it.
+    const copies: Interceptor = (next) => (req) => next({ ...req });
+    const reads: Interceptor = (next) => (req) => {
+      seen.push({ probe: req.header.get("x-probe"), url: req.url, aborted: req.signal.aborted });
+      return next(req);
+    };
+    const lane = createFastLane();
+    const front = createOnePortServer(
+      lane.wrap(() => assert.fail("the lane handed the call on")),
+      {
+        takeStream: lane.takeStream,
+        http1: { headersTimeoutMs: 5_000, requestTimeoutMs: 5_000, keepAliveTimeoutMs: 5_000, maxHeaderBytes: 16_384 },
+        http2: {
+          maxConcurrentStreams: 100,
+          maxHeaderListBytes: 16_384,
+          idleTimeoutMs: 60_000,
+          keepAliveIntervalMs: 0,
+          keepAliveTimeoutMs: 1_000,
+        },
+      },
+    );
+    const service: ServiceImpl<typeof SimpleTest> = {
+      ...createSimpleTestService({ getListIntervalMs: 0 }),
+      getOne: (request, context) => ({ result: `${request.hello} ${context.requestHeader.get("x-probe")}` }),
+    };
+    lane.serve({
+      services: [createServiceImplSpec<typeof SimpleTest>(SimpleTest, service)],
+      interceptors: [copies, reads],
+      contextValues: () => createContextValues(),
+      deadline: createCallDeadline({ maxTimeoutMs: 60_000, unbounded: [], stuckStreamGraceMs: 1_000 }),
+      log: { error: () => assert.fail("the lane failed a call") },
+    });
+    await new Promise<void>((resolve) => front.listen(0, "127.0.0.1", resolve));
+    url = `http://127.0.0.1:${(front.address() as AddressInfo).port}`;
+    close = () => new Promise((resolve) => front.close(() => resolve()));
+  });
+  after(() => close());
+
+  for (const [what, path, check] of [
+    ["unary", getOne, (res: RawResponse) => assert.ok(res.body.includes("a here"))],
+    ["server streaming", getList, (res: RawResponse) => assert.ok(res.body.includes("test4"))],
+  ] as const) {
+    it(`${what}: headers, URL and signal reach the interceptor after one that copied the request, and the handler`, async () => {
+      seen.length = 0;
+      const res = await h2cRequest(url, path, { ...grpc, "x-probe": "here" }, envelope(requestOne("a")));
+      assert.equal(res.trailers["grpc-status"], "0");
+      check(res);
+      assert.deepEqual(seen, [{ probe: "here", url: `${url}${path}`, aborted: false }]);
     });
   }
 });

@@ -54,6 +54,7 @@ const followSignalKey = createContextKey<FollowSignal | undefined>(undefined, {
  */
 export function createCallDeadline(options: CallDeadlineOptions): CallDeadline {
   const unbounded = new Set(options.unbounded);
+  const capped: CallLimit = { timeoutMs: options.maxTimeoutMs, reason: serverDeadline };
   const cutWhenStuck = createStuckStreamCutter(options.stuckStreamGraceMs);
   return {
     watchBody(values, body) {
@@ -75,8 +76,7 @@ export function createCallDeadline(options: CallDeadlineOptions): CallDeadline {
     },
     callEnded: cutWhenStuck,
     limit(procedure, askedMs) {
-      const cap = serverCap(procedure, askedMs);
-      if (cap !== undefined) return { timeoutMs: cap, reason: serverDeadline };
+      if (serverCap(procedure, askedMs) !== undefined) return capped;
       return askedMs === undefined ? undefined : { timeoutMs: askedMs, reason: clientDeadline };
     },
   };

@@ -37,7 +37,7 @@ import {
   StreamExchange,
   takeHandedOver,
 } from "./exchange.js";
-import { LaneCall, nodeHeaders } from "./lane-call.js";
+import { LaneCall, LiveCalls, nodeHeaders } from "./lane-call.js";
 import { type NodeRequest, readBody } from "./request-body.js";
 
 export type Listener = (req: NodeRequest, res: NodeResponse) => void;
@@ -128,7 +128,7 @@ const shapes: Readonly<Record<string, Shape>> = {
 export function createFastLane(): FastLane {
   // Set by serve(), dropped by stop(); a call keeps the one it started with.
   let serving: Serving | undefined;
-  const live = new Set<LaneCall>();
+  const live = new LiveCalls();
   const forget = (ended: LaneCall) => live.delete(ended);
 
   /** How the lane would serve a request with these headers, or undefined if it would not. */
@@ -188,12 +188,20 @@ export function createFastLane(): FastLane {
   function serve(planned: Plan, exchange: Exchange): void {
     const compression = negotiate(planned.serving.opt, exchange.headers, planned.shape === "grpc");
     const call = startCall(planned, exchange, compression);
-    const serveKind = planned.route.spec.kind === "unary" ? serveUnary : serveServerStream;
-    serveKind(planned, call, compression, exchange).catch((error: unknown) => {
-      // A rejection here would be unhandled and end the process: cut this one call instead.
+    const kind = planned.route.spec.kind === "unary" ? unary : serverStreaming;
+    // A rejection here would be unhandled and end the process: cut this one call instead.
+    const failed = (error: unknown) => {
       planned.serving.options.log.error({ err: error, url: exchange.path }, "the fast lane failed a call");
       exchange.destroy();
-    });
+    };
+    readMessage(
+      planned,
+      call,
+      exchange,
+      (input) => kind.serve(planned, call, compression, exchange, input).catch(failed),
+      (reason) => kind.fail(planned, call, compression, exchange, reason).catch(failed),
+      failed,
+    );
   }
 
   function startCall({ serving, route, shape, timeoutMs }: Plan, exchange: Exchange, compression: Compression | null) {
@@ -240,7 +248,7 @@ export function createFastLane(): FastLane {
       serving = { opt, options, routes, extraHeaders: options.fastifyHeaders ?? {} };
       const shutdown = opt.shutdownSignal;
       shutdown?.addEventListener("abort", () => {
-        for (const call of live) call.end(shutdown.reason);
+        live.endAll(shutdown.reason);
       });
     },
     stop() {
@@ -249,97 +257,146 @@ export function createFastLane(): FastLane {
   };
 }
 
-async function serveUnary(planned: Plan, call: LaneCall, compression: Compression | null, exchange: Exchange) {
-  const { serving, route, shape } = planned;
-  const { opt } = serving;
-  const isGrpc = shape === "grpc";
-  const binary = shape !== "connect-json";
-  let answer: Uint8Array;
-  try {
-    const input = await readMessage(planned, call, exchange, isGrpc, binary);
-    if (input === undefined) return;
-    const values = serving.options.contextValues(exchange.info);
-    const output = await invokeUnary(call, route.spec, input, opt.interceptors, values);
-    answer = route.serialization.getO(binary).serialize(output);
-  } catch (e) {
+/** How the lane answers a call of one kind: with the request message read, or with why the call ended first. */
+interface Kind {
+  serve(
+    planned: Plan,
+    call: LaneCall,
+    compression: Compression | null,
+    exchange: Exchange,
+    input: unknown,
+  ): Promise<void>;
+  fail(
+    planned: Plan,
+    call: LaneCall,
+    compression: Compression | null,
+    exchange: Exchange,
+    error: unknown,
+  ): Promise<void>;
+}
+
+const unary: Kind = {
+  async serve(planned, call, compression, exchange, input) {
+    const { serving, route, shape } = planned;
+    const { opt } = serving;
+    const binary = shape !== "connect-json";
+    let answer: Uint8Array;
+    try {
+      const values = serving.options.contextValues(exchange.info);
+      const result = await invokeUnary(call, route.spec, input, opt.interceptors, values);
+      // Reading the headers of the lane's own answer would make them; they are the call's anyway.
+      if (!(result instanceof LaneResponse)) {
+        adoptHeaders(result.header, call, "responseHeader");
+        adoptHeaders(result.trailer, call, "responseTrailer");
+      }
+      answer = route.serialization.getO(binary).serialize(result.message);
+    } catch (e) {
+      return unary.fail(planned, call, compression, exchange, e);
+    }
+    call.end();
+    if (shape === "grpc") {
+      const body =
+        compression === null
+          ? encodeEnvelope(0, answer)
+          : await envelopeCompress({ flags: 0, data: answer }, compression, opt.compressMinBytes).then((envelope) =>
+              encodeEnvelope(envelope.flags, envelope.data),
+            );
+      exchange.answer(200, call.nodeResponseHeader(), body, call.nodeResponseTrailer());
+      cutIfStuck(serving, exchange);
+    } else {
+      await writeConnect(planned, call, 200, answer, compression, exchange);
+    }
+  },
+
+  async fail(planned, call, compression, exchange, e) {
     call.end(e);
     const error = asConnectError(e);
-    if (isGrpc) {
+    if (planned.shape === "grpc") {
       grpc.setTrailerStatus(call.responseTrailer, error);
       return exchange.answer(200, call.nodeResponseHeader(), undefined, call.nodeResponseTrailer());
     }
     const header = call.responseHeader;
     header.set(connect.headerContentType, connect.contentTypeUnaryJson);
     if (!error.isWireError) mergeNonProtocolHeaders(header, error.metadata);
-    const json = connect.errorToJsonBytes(error, opt.jsonOptions);
+    const json = connect.errorToJsonBytes(error, planned.serving.opt.jsonOptions);
     return writeConnect(planned, call, connect.codeToHttpStatus(error.code), json, compression, exchange);
-  }
-  call.end();
-  if (isGrpc) {
-    const envelope = await envelopeCompress({ flags: 0, data: answer }, compression, opt.compressMinBytes);
-    const body = encodeEnvelope(envelope.flags, envelope.data);
-    exchange.answer(200, call.nodeResponseHeader(), body, call.nodeResponseTrailer());
-    cutIfStuck(serving, exchange);
-  } else {
-    await writeConnect(planned, call, 200, answer, compression, exchange);
-  }
-}
+  },
+};
 
-async function serveServerStream(planned: Plan, call: LaneCall, compression: Compression | null, exchange: Exchange) {
-  const { serving, route } = planned;
-  const { opt } = serving;
-  const serialize = route.serialization.getO(true).serialize;
-  let headSent = false;
-  try {
-    const input = await readMessage(planned, call, exchange, true, true);
-    if (input === undefined) return;
-    const values = serving.options.contextValues(exchange.info);
-    const { response, replaced } = await invokeServerStream(call, route.spec, input, opt.interceptors, values);
-    for await (const message of response.message) {
-      const data = serialize(message);
-      const envelope = await envelopeCompress({ flags: 0, data }, compression, opt.compressMinBytes);
-      if (!headSent) {
-        exchange.head(call.nodeResponseHeader());
-        headSent = true;
+const serverStreaming: Kind = {
+  async serve(planned, call, compression, exchange, input) {
+    const { serving, route } = planned;
+    const { opt } = serving;
+    const serialize = route.serialization.getO(true).serialize;
+    let headSent = false;
+    try {
+      const values = serving.options.contextValues(exchange.info);
+      const { response, replaced } = await invokeServerStream(call, route.spec, input, opt.interceptors, values);
+      for await (const message of response.message) {
+        const data = serialize(message);
+        const envelope = await envelopeCompress({ flags: 0, data }, compression, opt.compressMinBytes);
+        if (!headSent) {
+          exchange.head(call.nodeResponseHeader());
+          headSent = true;
+        }
+        if (!exchange.send(encodeEnvelope(envelope.flags, envelope.data))) {
+          await call.until((resolve) => exchange.onceDrained(() => resolve(undefined)));
+        }
       }
-      if (!exchange.send(encodeEnvelope(envelope.flags, envelope.data))) {
-        await call.until((resolve) => exchange.onceDrained(() => resolve(undefined)));
-      }
+      if (replaced) adoptHeaders(response.trailer, call, "responseTrailer");
+    } catch (e) {
+      call.end(e);
+      grpc.setTrailerStatus(call.responseTrailer, asConnectError(e));
     }
-    if (replaced) adoptHeaders(response.trailer, call, "responseTrailer");
-  } catch (e) {
+    call.end();
+    if (!headSent) exchange.head(call.nodeResponseHeader());
+    exchange.finish(call.nodeResponseTrailer() ?? {});
+    cutIfStuck(serving, exchange);
+  },
+
+  async fail(planned, call, _compression, exchange, e) {
     call.end(e);
     grpc.setTrailerStatus(call.responseTrailer, asConnectError(e));
-  }
-  call.end();
-  if (!headSent) exchange.head(call.nodeResponseHeader());
-  exchange.finish(call.nodeResponseTrailer() ?? {});
-  cutIfStuck(serving, exchange);
-}
+    exchange.head(call.nodeResponseHeader());
+    exchange.finish(call.nodeResponseTrailer() ?? {});
+    cutIfStuck(planned.serving, exchange);
+  },
+};
 
 /**
- * The call's one request message; undefined when the request is not ours to
- * judge (over the size limit, malformed, undecodable): then it has gone to
- * connect-es with the bytes read so far, before any interceptor saw it.
+ * Reads the call's one request message and hands it to `serve`; or, if the
+ * call ends first, tells `interrupted` why. A request that is not ours to
+ * judge (over the size limit, malformed, undecodable) goes to connect-es
+ * instead, with the bytes read so far, before any interceptor saw it.
  */
-async function readMessage(
-  { serving, route }: Plan,
+function readMessage(
+  { serving, route, shape }: Plan,
   call: LaneCall,
   exchange: Exchange,
-  isGrpc: boolean,
-  binary: boolean,
-): Promise<unknown> {
+  serve: (input: unknown) => void,
+  interrupted: (reason: unknown) => void,
+  failed: (error: unknown) => void,
+): void {
+  const isGrpc = shape === "grpc";
   const limit = isGrpc ? serving.opt.readMaxBytes + 5 : serving.opt.readMaxBytes;
-  // The whole body; or, past the limit, the part read so far. Rejects if the call ends first.
-  const body = await call.until<Buffer | readonly Buffer[]>((resolve) =>
-    readBody(exchange.body, limit, resolve, resolve),
+  call.wait<Buffer | readonly Buffer[]>(
+    // The whole body; or, past the limit, the part read so far.
+    (resolve) => readBody(exchange.body, limit, resolve, resolve),
+    (body) => {
+      const input = Buffer.isBuffer(body) ? parse(route, isGrpc, shape !== "connect-json", body) : undefined;
+      if (input !== undefined) {
+        serve(input);
+        return;
+      }
+      call.end();
+      try {
+        exchange.handOver(Buffer.isBuffer(body) ? [body] : body, Buffer.isBuffer(body));
+      } catch (e) {
+        failed(e);
+      }
+    },
+    interrupted,
   );
-  const input = Buffer.isBuffer(body) ? parse(route, isGrpc, binary, body) : undefined;
-  if (input === undefined) {
-    call.end();
-    exchange.handOver(Buffer.isBuffer(body) ? [body] : body, Buffer.isBuffer(body));
-  }
-  return input;
 }
 
 /** The request message, or undefined when connect-es should say what is wrong with it. */
@@ -403,27 +460,27 @@ function negotiate(opt: Options, headers: http2.IncomingHttpHeaders, isGrpc: boo
  * connect-es's `invokeUnaryImplementation` does, without reading the call's
  * lazy parts unless someone asks for them.
  */
-async function invokeUnary(
+function invokeUnary(
   call: LaneCall,
   spec: MethodImplSpec,
   input: unknown,
   interceptors: readonly Interceptor[],
   contextValues: ContextValues,
-) {
+): Promise<UnaryResponse> {
   const impl = spec.impl as (message: unknown, context: HandlerContext) => unknown;
-  let ours: UnaryResponse | undefined;
-  const answer = async (req: UnaryRequest) => {
-    const message = create(spec.method.output, (await impl(req.message, new LaneHandlerContext(call, req))) as never);
-    ours = response(call, spec, false, message) as UnaryResponse;
-    return ours;
+  const output = spec.method.output;
+  const respond = (message: unknown) =>
+    new LaneResponse(call, spec, false, create(output, message as never)) as UnaryResponse;
+  // As an async function would answer, without a turn of the microtask queue for a plain answer.
+  const answer = (req: UnaryRequest): Promise<UnaryResponse> => {
+    try {
+      const answered = impl(req.message, new LaneHandlerContext(call, req));
+      return isThenable(answered) ? Promise.resolve(answered).then(respond) : Promise.resolve(respond(answered));
+    } catch (e) {
+      return Promise.reject(e);
+    }
   };
-  const chain = chained(interceptors, answer);
-  const result = await chain(request(call, spec, false, input, contextValues) as UnaryRequest);
-  if (result !== ours) {
-    adoptHeaders(result.header, call, "responseHeader");
-    adoptHeaders(result.trailer, call, "responseTrailer");
-  }
-  return result.message;
+  return chained(call, interceptors, answer)(new LaneRequest(call, spec, false, input, contextValues) as UnaryRequest);
 }
 
 /** As `invokeUnary`, for a server-streaming call: its one request message in, a stream of answers out. */
@@ -439,59 +496,103 @@ async function invokeServerStream(
   let ours: StreamResponse | undefined;
   const answer = async (req: StreamRequest) => {
     const messages = impl(await onlyMessage(req.message), new LaneHandlerContext(call, req));
-    ours = response(call, spec, true, created(output, messages)) as StreamResponse;
+    ours = new LaneResponse(call, spec, true, created(output, messages)) as StreamResponse;
     return ours;
   };
-  const chain = chained(interceptors, answer);
-  const result = await chain(request(call, spec, true, createAsyncIterable([input]), contextValues) as StreamRequest);
+  const chain = chained(call, interceptors, answer);
+  const result = await chain(
+    new LaneRequest(call, spec, true, createAsyncIterable([input]), contextValues) as StreamRequest,
+  );
   if (result !== ours) adoptHeaders(result.header, call, "responseHeader");
   return { response: result, replaced: result !== ours };
 }
 
-/** `last` behind the interceptors, the first outermost, as connect-es's applyInterceptors chains them. */
-function chained<F>(interceptors: readonly Interceptor[], last: F): F {
+/**
+ * `last` behind the interceptors, the first outermost, as connect-es's
+ * applyInterceptors chains them. Each one's `next` first makes whatever
+ * request it is handed a complete one: an interceptor that copies the
+ * request with `{ ...request }` gets no lazy parts with the copy (they sit on
+ * `LaneRequest`'s prototype), and those after it see the call's.
+ */
+function chained<F>(call: LaneCall, interceptors: readonly Interceptor[], last: F): F {
+  const complete = (next: Parameters<Interceptor>[0]): Parameters<Interceptor>[0] =>
+    ((req: UnaryRequest | StreamRequest) => next(req instanceof LaneRequest ? req : completed(call, req))) as never;
   let next = last as unknown as Parameters<Interceptor>[0];
-  for (let i = interceptors.length - 1; i >= 0; i--) next = interceptors[i](next);
+  for (let i = interceptors.length - 1; i >= 0; i--) next = interceptors[i](complete(next));
   return next as unknown as F;
 }
 
 /**
- * The interceptors' view of the request. Its costly parts are made when read,
- * through getters of its own, which an interceptor's `{ ...request }` keeps.
+ * The interceptors' view of the request, with the call's costly parts (URL,
+ * signal, `Headers`) made when read. A class with the getters on its
+ * prototype: an object literal with getters of its own costs ~0.6 µs to
+ * make, and its getters' closures, holding the call, kept every call's
+ * objects alive through two young-generation collections (bench/README.md,
+ * step 20).
  */
-function request(call: LaneCall, spec: MethodImplSpec, stream: boolean, message: unknown, values: ContextValues) {
-  return {
-    stream,
-    message,
-    method: spec.method,
-    service: spec.method.parent,
-    requestMethod: "POST",
-    get url() {
-      return call.url;
-    },
-    get signal() {
-      return call.signal;
-    },
-    get header() {
-      return call.requestHeader;
-    },
-    contextValues: values,
-  };
+class LaneRequest {
+  readonly #call: LaneCall;
+  readonly method: MethodImplSpec["method"];
+  readonly service: MethodImplSpec["method"]["parent"];
+  readonly requestMethod = "POST";
+
+  constructor(
+    call: LaneCall,
+    spec: MethodImplSpec,
+    readonly stream: boolean,
+    readonly message: unknown,
+    readonly contextValues: ContextValues,
+  ) {
+    this.#call = call;
+    this.method = spec.method;
+    this.service = spec.method.parent;
+  }
+
+  get url(): string {
+    return this.#call.url;
+  }
+  get signal(): AbortSignal {
+    return this.#call.signal;
+  }
+  get header(): Headers {
+    return this.#call.requestHeader;
+  }
 }
 
-function response(call: LaneCall, spec: MethodImplSpec, stream: boolean, message: unknown) {
-  return {
-    stream,
-    message,
-    method: spec.method,
-    service: spec.method.parent,
-    get header() {
-      return call.responseHeader;
-    },
-    get trailer() {
-      return call.responseTrailer;
-    },
-  };
+/** A copy an interceptor made of a request, with the lazy parts it lacks taken from the call. */
+function completed<R extends UnaryRequest | StreamRequest>(call: LaneCall, req: R): R {
+  return Object.assign({ url: call.url, signal: call.signal, header: call.requestHeader }, req);
+}
+
+/**
+ * The implementation's answer as the interceptors see it, its headers the
+ * call's, made when read. A class, because an object literal with getters
+ * costs ~0.5 µs to make; its getters sit on the prototype, so the copy an
+ * interceptor makes with `{ ...response }` has no headers of its own, which
+ * the lane reads as the call's (`adoptHeaders`), as they would be.
+ */
+class LaneResponse<M> {
+  readonly #call: LaneCall;
+  readonly method: MethodImplSpec["method"];
+  readonly service: MethodImplSpec["method"]["parent"];
+
+  constructor(
+    call: LaneCall,
+    spec: MethodImplSpec,
+    readonly stream: boolean,
+    readonly message: M,
+  ) {
+    this.#call = call;
+    this.method = spec.method;
+    this.service = spec.method.parent;
+  }
+
+  get header(): Headers {
+    return this.#call.responseHeader;
+  }
+  get trailer(): Headers {
+    return this.#call.responseTrailer;
+  }
 }
 
 /**
@@ -536,8 +637,12 @@ class LaneHandlerContext implements HandlerContext {
   readonly timeoutMs = () => this.#call.timeoutMs();
 }
 
-/** An interceptor may answer with headers of its own: they replace the call's, as in connect-es. */
-function adoptHeaders(from: Headers, call: LaneCall, which: "responseHeader" | "responseTrailer"): void {
+/**
+ * An interceptor may answer with headers of its own: they replace the call's,
+ * as in connect-es. None (a copy of a `LaneResponse`) means the call's own.
+ */
+function adoptHeaders(from: Headers | undefined, call: LaneCall, which: "responseHeader" | "responseTrailer"): void {
+  if (from === undefined) return;
   const to = call[which];
   if (from === to) return;
   for (const key of [...to.keys()]) to.delete(key);
@@ -563,6 +668,10 @@ async function onlyMessage(messages: AsyncIterable<unknown>): Promise<unknown> {
 
 async function* created(schema: DescMessage, messages: AsyncIterable<unknown>): AsyncIterable<unknown> {
   for await (const message of messages) yield create(schema, message as never);
+}
+
+function isThenable(value: unknown): value is PromiseLike<unknown> {
+  return typeof (value as { then?: unknown } | null)?.then === "function";
 }
 
 /** As connect-es does: an unexpected exception becomes internal, with the cause kept. */

@@ -46,11 +46,15 @@ export class LaneCall {
   #requestHeader: Headers | undefined;
   #responseHeader: Headers | undefined;
   #responseTrailer: Headers | undefined;
+  /** Links of the `LiveCalls` list the call is in. */
+  liveNext: LaneCall | undefined;
+  livePrevious: LaneCall | undefined;
 
   constructor(init: LaneCallInit) {
     this.#init = init;
     this.#closing = init.exchange.closing;
-    this.#closing.once("close", this.#onClose);
+    // Taken off again in end(): `once` would wrap the listener in a closure of its own.
+    this.#closing.on("close", this.#onClose);
     const deadline = init.deadline;
     if (deadline !== undefined) {
       if (deadline.timeoutMs <= 0) this.end(deadline.reason());
@@ -117,22 +121,33 @@ export class LaneCall {
   }
 
   /**
-   * Settles as `wait` does, or rejects with the call's end reason as soon as
-   * the call ends, whichever comes first; `wait` may return what stops it then.
+   * Starts `start` and calls `resume` with what it resolves to, or, as soon
+   * as the call ends first, `interrupted` with the call's end reason; `start`
+   * may return what stops it then.
    */
-  until<T>(wait: (resolve: (value: T) => void) => (() => void) | undefined): Promise<T> {
-    if (this.#ended) return Promise.reject(this.#reason);
-    return new Promise<T>((resolve, reject) => {
-      let settled = false;
-      this.#interrupt = reject;
-      const stop = wait((value) => {
-        settled = true;
-        this.#interrupt = undefined;
-        this.#stopWaiting = undefined;
-        resolve(value);
-      });
-      if (!settled) this.#stopWaiting = stop;
+  wait<T>(
+    start: (resolve: (value: T) => void) => (() => void) | undefined,
+    resume: (value: T) => void,
+    interrupted: (reason: unknown) => void,
+  ): void {
+    if (this.#ended) {
+      interrupted(this.#reason);
+      return;
+    }
+    let settled = false;
+    this.#interrupt = interrupted;
+    const stop = start((value) => {
+      settled = true;
+      this.#interrupt = undefined;
+      this.#stopWaiting = undefined;
+      resume(value);
     });
+    if (!settled) this.#stopWaiting = stop;
+  }
+
+  /** As `wait`, as a promise that rejects with the call's end reason. */
+  until<T>(start: (resolve: (value: T) => void) => (() => void) | undefined): Promise<T> {
+    return new Promise<T>((resolve, reject) => this.wait(start, resolve, reject));
   }
 
   /** Ends the call: with no reason once it is answered, or with why it was cut. */
@@ -149,6 +164,40 @@ export class LaneCall {
   }
 
   readonly #onClose = () => this.end(closeReason(this.#init.exchange.rstCode()));
+}
+
+/**
+ * The calls in flight, so that shutdown can end them all. Linked through the
+ * calls themselves: adding and removing one allocates nothing, where a `Set`
+ * churned by thousands of calls a second reallocates its table.
+ */
+export class LiveCalls {
+  #first: LaneCall | undefined;
+
+  add(call: LaneCall): void {
+    call.liveNext = this.#first;
+    if (this.#first !== undefined) this.#first.livePrevious = call;
+    this.#first = call;
+  }
+
+  delete(call: LaneCall): void {
+    const { livePrevious, liveNext } = call;
+    if (livePrevious !== undefined) livePrevious.liveNext = liveNext;
+    else if (this.#first === call) this.#first = liveNext;
+    if (liveNext !== undefined) liveNext.livePrevious = livePrevious;
+    call.liveNext = undefined;
+    call.livePrevious = undefined;
+  }
+
+  /** Ends every call with `reason`; each leaves the list as it ends. */
+  endAll(reason: unknown): void {
+    let call = this.#first;
+    while (call !== undefined) {
+      const next = call.liveNext;
+      call.end(reason);
+      call = next;
+    }
+  }
 }
 
 function webHeaders(from: NodeHeaders | undefined): Headers {

@@ -84,7 +84,9 @@ export function createOnePortServer(listener: RequestListener, options: OnePortO
     res.once("finish", () => {
       if (!req.complete) drain(req, maxDrainBytes);
     });
-    if (!URL.canParse(`http://${req.headers.host}`)) {
+    // Node itself refuses HTTP/1.1 requests without a Host; HTTP/1.0 ones may lack it.
+    const host = req.headers.host;
+    if (host !== undefined && !makesUrl(req.socket, host)) {
       refuseAuthority(res);
       return;
     }
@@ -192,11 +194,25 @@ function offerStreams(h2: http2.Http2Server, take: StreamTaker): void {
     "stream",
     (stream: http2.ServerHttp2Stream, headers: http2.IncomingHttpHeaders, flags: number, rawHeaders: string[]) => {
       const serveCompat = () => compat.call(h2, stream, headers, flags, rawHeaders);
-      const authority = headers[":authority"];
-      const usable = authority !== undefined && URL.canParse(`http://${authority}`);
+      const usable = makesUrl(stream.session, headers[":authority"]);
       if (!usable || !take(stream, headers, rawHeaders, serveCompat)) serveCompat();
     },
   );
+}
+
+const goodAuthorities = new WeakMap<object, string>();
+
+/**
+ * Whether URLs take `http://${authority}`, as every layer above assumes. A
+ * client sends the same authority on every request of a connection: the
+ * last good one of each connection is remembered rather than parsed again.
+ */
+function makesUrl(connection: object | undefined, authority: string | undefined): boolean {
+  if (authority === undefined) return false;
+  if (connection !== undefined && goodAuthorities.get(connection) === authority) return true;
+  if (!URL.canParse(`http://${authority}`)) return false;
+  if (connection !== undefined) goodAuthorities.set(connection, authority);
+  return true;
 }
 
 /** Every layer above builds the request's URL from its authority: one no URL takes is refused here. */

@@ -1,0 +1,56 @@
+import assert from "node:assert/strict";
+import { EventEmitter } from "node:events";
+import { describe, it } from "node:test";
+import type { Exchange } from "./exchange.js";
+import { LaneCall, LiveCalls } from "./lane-call.js";
+
+/** A call on an exchange that only ever closes, kept in `live` until it ends. */
+function liveCall(live: LiveCalls, ended: unknown[]): LaneCall {
+  const exchange = { closing: new EventEmitter(), rstCode: () => undefined } as unknown as Exchange;
+  const call = new LaneCall({
+    protocolName: "grpc",
+    exchange,
+    clientTimeoutMs: undefined,
+    deadline: undefined,
+    responseHeader: {},
+    responseTrailer: undefined,
+    onEnd: (c) => {
+      live.delete(c);
+      ended.push(c);
+    },
+  });
+  live.add(call);
+  return call;
+}
+
+describe("LiveCalls", () => {
+  it("ends every call still in it, and none that already left", () => {
+    const live = new LiveCalls();
+    const ended: unknown[] = [];
+    const [a, b, c, d] = [1, 2, 3, 4].map(() => liveCall(live, ended));
+    b.end();
+    d.end();
+    ended.length = 0;
+    live.endAll("shutdown");
+    assert.deepEqual(new Set(ended), new Set([a, c]));
+    assert.equal(ended.length, 2);
+  });
+
+  it("is empty once each call has ended, whatever the order", () => {
+    const live = new LiveCalls();
+    const ended: unknown[] = [];
+    const calls = [1, 2, 3, 4, 5].map(() => liveCall(live, ended));
+    for (const i of [2, 0, 4, 1, 3]) calls[i].end();
+    ended.length = 0;
+    live.endAll("shutdown");
+    assert.deepEqual(ended, []);
+  });
+
+  it("gives each call the reason: its signal aborts with it", () => {
+    const live = new LiveCalls();
+    const call = liveCall(live, []);
+    const { signal } = call;
+    live.endAll("shutdown");
+    assert.equal(signal.reason, "shutdown");
+  });
+});
