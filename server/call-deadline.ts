@@ -28,6 +28,8 @@ export interface CallDeadline {
 export interface CallLimit {
   readonly timeoutMs: number;
   readonly reason: () => ConnectError;
+  /** The same limit for every call that gets it, counted from each call's start: one timer may keep them all. */
+  readonly shared?: true;
 }
 
 const clientDeadline = () => new ConnectError("the operation timed out", Code.DeadlineExceeded);
@@ -54,7 +56,7 @@ const followSignalKey = createContextKey<FollowSignal | undefined>(undefined, {
  */
 export function createCallDeadline(options: CallDeadlineOptions): CallDeadline {
   const unbounded = new Set(options.unbounded);
-  const capped: CallLimit = { timeoutMs: options.maxTimeoutMs, reason: serverDeadline };
+  const capped: CallLimit = { timeoutMs: options.maxTimeoutMs, reason: serverDeadline, shared: true };
   const cutWhenStuck = createStuckStreamCutter(options.stuckStreamGraceMs);
   return {
     watchBody(values, body) {

@@ -136,7 +136,9 @@ export class CompatExchange implements Exchange {
   }
 
   #head(status: number, header: NodeHeaders) {
-    for (const name in this.#extraHeaders) this.#out.setHeader(name, this.#extraHeaders[name]);
+    // The header is the call's own, made for this answer: completed in place, so that Node
+    // takes it as it is rather than merging it into headers set one by one.
+    for (const name in this.#extraHeaders) header[name] = this.#extraHeaders[name];
     this.#out.writeHead(status, header);
   }
 }

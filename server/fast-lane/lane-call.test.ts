@@ -1,17 +1,18 @@
 import assert from "node:assert/strict";
 import { EventEmitter } from "node:events";
 import { describe, it } from "node:test";
+import { setTimeout as sleep } from "node:timers/promises";
 import type { Exchange } from "./exchange.js";
-import { LaneCall, LiveCalls } from "./lane-call.js";
+import { LaneCall, type LaneCallInit, LiveCalls } from "./lane-call.js";
 
 /** A call on an exchange that only ever closes, kept in `live` until it ends. */
-function liveCall(live: LiveCalls, ended: unknown[]): LaneCall {
+function liveCall(live: LiveCalls, ended: unknown[], deadline?: LaneCallInit["deadline"]): LaneCall {
   const exchange = { closing: new EventEmitter(), rstCode: () => undefined } as unknown as Exchange;
   const call = new LaneCall({
     protocolName: "grpc",
     exchange,
     clientTimeoutMs: undefined,
-    deadline: undefined,
+    deadline,
     responseHeader: {},
     responseTrailer: undefined,
     onEnd: (c) => {
@@ -52,5 +53,35 @@ describe("LiveCalls", () => {
     const { signal } = call;
     live.endAll("shutdown");
     assert.equal(signal.reason, "shutdown");
+  });
+});
+
+describe("LiveCalls with a shared deadline", () => {
+  const shared = (timeoutMs: number) => ({ timeoutMs, reason: () => "deadline", shared: true as const });
+
+  it("ends each call when its own deadline passes, counted from its start, with the deadline's reason", async () => {
+    const live = new LiveCalls();
+    const ended: LaneCall[] = [];
+    const first = liveCall(live, ended, shared(80));
+    await sleep(40);
+    const second = liveCall(live, ended, shared(80));
+    const { signal } = second;
+    await sleep(60);
+    assert.deepEqual(ended, [first]);
+    await sleep(60);
+    assert.deepEqual(ended, [first, second]);
+    assert.equal(signal.reason, "deadline");
+  });
+
+  it("leaves alone the calls that ended before it, and the ones with deadlines of their own", async () => {
+    const live = new LiveCalls();
+    const ended: LaneCall[] = [];
+    const early = liveCall(live, ended, shared(30));
+    const own = liveCall(live, ended, { timeoutMs: 1_000, reason: () => "own" });
+    const later = liveCall(live, ended, shared(30));
+    early.end();
+    await sleep(80);
+    assert.deepEqual(ended, [early, later]);
+    own.end();
   });
 });

@@ -6,8 +6,11 @@ export interface LaneCallInit {
   readonly exchange: Exchange;
   /** The timeout the client asked for, as connect-es parsed it. */
   readonly clientTimeoutMs: number | undefined;
-  /** When the call is cut, and why: the client's deadline or the server's cap, whichever is sooner. */
-  readonly deadline: { readonly timeoutMs: number; readonly reason: () => unknown } | undefined;
+  /**
+   * When the call is cut, and why: the client's deadline or the server's cap,
+   * whichever is sooner. A shared one is kept by the `LiveCalls` the call joins.
+   */
+  readonly deadline: { readonly timeoutMs: number; readonly reason: () => unknown; readonly shared?: true } | undefined;
   readonly responseHeader: NodeHeaders;
   readonly responseTrailer: NodeHeaders | undefined;
   /** Told once, when the call ends for whatever reason. */
@@ -36,7 +39,7 @@ export class LaneCall {
   readonly #init: LaneCallInit;
   readonly #closing: NodeJS.EventEmitter;
   readonly #timer: NodeJS.Timeout | undefined;
-  readonly #startedAt = Date.now();
+  readonly #startedAt = performance.now();
   #controller: AbortController | undefined;
   #ended = false;
   #reason: unknown;
@@ -58,8 +61,19 @@ export class LaneCall {
     const deadline = init.deadline;
     if (deadline !== undefined) {
       if (deadline.timeoutMs <= 0) this.end(deadline.reason());
-      else this.#timer = setTimeout(() => this.end(deadline.reason()), deadline.timeoutMs);
+      else if (!deadline.shared) this.#timer = setTimeout(() => this.expire(), deadline.timeoutMs);
     }
+  }
+
+  /** When a shared deadline ends the call (`performance.now()` time), or undefined if it has none. */
+  get sharedDeadlineAt(): number | undefined {
+    const deadline = this.#init.deadline;
+    return deadline?.shared ? this.#startedAt + deadline.timeoutMs : undefined;
+  }
+
+  /** Ends the call because its deadline passed. */
+  expire(): void {
+    this.end(this.#init.deadline?.reason());
   }
 
   get protocolName(): string {
@@ -81,7 +95,7 @@ export class LaneCall {
   /** The client's deadline, as connect-es's `timeoutMs()`: what is left of it, or undefined. */
   timeoutMs(): number | undefined {
     const asked = this.#init.clientTimeoutMs;
-    return asked === undefined ? undefined : this.#startedAt + asked - Date.now();
+    return asked === undefined ? undefined : this.#startedAt + asked - performance.now();
   }
 
   /** As connect-node spells a request's URL. */
@@ -167,17 +181,25 @@ export class LaneCall {
 }
 
 /**
- * The calls in flight, so that shutdown can end them all. Linked through the
- * calls themselves: adding and removing one allocates nothing, where a `Set`
- * churned by thousands of calls a second reallocates its table.
+ * The calls in flight, in the order they started, so that shutdown can end
+ * them all; and the timer of those whose deadline is a shared one (the
+ * server's cap, the same from every call's start). Linked through the calls
+ * themselves: adding and removing one allocates nothing, where a `Set`
+ * churned by thousands of calls a second reallocates its table, and a timer
+ * per call costs a `Timeout` and two timer-list updates.
  */
 export class LiveCalls {
   #first: LaneCall | undefined;
+  #last: LaneCall | undefined;
+  #timer: NodeJS.Timeout | undefined;
 
   add(call: LaneCall): void {
-    call.liveNext = this.#first;
-    if (this.#first !== undefined) this.#first.livePrevious = call;
-    this.#first = call;
+    call.livePrevious = this.#last;
+    if (this.#last !== undefined) this.#last.liveNext = call;
+    else this.#first = call;
+    this.#last = call;
+    const at = call.sharedDeadlineAt;
+    if (at !== undefined && this.#timer === undefined) this.#wakeAt(at);
   }
 
   delete(call: LaneCall): void {
@@ -185,6 +207,7 @@ export class LiveCalls {
     if (livePrevious !== undefined) livePrevious.liveNext = liveNext;
     else if (this.#first === call) this.#first = liveNext;
     if (liveNext !== undefined) liveNext.livePrevious = livePrevious;
+    else if (this.#last === call) this.#last = livePrevious;
     call.liveNext = undefined;
     call.livePrevious = undefined;
   }
@@ -198,6 +221,30 @@ export class LiveCalls {
       call = next;
     }
   }
+
+  // Calls that ended before their deadline are not looked for when they go:
+  // the timer may wake for one that is gone, and then sleeps until the next.
+  #wakeAt(at: number): void {
+    this.#timer = setTimeout(this.#expire, Math.max(0, at - performance.now()));
+    // A deadline is no reason for the process to stay up; the call's connection is.
+    this.#timer.unref();
+  }
+
+  /** Ends the calls whose shared deadline has passed (they started first), and sleeps until the next one's. */
+  readonly #expire = () => {
+    this.#timer = undefined;
+    const now = performance.now();
+    let call = this.#first;
+    while (call !== undefined) {
+      const next = call.liveNext;
+      const at = call.sharedDeadlineAt;
+      if (at !== undefined) {
+        if (at > now) return this.#wakeAt(at);
+        call.expire();
+      }
+      call = next;
+    }
+  };
 }
 
 function webHeaders(from: NodeHeaders | undefined): Headers {

@@ -66,6 +66,7 @@ export function createOnePortServer(listener: RequestListener, options: OnePortO
   let closing = false;
 
   const h1 = http.createServer({
+    IncomingMessage: KeptIncomingMessage,
     maxHeaderSize: options.http1.maxHeaderBytes,
     // Node checks the header and request timeouts only this often (30 s by
     // default): a timeout shorter than the check would go unenforced.
@@ -76,14 +77,7 @@ export function createOnePortServer(listener: RequestListener, options: OnePortO
   h1.keepAliveTimeout = options.http1.keepAliveTimeoutMs;
   h1.on("request", (req: http.IncomingMessage, res: http.ServerResponse) => {
     if (closing) res.shouldKeepAlive = false;
-    // A handler may stop reading a body early (a message over the size limit).
-    // Destroying the request then would reset the connection, and the client
-    // would see ECONNRESET instead of the error response: keep the request
-    // intact and drain what is left once the response is sent, up to a bound.
-    req[Symbol.asyncIterator] = () => req.iterator({ destroyOnReturn: false });
-    res.once("finish", () => {
-      if (!req.complete) drain(req, maxDrainBytes);
-    });
+    res.once("finish", drainUnread);
     // Node itself refuses HTTP/1.1 requests without a Host; HTTP/1.0 ones may lack it.
     const host = req.headers.host;
     if (host !== undefined && !makesUrl(req.socket, host)) {
@@ -235,6 +229,24 @@ function repairAuthority(headers: http2.IncomingHttpHeaders): boolean {
   if (!net.isIPv6(authority.slice(0, portAt)) || !URL.canParse(`http://${bracketed}`)) return false;
   headers[":authority"] = bracketed;
   return true;
+}
+
+/**
+ * A handler may stop reading a body early (a message over the size limit).
+ * Destroying the request then would reset the connection, and the client
+ * would see ECONNRESET instead of the error response: the request's iterator
+ * leaves it intact, and what is left is drained once the response is sent
+ * (`drainUnread`), up to a bound.
+ */
+class KeptIncomingMessage extends http.IncomingMessage {
+  override [Symbol.asyncIterator]() {
+    return this.iterator({ destroyOnReturn: false });
+  }
+}
+
+/** A response's "finish" listener, shared by all (no closure per request). */
+function drainUnread(this: http.ServerResponse): void {
+  if (!this.req.complete) drain(this.req, maxDrainBytes);
 }
 
 /** Reads and discards the rest of a request body; past `limit` bytes the connection is cut instead. */
