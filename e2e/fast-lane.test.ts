@@ -226,6 +226,8 @@ describe("interceptors on the fast lane see a request as connect-es gives it", (
   before(async () => {
     // One that copies the request, as interceptors that replace its message do, and one after it that reads it.
     const copies: Interceptor = (next) => (req) => next({ ...req });
+    const replaces: Interceptor = (next) => (req) =>
+      req.header.has("x-replace") ? next({ ...req, header: new Headers({ "x-probe": "replaced" }) }) : next(req);
     const reads: Interceptor = (next) => (req) => {
       seen.push({ probe: req.header.get("x-probe"), url: req.url, aborted: req.signal.aborted });
       return next(req);
@@ -251,7 +253,7 @@ describe("interceptors on the fast lane see a request as connect-es gives it", (
     };
     lane.serve({
       services: [createServiceImplSpec<typeof SimpleTest>(SimpleTest, service)],
-      interceptors: [copies, reads],
+      interceptors: [copies, replaces, reads],
       contextValues: () => createContextValues(),
       deadline: createCallDeadline({ maxTimeoutMs: 60_000, unbounded: [], stuckStreamGraceMs: 1_000 }),
       log: { error: () => assert.fail("the lane failed a call") },
@@ -261,6 +263,18 @@ describe("interceptors on the fast lane see a request as connect-es gives it", (
     close = () => new Promise((resolve) => front.close(() => resolve()));
   });
   after(() => close());
+
+  it("an interceptor that replaces the request's headers: those after it, and the handler, see its own", async () => {
+    seen.length = 0;
+    const res = await h2cRequest(
+      url,
+      getOne,
+      { ...grpc, "x-probe": "here", "x-replace": "1" },
+      envelope(requestOne("a")),
+    );
+    assert.ok(res.body.includes("a replaced"));
+    assert.deepEqual(seen, [{ probe: "replaced", url: `${url}${getOne}`, aborted: false }]);
+  });
 
   for (const [what, path, check] of [
     ["unary", getOne, (res: RawResponse) => assert.ok(res.body.includes("a here"))],

@@ -480,7 +480,11 @@ function invokeUnary(
       return Promise.reject(e);
     }
   };
-  return chained(call, interceptors, answer)(new LaneRequest(call, spec, false, input, contextValues) as UnaryRequest);
+  return chained(
+    call,
+    interceptors,
+    answer,
+  )(new LaneRequest(call, spec.method, false, input, contextValues) as UnaryRequest);
 }
 
 /** As `invokeUnary`, for a server-streaming call: its one request message in, a stream of answers out. */
@@ -501,7 +505,7 @@ async function invokeServerStream(
   };
   const chain = chained(call, interceptors, answer);
   const result = await chain(
-    new LaneRequest(call, spec, true, createAsyncIterable([input]), contextValues) as StreamRequest,
+    new LaneRequest(call, spec.method, true, createAsyncIterable([input]), contextValues) as StreamRequest,
   );
   if (result !== ours) adoptHeaders(result.header, call, "responseHeader");
   return { response: result, replaced: result !== ours };
@@ -538,14 +542,14 @@ class LaneRequest {
 
   constructor(
     call: LaneCall,
-    spec: MethodImplSpec,
+    method: MethodImplSpec["method"],
     readonly stream: boolean,
     readonly message: unknown,
     readonly contextValues: ContextValues,
   ) {
     this.#call = call;
-    this.method = spec.method;
-    this.service = spec.method.parent;
+    this.method = method;
+    this.service = method.parent;
   }
 
   get url(): string {
@@ -559,8 +563,17 @@ class LaneRequest {
   }
 }
 
-/** A copy an interceptor made of a request, with the lazy parts it lacks taken from the call. */
+/**
+ * A copy an interceptor made of a request, completed from the call. A plain
+ * copy (`{ ...request, message }`, as the observer makes of every stream's)
+ * becomes a `LaneRequest` again, its parts still lazy (a request has no
+ * others); one that sets a lazy part of its own keeps it, and gets the
+ * others from the call at once.
+ */
 function completed<R extends UnaryRequest | StreamRequest>(call: LaneCall, req: R): R {
+  if (!Object.hasOwn(req, "url") && !Object.hasOwn(req, "signal") && !Object.hasOwn(req, "header")) {
+    return new LaneRequest(call, req.method, req.stream, req.message, req.contextValues) as unknown as R;
+  }
   return Object.assign({ url: call.url, signal: call.signal, header: call.requestHeader }, req);
 }
 
