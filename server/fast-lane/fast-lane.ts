@@ -331,7 +331,10 @@ const serverStreaming: Kind = {
     let headSent = false;
     try {
       const values = serving.options.contextValues(exchange.info);
-      const { response, replaced } = await invokeServerStream(call, route.spec, input, opt.interceptors, values);
+      const response = await invokeServerStream(call, route.spec, input, opt.interceptors, values);
+      // As for unary calls: an answer an interceptor made may bring headers of its own.
+      const replaced = !(response instanceof LaneResponse);
+      if (replaced) adoptHeaders(response.header, call, "responseHeader");
       for await (const message of response.message) {
         const data = serialize(message);
         const envelope = await envelopeCompress({ flags: 0, data }, compression, opt.compressMinBytes);
@@ -488,27 +491,24 @@ function invokeUnary(
 }
 
 /** As `invokeUnary`, for a server-streaming call: its one request message in, a stream of answers out. */
-async function invokeServerStream(
+function invokeServerStream(
   call: LaneCall,
   spec: MethodImplSpec,
   input: unknown,
   interceptors: readonly Interceptor[],
   contextValues: ContextValues,
-): Promise<{ response: StreamResponse; replaced: boolean }> {
+): Promise<StreamResponse> {
   const impl = spec.impl as (message: unknown, context: HandlerContext) => AsyncIterable<unknown>;
   const output = spec.method.output;
-  let ours: StreamResponse | undefined;
   const answer = async (req: StreamRequest) => {
     const messages = impl(await onlyMessage(req.message), new LaneHandlerContext(call, req));
-    ours = new LaneResponse(call, spec, true, created(output, messages)) as StreamResponse;
-    return ours;
+    return new LaneResponse(call, spec, true, created(output, messages)) as StreamResponse;
   };
-  const chain = chained(call, interceptors, answer);
-  const result = await chain(
-    new LaneRequest(call, spec.method, true, createAsyncIterable([input]), contextValues) as StreamRequest,
-  );
-  if (result !== ours) adoptHeaders(result.header, call, "responseHeader");
-  return { response: result, replaced: result !== ours };
+  return chained(
+    call,
+    interceptors,
+    answer,
+  )(new LaneRequest(call, spec.method, true, createAsyncIterable([input]), contextValues) as StreamRequest);
 }
 
 /**

@@ -58,29 +58,38 @@ describe("LiveCalls", () => {
 
 describe("LiveCalls with a shared deadline", () => {
   const shared = (timeoutMs: number) => ({ timeoutMs, reason: () => "deadline", shared: true as const });
+  /** Waits (up to 5 s) until `done` holds; timers on a busy machine fire late, never early. */
+  const until = async (done: () => boolean) => {
+    for (const stop = performance.now() + 5_000; !done() && performance.now() < stop; ) await sleep(5);
+  };
 
-  it("ends each call when its own deadline passes, counted from its start, with the deadline's reason", async () => {
+  it("ends each call once its own deadline has passed, counted from its start, with the deadline's reason", async () => {
     const live = new LiveCalls();
     const ended: LaneCall[] = [];
+    const endedAt = new Map<LaneCall, number>();
+    const track = (call: LaneCall) => call.signal.addEventListener("abort", () => endedAt.set(call, performance.now()));
+    const firstAt = performance.now();
     const first = liveCall(live, ended, shared(80));
+    track(first);
     await sleep(40);
+    const secondAt = performance.now();
     const second = liveCall(live, ended, shared(80));
-    const { signal } = second;
-    await sleep(60);
-    assert.deepEqual(ended, [first]);
-    await sleep(60);
+    track(second);
+    await until(() => ended.length === 2);
     assert.deepEqual(ended, [first, second]);
-    assert.equal(signal.reason, "deadline");
+    assert.ok((endedAt.get(first) ?? 0) - firstAt >= 79);
+    assert.ok((endedAt.get(second) ?? 0) - secondAt >= 79);
+    assert.equal(second.signal.reason, "deadline");
   });
 
   it("leaves alone the calls that ended before it, and the ones with deadlines of their own", async () => {
     const live = new LiveCalls();
     const ended: LaneCall[] = [];
     const early = liveCall(live, ended, shared(30));
-    const own = liveCall(live, ended, { timeoutMs: 1_000, reason: () => "own" });
+    const own = liveCall(live, ended, { timeoutMs: 60_000, reason: () => "own" });
     const later = liveCall(live, ended, shared(30));
     early.end();
-    await sleep(80);
+    await until(() => ended.includes(later));
     assert.deepEqual(ended, [early, later]);
     own.end();
   });

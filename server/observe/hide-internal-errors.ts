@@ -1,6 +1,7 @@
-import type { DescMethod, DescService } from "@bufbuild/protobuf";
+import type { DescMethod } from "@bufbuild/protobuf";
 import { Code, ConnectError, type Interceptor } from "@connectrpc/connect";
 import type { RpcLogger } from "./rpc-log-line.js";
+import { procedureOf } from "./rpc-observer.js";
 
 /**
  * Turns an unexpected exception from a handler into `internal` with a generic
@@ -8,9 +9,9 @@ import type { RpcLogger } from "./rpc-log-line.js";
  * the text of a programming error. ConnectErrors pass unchanged.
  */
 export function hideInternalErrors(log: RpcLogger): Interceptor {
-  const hide = (request: { service: DescService; method: DescMethod }, error: unknown): unknown => {
+  const hide = (request: { method: DescMethod }, error: unknown): unknown => {
     if (error instanceof ConnectError || (error instanceof Error && error.name === "AbortError")) return error;
-    log.error({ procedure: `/${request.service.typeName}/${request.method.name}`, err: error }, "handler failed");
+    log.error({ procedure: procedureOf(request.method), err: error }, "handler failed");
     return new ConnectError("internal error", Code.Internal);
   };
   return (next) => async (request) => {

@@ -22,7 +22,7 @@ const serverFaults = new Set([Code.Unknown, Code.Internal, Code.DataLoss]);
 const procedures = new WeakMap<DescMethod, string>();
 
 /** `/package.Service/Method`, made once per method rather than once per call. */
-function procedureOf(method: DescMethod): string {
+export function procedureOf(method: DescMethod): string {
   let procedure = procedures.get(method);
   if (procedure === undefined) {
     procedure = `/${method.parent.typeName}/${method.name}`;
