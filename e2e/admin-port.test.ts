@@ -1,25 +1,10 @@
 import assert from "node:assert/strict";
-import http from "node:http";
 import { after, before, describe, it } from "node:test";
 import { setTimeout as sleep } from "node:timers/promises";
 import { createSimpleTestClient } from "../client/simple-test-client.js";
+import { getOnNewConnection as get } from "./support/new-connection.js";
 import { total } from "./support/prometheus.js";
 import { freePort, type ServerProcess, spawnServer } from "./support/server.js";
-
-/** GET over a connection of its own, so that with workers each request may reach another one. */
-function get(url: string): Promise<{ status: number; body: string }> {
-  return new Promise((resolve, reject) => {
-    http
-      .get(url, { agent: false }, (res) => {
-        let body = "";
-        res.setEncoding("utf8").on("data", (chunk: string) => {
-          body += chunk;
-        });
-        res.on("end", () => resolve({ status: res.statusCode ?? 0, body }));
-      })
-      .on("error", reject);
-  });
-}
 
 async function getOnes(url: string, calls: number): Promise<void> {
   for (let i = 0; i < calls; i++) {
@@ -66,6 +51,22 @@ for (const workers of [1, 2]) {
         assert.equal((await get(`${server.url}/healthz`)).status, 200);
       }
       assert.deepEqual(await get(`${admin}/healthz`), { status: 200, body: "SERVING\n" });
+    });
+
+    it("counts a worker that does not answer with the figures it sent last", { skip: workers === 1 }, async () => {
+      const pids = new Set(server.lines.filter((l) => l.includes('"msg":"rpc"')).map((l) => JSON.parse(l).pid));
+      assert.equal(pids.size, workers);
+      const [stuck] = pids;
+      process.kill(stuck, "SIGSTOP");
+      try {
+        const started = Date.now();
+        const scrape = await get(`${admin}/metrics`);
+        const waitedMs = Date.now() - started;
+        assert.equal(handled(scrape.body), 4 * workers);
+        assert.ok(waitedMs >= 1_500 && waitedMs < 10_000, `the scrape took ${waitedMs} ms`);
+      } finally {
+        process.kill(stuck, "SIGCONT");
+      }
     });
 
     it("answers NOT_SERVING on the admin port once shutdown begins, and metrics through the drain", async () => {

@@ -1,28 +1,13 @@
 import assert from "node:assert/strict";
-import http from "node:http";
 import { after, before, describe, it } from "node:test";
 import { setTimeout as sleep } from "node:timers/promises";
 import { createHealthClient } from "../client/health-client.js";
 import { createSimpleTestClient } from "../client/simple-test-client.js";
 import { HealthCheckResponse_ServingStatus as ServingStatus } from "../gen/grpc/health/v1/health_pb.js";
+import { getOnNewConnection } from "./support/new-connection.js";
 import { total } from "./support/prometheus.js";
 import { runCommand } from "./support/run-command.js";
 import { type ServerProcess, spawnServer } from "./support/server.js";
-
-/** GET over a connection of its own, so that the cluster hands each request to the next worker. */
-function getOnNewConnection(url: string): Promise<{ status: number; body: string }> {
-  return new Promise((resolve, reject) => {
-    http
-      .get(url, { agent: false }, (res) => {
-        let body = "";
-        res.setEncoding("utf8").on("data", (chunk: string) => {
-          body += chunk;
-        });
-        res.on("end", () => resolve({ status: res.statusCode ?? 0, body }));
-      })
-      .on("error", reject);
-  });
-}
 
 /** Waits until `count` workers have logged that they listen. */
 async function workersListening(server: ServerProcess, count: number): Promise<void> {
