@@ -1,9 +1,12 @@
 import assert from "node:assert/strict";
+import { spawn } from "node:child_process";
+import { once } from "node:events";
 import { after, before, describe, it } from "node:test";
 import { setTimeout as sleep } from "node:timers/promises";
 import { createHealthClient } from "../client/health-client.js";
 import { createSimpleTestClient } from "../client/simple-test-client.js";
 import { HealthCheckResponse_ServingStatus as ServingStatus } from "../gen/grpc/health/v1/health_pb.js";
+import { builtServerMain } from "../scripts/built-server.js";
 import { getOnNewConnection } from "./support/new-connection.js";
 import { total } from "./support/prometheus.js";
 import { runCommand } from "./support/run-command.js";
@@ -165,5 +168,23 @@ describe("WORKERS=2: a worker that dies is replaced, and the server's counters d
     const text = await assertEveryScrapeCounts(`${server.url}/metrics`, 2 * calls, 4);
     // The dead worker's process series went with it; the replacement has its own.
     assert.equal(workerLabels(text).length, 2, text);
+  });
+});
+
+describe("WORKERS=2: stopped while its workers are still starting", () => {
+  it("exits 0: a worker that never listened dies of the signal, and nothing was lost", async () => {
+    const child = spawn(process.execPath, [builtServerMain(), "--host", "127.0.0.1", "--port", "0"], {
+      env: { ...process.env, WORKERS: "2", LOG_LEVEL: "warn" },
+      stdio: ["ignore", "ignore", "pipe"],
+    });
+    const exited = once(child, "exit");
+    // The primary forks once it has its signal handlers; the workers take far longer to listen.
+    for (let i = 0; (await runCommand("pgrep", ["-P", String(child.pid)])).stdout.trim() === ""; i++) {
+      assert.ok(i < 200, "no worker was forked");
+      await sleep(10);
+    }
+    child.kill("SIGTERM");
+    const [code, signal] = await exited;
+    assert.deepEqual({ code, signal }, { code: 0, signal: null });
   });
 });
