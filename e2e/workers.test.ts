@@ -1,6 +1,7 @@
 import assert from "node:assert/strict";
 import { spawn } from "node:child_process";
 import { once } from "node:events";
+import { readFileSync } from "node:fs";
 import { after, before, describe, it } from "node:test";
 import { setTimeout as sleep } from "node:timers/promises";
 import { createHealthClient } from "../client/health-client.js";
@@ -179,8 +180,9 @@ describe("WORKERS=2: stopped while its workers are still starting", () => {
     });
     const exited = once(child, "exit");
     // The primary forks once it has its signal handlers; the workers take far longer to listen.
-    for (let i = 0; (await runCommand("pgrep", ["-P", String(child.pid)])).stdout.trim() === ""; i++) {
-      assert.ok(i < 200, "no worker was forked");
+    const forked = () => readFileSync(`/proc/${child.pid}/task/${child.pid}/children`, "utf8").trim() !== "";
+    for (let i = 0; !forked(); i++) {
+      assert.ok(i < 1_000, "no worker was forked");
       await sleep(10);
     }
     child.kill("SIGTERM");
