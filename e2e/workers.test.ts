@@ -103,8 +103,9 @@ for (const workers of [2, 3]) {
       await getOnes(server.url, calls);
       const text = await assertEveryScrapeCounts(`${server.url}/metrics`, before + calls, 3 * workers);
       assert.equal(total(text, "grpc_server_in_flight", {}), 0);
-      // Process metrics mean nothing summed: one series per worker.
-      assert.equal(workerLabels(text).length, workers, text);
+      // Process metrics mean nothing summed: one series per process.
+      assert.equal(workerLabels(text).length, workers + 1, text);
+      assert.ok(workerLabels(text).includes("primary"), text);
     });
 
     it("answers health alike from every worker, and NOT_SERVING from all of them once shutdown begins", async () => {
@@ -168,7 +169,7 @@ describe("WORKERS=2: a worker that dies is replaced, and the server's counters d
     await getOnes(server.url, calls);
     const text = await assertEveryScrapeCounts(`${server.url}/metrics`, 2 * calls, 4);
     // The dead worker's process series went with it; the replacement has its own.
-    assert.equal(workerLabels(text).length, 2, text);
+    assert.equal(workerLabels(text).length, 3, text);
   });
 });
 

@@ -1,5 +1,5 @@
 import cluster, { type Worker } from "node:cluster";
-import { AggregatorRegistry, collectDefaultMetrics, type Registry } from "prom-client";
+import { AggregatorRegistry, collectDefaultMetrics, Registry } from "prom-client";
 
 /** What `/metrics` serves: a prom-client Registry is one. */
 export interface MetricsSource {
@@ -23,20 +23,20 @@ const isMessage = (message: unknown): message is Message =>
 const collectTimeoutMs = 2_000;
 
 /**
- * Node's process metrics into `registry`. In a cluster worker each series is
- * labelled `worker` (the cluster's worker id): memory, CPU or event-loop lag
- * mean nothing summed over processes. Each labelled series has one source, so
- * every one of them aggregates as "first": prom-client would otherwise omit
- * `process_start_time_seconds`, and average or take the extremes of the others.
+ * Node's process metrics into `registry`. In a cluster each series is
+ * labelled `worker` (the cluster's worker id, or "primary"): memory, CPU or
+ * event-loop lag mean nothing summed over processes. Each labelled series has
+ * one source, so every one of them aggregates as "first": prom-client would
+ * otherwise omit `process_start_time_seconds`, and average or take the
+ * extremes of the others.
  */
-export function collectProcessMetrics(registry: Registry): void {
-  const id = cluster.worker?.id;
-  if (id === undefined) {
+export function collectProcessMetrics(registry: Registry, worker = cluster.worker?.id.toString()): void {
+  if (worker === undefined) {
     collectDefaultMetrics({ register: registry });
     return;
   }
   const own = new Set(registry.getMetricsAsArray());
-  collectDefaultMetrics({ register: registry, labels: { worker: String(id) } });
+  collectDefaultMetrics({ register: registry, labels: { worker } });
   for (const metric of registry.getMetricsAsArray()) if (!own.has(metric)) metric.aggregator = "first";
 }
 
@@ -89,8 +89,8 @@ export function workerMetrics(registry: Registry): MetricsSource {
 /**
  * In the primary: the whole server's metrics, from every worker's figures
  * summed (or not) as each metric's `aggregator` says, with prom-client's own
- * cluster aggregation (AggregatorRegistry.aggregate). Workers' scrapes are
- * answered with it too.
+ * cluster aggregation (AggregatorRegistry.aggregate), and the primary's own
+ * process metrics. Workers' scrapes are answered with it too.
  *
  * prom-client's `clusterMetrics()` does the asking and summing in one go and
  * returns text; this keeps each worker's last figures instead, so that the
@@ -106,6 +106,8 @@ export function aggregateWorkerMetrics(): MetricsSource {
   let retired: MetricsJson = [];
   const waiting = new Map<Worker, Map<number, () => void>>();
   let nextId = 0;
+  const primary = new Registry();
+  collectProcessMetrics(primary, "primary");
 
   // A worker whose channel just closed would make send() emit an error that nobody handles.
   const send = (worker: Worker, message: Message) => {
@@ -156,7 +158,8 @@ export function aggregateWorkerMetrics(): MetricsSource {
     contentType: AggregatorRegistry.PROMETHEUS_CONTENT_TYPE,
     async metrics() {
       await Promise.all([...listening].filter((worker) => worker.isConnected()).map(collect));
-      return AggregatorRegistry.aggregate([...latest.values(), retired]).metrics();
+      const own = await primary.getMetricsAsJSON();
+      return AggregatorRegistry.aggregate([own, ...latest.values(), retired]).metrics();
     },
   };
   return source;
