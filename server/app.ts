@@ -1,3 +1,4 @@
+import cluster from "node:cluster";
 import { setMaxListeners } from "node:events";
 import type { Server } from "node:http";
 import {
@@ -12,11 +13,12 @@ import { fastifyConnectPlugin } from "@connectrpc/connect-fastify";
 import { compressionBrotli, compressionGzip } from "@connectrpc/connect-node";
 import fastifyCors from "@fastify/cors";
 import { type FastifyInstance, fastify, LogController } from "fastify";
-import { collectDefaultMetrics, Registry } from "prom-client";
+import { Registry } from "prom-client";
 import { Health, HealthCheckResponse_ServingStatus as ServingStatus } from "../gen/grpc/health/v1/health_pb.js";
 import { ServerReflection } from "../gen/grpc/reflection/v1/reflection_pb.js";
 import { ServerReflection as ServerReflectionV1alpha } from "../gen/grpc/reflection/v1alpha/reflection_pb.js";
 import { SimpleTest } from "../gen/simpletest/simple_test_pb.js";
+import { buildAdminApp } from "./admin-app.js";
 import { createCallDeadline } from "./call-deadline.js";
 import type { Config } from "./config.js";
 import { corsOptions } from "./cors.js";
@@ -24,6 +26,7 @@ import type { RequestInfo } from "./fast-lane/exchange.js";
 import { createFastLane } from "./fast-lane/fast-lane.js";
 import { healthz } from "./healthz.js";
 import { createOnePortServer, type OnePortServer, type RequestListener } from "./listen/one-port.js";
+import { collectProcessMetrics, workerMetrics } from "./observe/cluster-metrics.js";
 import { hideInternalErrors } from "./observe/hide-internal-errors.js";
 import { stdoutLogDestination } from "./observe/log-destination.js";
 import { metricsRoute } from "./observe/metrics-route.js";
@@ -45,6 +48,8 @@ export interface App {
   readonly front: OnePortServer;
   /** The serving status behind grpc.health.v1 and /healthz. */
   readonly health: HealthStatus;
+  /** `/metrics` and `/healthz` for ADMIN_PORT, when set; with WORKERS=N the primary serves them instead. */
+  readonly admin?: FastifyInstance;
 }
 
 /**
@@ -95,13 +100,21 @@ export async function buildApp(config: Config): Promise<App> {
   const health = createHealthStatus([SimpleTest.typeName]);
   app.addHook("onListen", async () => health.set(ServingStatus.SERVING));
   app.addHook("preClose", async () => health.shutdown());
-  await app.register(healthz, { isServing: () => health.get("") === ServingStatus.SERVING });
+  const isServing = () => health.get("") === ServingStatus.SERVING;
+  await app.register(healthz, { isServing });
 
   // One registry per app, so that tests may build several side by side.
   const registry = new Registry();
-  collectDefaultMetrics({ register: registry });
+  collectProcessMetrics(registry);
   const rpcMetrics = createRpcMetrics(registry);
-  if (config.metrics) await app.register(metricsRoute, { registry });
+  // A cluster worker's scrape asks the primary, which sums every worker's figures.
+  const metrics = cluster.isWorker ? workerMetrics(registry) : registry;
+  // With an admin port, /metrics leaves the public port.
+  if (config.metrics && config.admin === undefined) await app.register(metricsRoute, { registry: metrics });
+  const admin =
+    config.admin === undefined || cluster.isWorker
+      ? undefined
+      : await buildAdminApp({ logLevel: config.logLevel, metrics: config.metrics ? metrics : undefined, isServing });
 
   const simpleTest = createSimpleTestService({ getListIntervalMs: config.getListIntervalMs });
   // Health/Watch is meant to stay open until the client cancels or the server stops.
@@ -175,5 +188,5 @@ export async function buildApp(config: Config): Promise<App> {
 
   await app.ready();
   if (front === undefined) throw new Error("fastify did not call the server factory");
-  return { fastify: app, front, health };
+  return { fastify: app, front, health, admin };
 }

@@ -32,6 +32,13 @@ describe("loadConfig", () => {
     assert.equal(config.port, 9001);
   });
 
+  it("serves /metrics and /healthz on the public port unless ADMIN_PORT names another, on loopback by default", () => {
+    assert.equal(loadConfig({}).admin, undefined);
+    assert.deepEqual(loadConfig({ ADMIN_PORT: "9090" }).admin, { host: "127.0.0.1", port: 9090 });
+    assert.deepEqual(loadConfig({ ADMIN_PORT: "9090", ADMIN_HOST: "::" }).admin, { host: "::", port: 9090 });
+    assert.deepEqual(loadConfig({ ADMIN_PORT: "0", PORT: "0" }).admin, { host: "127.0.0.1", port: 0 });
+  });
+
   it("is frozen, nested parts too", () => {
     const config = loadConfig({});
     assert.ok(Object.isFrozen(config));
@@ -58,6 +65,10 @@ describe("loadConfig", () => {
         /^TLS_CERT: cannot read "\/nonexistent\/cert.pem" \(ENOENT\)$/,
       ],
       [{ METRICS: "no" }, [], /^METRICS must be on or off, got "no"$/],
+      [{ ADMIN_PORT: "metrics" }, [], /^ADMIN_PORT must be an integer from 0 to 65535, got "metrics"$/],
+      [{ ADMIN_PORT: "9090", PORT: "9090" }, [], /^ADMIN_PORT must differ from the public port, got 9090 for both$/],
+      [{ ADMIN_PORT: "9091" }, ["--port", "9091"], /^ADMIN_PORT must differ from the public port/],
+      [{ ADMIN_HOST: "0.0.0.0" }, [], /^ADMIN_HOST needs ADMIN_PORT, got ADMIN_HOST "0.0.0.0" alone$/],
       [{}, ["--prot", "1"], /^Unknown option '--prot' \(the flags are/],
     ];
     for (const [env, argv, expected] of cases) {

@@ -41,6 +41,8 @@ export interface Config {
   readonly reflection: boolean;
   /** Serve Prometheus metrics at GET /metrics. */
   readonly metrics: boolean;
+  /** Where /metrics and /healthz are served apart from the public port (ADMIN_PORT); unset: on the public port. */
+  readonly admin?: { readonly host: string; readonly port: number };
   /** Serve unary calls of the common shapes on the fast lane (server/fast-lane/); off sends every call through connect-es. */
   readonly fastPath: boolean;
   /** Server processes sharing the port (node:cluster); 1 serves from this process. */
@@ -106,11 +108,15 @@ export function loadConfig(env: Env, argv: readonly string[] = []): Config {
     getListIntervalMs: int("GETLIST_INTERVAL_MS", 0, 0, 60_000),
     reflection: parseOnOff("REFLECTION", read("REFLECTION"), true),
     metrics: parseOnOff("METRICS", read("METRICS"), true),
+    admin: parseAdmin(read("ADMIN_HOST"), read("ADMIN_PORT")),
     fastPath: parseOnOff("FAST_PATH", read("FAST_PATH"), true),
     workers: parseWorkers(flags.workers === undefined ? "WORKERS" : "--workers", flags.workers ?? read("WORKERS")),
     corsOrigins: parseOrigins("CORS_ORIGINS", read("CORS_ORIGINS")),
     pageApiOrigins: parseOrigins("PAGE_API_ORIGINS", read("PAGE_API_ORIGINS")),
   };
+  if (config.admin !== undefined && config.admin.port !== 0 && config.admin.port === config.port) {
+    throw new ConfigError(`ADMIN_PORT must differ from the public port, got ${config.port} for both`);
+  }
   return deepFreeze(config);
 }
 
@@ -157,6 +163,14 @@ function parseOrigins(name: string, raw: string | undefined): string[] {
 function parseWorkers(name: string, raw: string | undefined): number {
   if (raw === "auto") return availableParallelism();
   return parseInteger(name, raw, 1, 1, 256);
+}
+
+function parseAdmin(host: string | undefined, port: string | undefined): Config["admin"] {
+  if (port === undefined) {
+    if (host !== undefined) throw new ConfigError(`ADMIN_HOST needs ADMIN_PORT, got ADMIN_HOST "${host}" alone`);
+    return undefined;
+  }
+  return { host: host ?? "127.0.0.1", port: parseInteger("ADMIN_PORT", port, 0, 0, 65535) };
 }
 
 function parseOnOff(name: string, raw: string | undefined, fallback: boolean): boolean {

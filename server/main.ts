@@ -1,9 +1,11 @@
 import cluster from "node:cluster";
 import { setTimeout as sleep } from "node:timers/promises";
 import { setFlagsFromString } from "node:v8";
+import { buildAdminApp, listenAdmin } from "./admin-app.js";
 import { buildApp } from "./app.js";
 import { ConfigError, loadConfig } from "./config.js";
-import { runWorkers } from "./workers.js";
+import { aggregateWorkerMetrics } from "./observe/cluster-metrics.js";
+import { runWorkers, type Workers } from "./workers.js";
 
 // Under load most of the heap is garbage promoted from short calls, and V8 lets
 // the old space grow by a factor of its choosing (up to 4×) before collecting it
@@ -24,12 +26,28 @@ try {
 }
 
 if (config.workers > 1 && cluster.isPrimary) {
-  // The workers run this same file and serve; this process only starts and stops them.
-  await runWorkers(config.workers);
+  // The workers run this same file and serve; this process starts and stops
+  // them, sums their metrics, and serves the admin port if there is one.
+  let workers: Workers | undefined;
+  const metrics = aggregateWorkerMetrics();
+  const admin =
+    config.admin &&
+    (await buildAdminApp({
+      logLevel: config.logLevel,
+      metrics: config.metrics ? metrics : undefined,
+      isServing: () => workers?.serving ?? false,
+    }));
+  // Before any worker starts, so that a port in use stops the server at once.
+  if (admin && config.admin) await listenAdmin(admin, config.admin);
+  workers = runWorkers(config.workers);
+  const code = await workers.stopped;
+  await admin?.close();
+  process.exit(code);
 }
 
-const { fastify, front, health } = await buildApp(config);
+const { fastify, front, health, admin } = await buildApp(config);
 await fastify.listen({ host: config.host, port: config.port });
+if (admin && config.admin) await listenAdmin(admin, config.admin);
 
 let stopping = false;
 const stop = async (signal: NodeJS.Signals) => {
@@ -45,6 +63,8 @@ const stop = async (signal: NodeJS.Signals) => {
   const cut = setTimeout(() => front.destroyConnections(), config.shutdownGraceMs + 2_000);
   cut.unref();
   await fastify.close();
+  // Last, so that scrapes and probes see the drain to its end.
+  await admin?.close();
   fastify.log.info("stopped");
   process.exit(0);
 };

@@ -1,20 +1,30 @@
 import cluster, { type Worker } from "node:cluster";
 
+export interface Workers {
+  /** True while a worker listens and shutdown has not begun: what the primary's /healthz answers. */
+  readonly serving: boolean;
+  /** Resolves once every worker has exited after a stop: 0 if all exited with 0, else 1. */
+  readonly stopped: Promise<number>;
+}
+
 /**
  * Runs `count` copies of this program as cluster workers sharing its port
- * (the primary accepts connections and hands them out in turn), and never
- * returns: on SIGTERM or SIGINT it passes the signal to every worker, which
- * shuts down gracefully on its own, and exits once all have, with 0 if all
- * did. A worker that dies while serving is replaced; one that dies before it
- * ever listened is not (it would only die again), and the primary stops.
+ * (the primary accepts connections and hands them out in turn). On SIGTERM or
+ * SIGINT it passes the signal to every worker, which turns NOT_SERVING at once
+ * and shuts down gracefully on its own, as a single process does. A worker
+ * that dies while serving is replaced; one that dies before it ever listened
+ * is not (it would only die again), and the primary stops.
  */
-export function runWorkers(count: number): Promise<never> {
+export function runWorkers(count: number): Workers {
   let stopping = false;
   let failed = false;
   const listened = new WeakSet<Worker>();
+  const listening = new Set<Worker>();
+  let stopped: (code: number) => void = () => {};
   const fork = () =>
     cluster.fork().once("listening", function (this: Worker) {
       listened.add(this);
+      listening.add(this);
     });
 
   const stop = (signal: NodeJS.Signals) => {
@@ -23,7 +33,11 @@ export function runWorkers(count: number): Promise<never> {
     for (const worker of Object.values(cluster.workers ?? {})) worker?.process.kill(signal);
   };
   cluster.on("exit", (worker, code, signal) => {
-    if (code !== 0) failed = true;
+    listening.delete(worker);
+    // One still starting when the stop began has no handlers yet and dies of
+    // the signal passed on: it served nothing, so nothing was lost.
+    const stoppedWhileStarting = stopping && signal !== null && !listened.has(worker);
+    if (code !== 0 && !stoppedWhileStarting) failed = true;
     if (!stopping) {
       process.stderr.write(`simpletest: worker ${worker.process.pid} exited (${signal ?? code})\n`);
       if (listened.has(worker)) {
@@ -32,10 +46,17 @@ export function runWorkers(count: number): Promise<never> {
       }
       stop("SIGTERM");
     }
-    if (Object.keys(cluster.workers ?? {}).length === 0) process.exit(failed ? 1 : 0);
+    if (Object.keys(cluster.workers ?? {}).length === 0) stopped(failed ? 1 : 0);
   });
   process.on("SIGTERM", stop);
   process.on("SIGINT", stop);
   for (let i = 0; i < count; i++) fork();
-  return new Promise<never>(() => {});
+  return {
+    get serving() {
+      return !stopping && listening.size > 0;
+    },
+    stopped: new Promise((resolve) => {
+      stopped = resolve;
+    }),
+  };
 }
