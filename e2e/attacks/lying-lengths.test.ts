@@ -1,6 +1,7 @@
 import assert from "node:assert/strict";
 import http2 from "node:http2";
 import { after, before, describe, it } from "node:test";
+import { setTimeout as sleep } from "node:timers/promises";
 import { type Canary, startCanary } from "../support/canary.js";
 import { H1Socket, requestHead } from "../support/h1-socket.js";
 import { readAnswer } from "../support/raw-http.js";
@@ -139,5 +140,27 @@ for (const fastPath of ["on", "off"]) {
         slowestMs = Math.max(slowestMs, afterMs);
       });
     }
+
+    it("90 such calls at once on one connection, held open for a second: each refused at once, the canary served", async () => {
+      const session = http2.connect(server.url);
+      try {
+        const started = performance.now();
+        const streams = Array.from({ length: 90 }, () => {
+          const stream = session.request(
+            { ":method": "POST", ":path": pathOf(methods[0]), "content-type": "application/grpc", te: "trailers" },
+            { endStream: false },
+          );
+          stream.write(lyingEnvelope);
+          return readAnswer(stream);
+        });
+        const answers = await withTimeout(Promise.all(streams), atOnceMs);
+        const afterMs = performance.now() - started;
+        for (const answer of answers) assert.equal(answer.trailers["grpc-status"], "8");
+        slowestMs = Math.max(slowestMs, afterMs);
+        await sleep(1_000);
+      } finally {
+        session.destroy();
+      }
+    });
   });
 }
