@@ -1,4 +1,5 @@
 import assert from "node:assert/strict";
+import http2 from "node:http2";
 import { after, before, describe, it } from "node:test";
 import { type Canary, type CanaryReport, startCanary } from "../support/canary.js";
 import { type H1Response, H1Socket, requestHead } from "../support/h1-socket.js";
@@ -10,7 +11,10 @@ import { assertStillServing, type RunningServer, startServer } from "../support/
  * HTTP/1.1 connection able to serve the next request at once, or say
  * `Connection: close` and close it. On the fast lane, the connection said
  * keep-alive and then never answered again: the lane had paused the request,
- * and the drain of the rest of its body never started.
+ * and the drain of the rest of its body never started. Over HTTP/2, a stream
+ * whose body the client never finishes is reset a second after its answer
+ * (as connect-es's are), rather than left open on the lane until the client
+ * goes.
  */
 
 const limit = 64 * 1024;
@@ -146,6 +150,56 @@ for (const fastPath of ["on", "off"]) {
         assert.equal(first.status, early.status);
         assert.equal(first.headers.connection, "close");
         await socket.waitClosed(atOnceMs);
+      });
+    }
+  });
+}
+
+for (const fastPath of ["on", "off"]) {
+  describe(`after an early answer, an HTTP/2 stream whose body never ends is reset (FAST_PATH=${fastPath})`, () => {
+    let server: RunningServer;
+    before(async () => {
+      server = await startServer({ FAST_PATH: fastPath });
+    });
+    after(() => server.close());
+
+    for (const shape of [
+      { what: "gRPC", contentType: "application/grpc", timeout: { "grpc-timeout": "200m" }, status: "4" },
+      { what: "Connect", contentType: "application/proto", timeout: { "connect-timeout-ms": "200" }, status: "504" },
+    ]) {
+      it(`${shape.what}: a deadline passes mid-body; answered, then the stream is reset within seconds`, async () => {
+        const session = http2.connect(server.url);
+        try {
+          const stream = session.request(
+            {
+              ":method": "POST",
+              ":path": getOne,
+              "content-type": shape.contentType,
+              te: "trailers",
+              ...shape.timeout,
+            },
+            { endStream: false },
+          );
+          stream.write(Buffer.from([0, 0, 0, 0, 10, 1]));
+          const answered = new Promise<string | undefined>((resolve) => {
+            stream.on("response", (h) => {
+              if (h[":status"] !== 200) resolve(String(h[":status"]));
+            });
+            stream.on("trailers", (t) => resolve(t["grpc-status"] as string | undefined));
+          });
+          stream.on("data", () => {});
+          const closed = new Promise<number>((resolve) => stream.on("close", () => resolve(stream.rstCode ?? -1)));
+          assert.equal(await answered, shape.status);
+          const started = performance.now();
+          await Promise.race([
+            closed,
+            new Promise((_, reject) => setTimeout(() => reject(new Error("the stream is still open")), 5_000)),
+          ]);
+          assert.equal(stream.rstCode, http2.constants.NGHTTP2_CANCEL);
+          assert.ok(performance.now() - started < 5_000);
+        } finally {
+          session.destroy();
+        }
       });
     }
   });

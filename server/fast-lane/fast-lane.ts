@@ -325,7 +325,8 @@ const unary: Kind = {
     const error = asConnectError(e);
     if (planned.shape === "grpc") {
       grpc.setTrailerStatus(call.responseTrailer, error);
-      return exchange.answer(200, call.nodeResponseHeader(), undefined, call.nodeResponseTrailer());
+      exchange.answer(200, call.nodeResponseHeader(), undefined, call.nodeResponseTrailer());
+      return cutIfStuck(planned.serving, exchange);
     }
     const header = call.responseHeader;
     header.set(connect.headerContentType, connect.contentTypeUnaryJson);
@@ -427,9 +428,13 @@ function parse(route: Route, isGrpc: boolean, binary: boolean, body: Buffer): un
   return undefined;
 }
 
-/** An answer a client does not read stays in the stream's buffer: its stream is reset later. */
+/**
+ * An answer a client does not read stays in the stream's buffer, and a body
+ * the client never finishes keeps the stream open after its answer: the
+ * stream is reset later, as connect-es's calls are (call-deadline.ts).
+ */
 function cutIfStuck(serving: Serving, exchange: Exchange): void {
-  const stream = exchange.unflushedStream();
+  const stream = exchange.stuckStream();
   if (stream !== undefined) serving.options.deadline.callEnded(stream);
 }
 
