@@ -204,6 +204,25 @@ for (const fastPath of ["on", "off"]) {
         });
       }
 
+      it("gRPC-Web over HTTP/1.1 too, as browsers send it", async () => {
+        const socket = new H1Socket(server.port);
+        try {
+          await socket.ready;
+          const c: Combination = { protocol: "grpc-web", codec: "proto", method: methods[0] };
+          const body = envelope(goodMessage(c.codec, c.method), 0x02);
+          const head = requestHead(pathOf(c.method), {
+            "content-type": contentTypeOf(c.protocol, c.codec, c.method),
+            "content-length": body.length,
+          });
+          socket.write(Buffer.concat([Buffer.from(head), body]));
+          const response = await socket.nextResponse(5_000);
+          const outcome = outcomeOf(c.protocol, c.method, { ...response, trailers: {} });
+          assert.equal(outcome.code, "internal", outcome.message);
+        } finally {
+          socket.destroy();
+        }
+      });
+
       it("a message flagged compressed with its encoding named is still served", async () => {
         for (const c of combinations.filter(enveloped)) {
           const { gzipSync } = await import("node:zlib");
