@@ -37,6 +37,8 @@ import {
   undecodableStreamsAreInvalidArgument,
   undecodableUnaryIsInvalidArgument,
 } from "./observe/undecodable-requests.js";
+import { refuseBadEnvelopeFlags } from "./request-checks/envelope-flags.js";
+import { strictUtf8JsonOptions } from "./request-checks/strict-utf8-json.js";
 import { answerNotFound } from "./rpc-not-found.js";
 import { createHealthService, createHealthStatus, type HealthStatus } from "./services/health.js";
 import { createReflectionService } from "./services/reflection.js";
@@ -133,6 +135,8 @@ export async function buildApp(config: Config): Promise<App> {
     maxTimeoutMs: 2 ** 31 - 1,
     // curl users should not have to send Connect-Protocol-Version.
     requireConnectProtocolHeader: false,
+    // JSON that is not UTF-8 is refused, as a protobuf string would be.
+    jsonOptions: strictUtf8JsonOptions,
     shutdownSignal: shutdown.signal,
     // Outermost first: the observer sees the code the client gets.
     interceptors: [
@@ -166,7 +170,8 @@ export async function buildApp(config: Config): Promise<App> {
       }
     },
     ...rpcOptions,
-    contextValues: (request) => deadline.watchBody(callTransport(request.raw, request.log), request.raw),
+    contextValues: (request) =>
+      deadline.watchBody(callTransport(request.raw, request.log), refuseBadEnvelopeFlags(request.raw)),
   });
   // SimpleTest's unary and server-streaming calls of the common shapes, through the same
   // implementation and interceptors, without connect-es's per-call streams; FAST_PATH=off turns it off.

@@ -44,8 +44,12 @@ export interface Exchange {
   send(bytes: Uint8Array): boolean;
   onceDrained(callback: () => void): () => void;
   finish(trailer: NodeHeaders): void;
-  /** The HTTP/2 stream holding more answer bytes than its buffer should (the client does not read), if any. */
-  unflushedStream(): http2.ServerHttp2Stream | undefined;
+  /**
+   * The HTTP/2 stream, if the answer left it open: holding more answer bytes
+   * than its buffer should (the client does not read), or with a request
+   * body the client has not finished (the call ended first).
+   */
+  stuckStream(): http2.ServerHttp2Stream | undefined;
   destroy(): void;
   /** Gives the request to connect-es as if the lane had never seen it, with the body bytes read so far (`whole`: all of it). */
   handOver(consumed: readonly Buffer[], whole: boolean): void;
@@ -124,8 +128,10 @@ export class CompatExchange implements Exchange {
     this.#out.addTrailers(trailer);
     this.#out.end();
   }
-  unflushedStream() {
-    return "stream" in this.#req && this.#req.stream.writableNeedDrain ? this.#req.stream : undefined;
+  stuckStream() {
+    if (!("stream" in this.#req)) return undefined;
+    const stream = this.#req.stream;
+    return stream.writableNeedDrain || !stream.readableEnded ? stream : undefined;
   }
   destroy() {
     this.#res.destroy();
@@ -229,8 +235,9 @@ export class StreamExchange implements Exchange {
     this.#sendTrailers(trailer);
     this.#stream.end();
   }
-  unflushedStream() {
-    return this.#stream.writableNeedDrain ? this.#stream : undefined;
+  stuckStream() {
+    const stream = this.#stream;
+    return stream.writableNeedDrain || !stream.readableEnded ? stream : undefined;
   }
   destroy() {
     this.#stream.destroy();

@@ -28,6 +28,7 @@ import {
 import * as connect from "@connectrpc/connect/protocol-connect";
 import * as grpc from "@connectrpc/connect/protocol-grpc";
 import type { CallDeadline } from "../call-deadline.js";
+import { declaresTooLong, envelopeRefused } from "./declared-length.js";
 import {
   CompatExchange,
   type Exchange,
@@ -89,6 +90,8 @@ interface Serving {
   readonly options: FastLaneOptions;
   readonly routes: ReadonlyMap<string, Route>;
   readonly extraHeaders: Readonly<Record<string, string>>;
+  /** For a gRPC body read so far: whether its envelope header says the lane should not read on. */
+  readonly envelopeRefused: (consumed: readonly Buffer[], size: number) => boolean;
 }
 
 /** A call the lane takes, as its headers tell it. */
@@ -120,10 +123,12 @@ const shapes: Readonly<Record<string, Shape>> = {
  * call (signal, `Headers`, URL) is built here only when read (lane-call.ts).
  *
  * Anything else goes to connect-es unchanged, before any interceptor runs: a
- * request with other headers at once; a body over the limit, malformed or
- * undecodable with the bytes read so far put back, so that connect-es answers
- * it with its own error. The one-port front has already refused requests
- * whose authority makes no URL.
+ * request with other headers (a Content-Length over the limit among them) at
+ * once; a body over the limit, malformed or undecodable with the bytes read
+ * so far put back, so that connect-es answers it with its own error. A gRPC
+ * body goes as soon as its envelope header claims more than the limit or
+ * carries a flag, without waiting for bytes that may never come. The
+ * one-port front has already refused requests whose authority makes no URL.
  */
 export function createFastLane(): FastLane {
   // Set by serve(), dropped by stop(); a call keeps the one it started with.
@@ -156,6 +161,7 @@ export function createFastLane(): FastLane {
       if (opt.requireConnectProtocolHeader && headers["connect-protocol-version"] !== connect.protocolVersion) {
         return undefined;
       }
+      if (declaresTooLong(headers, opt.readMaxBytes)) return undefined;
       timeout = connect.parseTimeout(headerValue(headers["connect-timeout-ms"]), opt.maxTimeoutMs);
     }
     if (timeout.error) return undefined;
@@ -245,7 +251,13 @@ export function createFastLane(): FastLane {
           });
         }
       }
-      serving = { opt, options, routes, extraHeaders: options.fastifyHeaders ?? {} };
+      serving = {
+        opt,
+        options,
+        routes,
+        extraHeaders: options.fastifyHeaders ?? {},
+        envelopeRefused: (consumed, size) => envelopeRefused(consumed, size, opt.readMaxBytes),
+      };
       const shutdown = opt.shutdownSignal;
       shutdown?.addEventListener("abort", () => {
         live.endAll(shutdown.reason);
@@ -313,7 +325,8 @@ const unary: Kind = {
     const error = asConnectError(e);
     if (planned.shape === "grpc") {
       grpc.setTrailerStatus(call.responseTrailer, error);
-      return exchange.answer(200, call.nodeResponseHeader(), undefined, call.nodeResponseTrailer());
+      exchange.answer(200, call.nodeResponseHeader(), undefined, call.nodeResponseTrailer());
+      return cutIfStuck(planned.serving, exchange);
     }
     const header = call.responseHeader;
     header.set(connect.headerContentType, connect.contentTypeUnaryJson);
@@ -381,10 +394,11 @@ function readMessage(
   failed: (error: unknown) => void,
 ): void {
   const isGrpc = shape === "grpc";
-  const limit = isGrpc ? serving.opt.readMaxBytes + 5 : serving.opt.readMaxBytes;
+  const { readMaxBytes } = serving.opt;
+  const limit = isGrpc ? readMaxBytes + 5 : readMaxBytes;
   call.wait<Buffer | readonly Buffer[]>(
-    // The whole body; or, past the limit, the part read so far.
-    (resolve) => readBody(exchange.body, limit, resolve, resolve),
+    // The whole body; or, past the limit or at an envelope the lane does not serve, the part read so far.
+    (resolve) => readBody(exchange.body, limit, resolve, resolve, isGrpc ? serving.envelopeRefused : undefined),
     (body) => {
       const input = Buffer.isBuffer(body) ? parse(route, isGrpc, shape !== "connect-json", body) : undefined;
       if (input !== undefined) {
@@ -414,9 +428,13 @@ function parse(route: Route, isGrpc: boolean, binary: boolean, body: Buffer): un
   return undefined;
 }
 
-/** An answer a client does not read stays in the stream's buffer: its stream is reset later. */
+/**
+ * An answer a client does not read stays in the stream's buffer, and a body
+ * the client never finishes keeps the stream open after its answer: the
+ * stream is reset later, as connect-es's calls are (call-deadline.ts).
+ */
 function cutIfStuck(serving: Serving, exchange: Exchange): void {
-  const stream = exchange.unflushedStream();
+  const stream = exchange.stuckStream();
   if (stream !== undefined) serving.options.deadline.callEnded(stream);
 }
 

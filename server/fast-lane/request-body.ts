@@ -7,21 +7,24 @@ export type NodeRequest = http.IncomingMessage | http2.Http2ServerRequest;
 /**
  * Reads a whole request body of at most `limit` bytes into memory and calls
  * `done` with it. A longer body is not read further: `tooLong` is called at
- * once, while the rest may still be arriving. The returned function stops
- * the reading (the call ended meanwhile), leaving the request paused.
+ * once, while the rest may still be arriving; so it is as soon as `refused`
+ * says what came so far will not do (a declared length over the limit). The
+ * returned function stops the reading (the call ended meanwhile), leaving the
+ * request paused.
  */
 export function readBody(
   req: Readable,
   limit: number,
   done: (body: Buffer) => void,
   tooLong: (consumed: readonly Buffer[]) => void,
+  refused?: (consumed: readonly Buffer[], size: number) => boolean,
 ): () => void {
   const chunks: Buffer[] = [];
   let size = 0;
   const onData = (chunk: Buffer) => {
     chunks.push(chunk);
     size += chunk.length;
-    if (size > limit) {
+    if (size > limit || refused?.(chunks, size)) {
       req.off("data", onData);
       req.off("end", onEnd);
       req.pause();

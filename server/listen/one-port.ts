@@ -67,6 +67,7 @@ export function createOnePortServer(listener: RequestListener, options: OnePortO
 
   const h1 = http.createServer({
     IncomingMessage: KeptIncomingMessage,
+    ServerResponse: EarlyAnswerResponse,
     maxHeaderSize: options.http1.maxHeaderBytes,
     // Node checks the header and request timeouts only this often (30 s by
     // default): a timeout shorter than the check would go unenforced.
@@ -244,6 +245,33 @@ class KeptIncomingMessage extends http.IncomingMessage {
   }
 }
 
+/**
+ * An answer may go out before its request's body has arrived (a declared
+ * length over the limit, a bad header, a deadline). The connection can only
+ * serve a next request once the rest of that body has been read and thrown
+ * away: when the body is chunked or declares more than
+ * `maxDrainBytes`, the answer says `Connection: close` instead, and Node
+ * closes the connection once it is sent, rather than promising a keep-alive
+ * the drain would break.
+ */
+class EarlyAnswerResponse extends http.ServerResponse {
+  override writeHead(...args: unknown[]): this {
+    if (!this.req.complete && !drainable(this.req)) this.shouldKeepAlive = false;
+    return super.writeHead(...(args as Parameters<http.ServerResponse["writeHead"]>));
+  }
+}
+
+/**
+ * Whether the rest of the request's body is known to fit in the drain. A
+ * request with neither header has no body (one answered in its "request"
+ * event is not yet `complete` all the same); a chunked one may be endless.
+ */
+function drainable(req: http.IncomingMessage): boolean {
+  const declared = req.headers["content-length"];
+  if (declared === undefined) return req.headers["transfer-encoding"] === undefined;
+  return Number(declared) <= maxDrainBytes;
+}
+
 /** A response's "finish" listener, shared by all (no closure per request). */
 function drainUnread(this: http.ServerResponse): void {
   if (!this.req.complete) drain(this.req, maxDrainBytes);
@@ -256,6 +284,10 @@ function drain(req: http.IncomingMessage, limit: number): void {
     drained += chunk.length;
     if (drained > limit) req.destroy();
   });
+  // Whoever stopped reading early may have paused the request (the fast lane
+  // does): a "data" listener alone does not restart a paused stream, and the
+  // next request on the connection would wait behind the unread body.
+  req.resume();
 }
 
 /** Reads until the first bytes tell HTTP/2 from HTTP/1.1, then pushes them back. */
