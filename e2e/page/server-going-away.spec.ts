@@ -36,5 +36,25 @@ for (const transport of transports) {
       await simpleTest.getOne.click();
       await expect(simpleTest.errorCode).toHaveText("unavailable");
     });
+
+    test("a stream cut off by a server that dies shows unavailable and keeps what arrived", async ({
+      simpleTest,
+      servers,
+    }) => {
+      const server = await servers.spawn({ GETLIST_INTERVAL_MS: "300" });
+      await simpleTest.open(transport.label, `${server.url}/`);
+      await simpleTest.getList.click();
+      await expect(simpleTest.streamed.first()).toBeVisible();
+      server.child.kill("SIGKILL");
+
+      await expect(simpleTest.status).toHaveText(/^Failed after /);
+      await expect(simpleTest.errorCode).toHaveText("unavailable");
+      await expect(simpleTest.alert).toContainText("the connection to the server broke");
+      const shown = await simpleTest.streamed.count();
+      expect(shown).toBeGreaterThanOrEqual(1);
+      expect(shown).toBeLessThan(5);
+      await expect(simpleTest.streamed.locator(".text").first()).toHaveText("test0");
+      await expect(simpleTest.cancel).toBeDisabled();
+    });
   });
 }
