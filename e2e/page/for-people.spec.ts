@@ -20,8 +20,11 @@ test.describe("from the keyboard alone", () => {
   test("Tab reaches the fields and buttons in order, each showing its focus; Enter and Space press them", async ({
     page,
     simpleTest,
+    servers,
   }) => {
-    await simpleTest.open("Connect (JSON)");
+    // Streams slow enough that Cancel is still there when the keys reach it.
+    const slow = await servers.start({ GETLIST_INTERVAL_MS: "2000" });
+    await simpleTest.open("Connect (JSON)", `${slow.url}/`);
     await page.keyboard.press("Tab");
     await expectVisibleFocus(simpleTest.name);
     await page.keyboard.press("ControlOrMeta+A");
