@@ -119,6 +119,7 @@ for (const colorScheme of ["light", "dark"] as const) {
         simpleTest,
         servers,
       }) => {
+        test.slow(true, "axe reads the whole page six times");
         await simpleTest.open("Connect (JSON)");
         await expectNoAxeViolations(page, "before any call");
 
