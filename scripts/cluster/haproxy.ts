@@ -19,6 +19,8 @@ export interface Balancer {
   serverStates(): Promise<Map<string, string>>;
   /** Resolves once every named replica is in `state`; fails after `timeoutMs`. */
   waitForStates(names: readonly string[], state: "UP" | "DOWN", timeoutMs?: number): Promise<void>;
+  /** Takes a replica out of rotation (`maint`: no new calls, nor health checks) or puts it back (`ready`). */
+  setState(name: string, state: "maint" | "ready"): Promise<void>;
   /** Soft stop: HAProxy stops listening and lets calls in flight finish, then exits. */
   stop(): Promise<void>;
 }
@@ -71,6 +73,11 @@ export async function startBalancer(options: BalancerOptions): Promise<Balancer>
           throw new Error(`replicas not all ${state} after ${timeoutMs} ms: ${JSON.stringify([...states])}`);
         }
       }
+    },
+    async setState(name, state) {
+      if (!/^[\w-]+$/.test(name)) throw new Error(`not a replica name: ${name}`);
+      const answer = await askStatsSocket(statsSocket, `set server replicas/${name} state ${state}`);
+      if (answer.trim() !== "") throw new Error(`haproxy refused to set ${name} ${state}: ${answer.trim()}`);
     },
     async stop() {
       if (child.exitCode === null && child.signalCode === null) child.kill("SIGUSR1");
