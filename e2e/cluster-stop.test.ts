@@ -2,7 +2,7 @@ import assert from "node:assert/strict";
 import { type ChildProcess, spawn } from "node:child_process";
 import { randomUUID } from "node:crypto";
 import { once } from "node:events";
-import { readdirSync, readFileSync } from "node:fs";
+import { existsSync, readdirSync, readFileSync } from "node:fs";
 import net from "node:net";
 import { createInterface } from "node:readline";
 import { describe, it } from "node:test";
@@ -19,6 +19,8 @@ interface Started {
   readonly mark: string;
   /** The balancer's and each replica's port. */
   readonly ports: number[];
+  /** HAProxy's directory (its configuration and admin socket). */
+  readonly haproxyDir: string;
   readonly output: string[];
 }
 
@@ -52,7 +54,10 @@ async function startCluster(command: string, args: string[]): Promise<Started> {
   } finally {
     clearTimeout(timer);
   }
-  return { child, mark, ports, output };
+  const haproxy = marked(mark).find((p) => p.command.includes("haproxy"));
+  const haproxyDir = /-f (\S+)\/haproxy\.cfg/.exec(haproxy?.command ?? "")?.[1];
+  assert.ok(haproxyDir, `no HAProxy among ${JSON.stringify(marked(mark))}`);
+  return { child, mark, ports, haproxyDir, output };
 }
 
 interface Running {
@@ -100,16 +105,18 @@ const refuses = (port: number) =>
     socket.once("error", () => resolve(true));
   });
 
-/** Waits until nothing the command started is left, and no port answers; fails after 40 s. */
+/** Waits until nothing the command started is left, no port answers and HAProxy's directory is gone; fails after 40 s. */
 async function assertAllGone(started: Started): Promise<void> {
   for (const since = Date.now(); ; await sleep(200)) {
     const left = marked(started.mark);
     const open = [];
     for (const port of started.ports) if (!(await refuses(port))) open.push(port);
-    if (left.length === 0 && open.length === 0) return;
+    if (left.length === 0 && open.length === 0 && !existsSync(started.haproxyDir)) return;
     if (Date.now() - since > 40_000) {
       for (const p of left) process.kill(p.pid, "SIGKILL");
-      assert.fail(`still running: ${JSON.stringify(left)}; ports still open: ${open}\n${started.output.join("\n")}`);
+      assert.fail(
+        `still running: ${JSON.stringify(left)}; ports still open: ${open}; ${started.haproxyDir} there: ${existsSync(started.haproxyDir)}\n${started.output.join("\n")}`,
+      );
     }
   }
 }

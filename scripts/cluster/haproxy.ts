@@ -15,6 +15,8 @@ export interface Balancer {
   /** e.g. http://127.0.0.1:8080 */
   readonly url: string;
   readonly child: ChildProcess;
+  /** Holds the configuration and the admin socket; removed when HAProxy exits. */
+  readonly dir: string;
   /** Each replica's state as HAProxy sees it: UP, DOWN, or a transition such as `UP 1/2`. */
   serverStates(): Promise<Map<string, string>>;
   /** Resolves once every named replica is in `state`; fails after `timeoutMs`. */
@@ -63,6 +65,7 @@ export async function startBalancer(options: BalancerOptions): Promise<Balancer>
   const balancer: Balancer = {
     url: `http://127.0.0.1:${options.port}`,
     child,
+    dir,
     serverStates,
     async waitForStates(names, state, timeoutMs = 20_000) {
       for (const started = Date.now(); ; await sleep(50)) {

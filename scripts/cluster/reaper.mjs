@@ -3,13 +3,16 @@
 // can catch. Plain JavaScript, so that plain node runs it, without tsx.
 //
 // Reads lines from stdin: `+PID` for a process group to watch (each replica
-// and HAProxy lead their own), `-PID` for one that ended. When stdin ends (its
-// parent closed it or died), sends SIGTERM to every group still watched,
-// SIGKILL to those still alive after `graceMs` (argv[2]), and exits.
+// and HAProxy lead their own), `-PID` for one that ended, `rm PATH` for a
+// directory its owner removes when done. When stdin ends (its parent closed it
+// or died), sends SIGTERM to every group still watched, SIGKILL to those still
+// alive after `graceMs` (argv[2]), removes the directories, and exits.
+import { rmSync } from "node:fs";
 import { createInterface } from "node:readline";
 
 const graceMs = Number(process.argv[2] ?? 10_000);
 const groups = new Set();
+const directories = new Set();
 
 const alive = (pid) => {
   try {
@@ -29,6 +32,10 @@ const signal = (pid, name) => {
 
 createInterface({ input: process.stdin })
   .on("line", (line) => {
+    if (line.startsWith("rm /")) {
+      directories.add(line.slice(3));
+      return;
+    }
     const pid = Number(line.slice(1));
     if (!Number.isInteger(pid) || pid <= 0) return;
     if (line.startsWith("+")) groups.add(pid);
@@ -42,5 +49,6 @@ createInterface({ input: process.stdin })
       if (left.length > 0 && Date.now() - started < graceMs) return;
       for (const pid of left) signal(pid, "SIGKILL");
       clearInterval(poll);
+      for (const path of directories) rmSync(path, { recursive: true, force: true });
     }, 100);
   });

@@ -66,6 +66,7 @@ export async function startCluster(options: ClusterOptions): Promise<Cluster> {
     throw e;
   }
   reaper.watch(balancer.child);
+  reaper.removeLater(balancer.dir);
   const stop = async () => {
     await Promise.all([balancer.stop(), stopReplicas()]);
     reaper.close();
@@ -94,7 +95,8 @@ const reaperGraceMs = 30_000;
 
 /**
  * Starts scripts/cluster/reaper.mjs, a process of its own that stops every
- * process it was told to `watch` once this one is gone without closing it:
+ * process it was told to `watch` (and removes what it was told to remove) once
+ * this one is gone without closing it:
  * replicas and HAProxy run in their own process groups, so nothing else would
  * end them after a SIGKILL or a crash here.
  */
@@ -115,6 +117,10 @@ function startReaper() {
       if (pid === undefined) return;
       input.write(`+${pid}\n`);
       child.once("exit", () => input.write(`-${pid}\n`));
+    },
+    /** A directory to remove if this process cannot. */
+    removeLater(path: string) {
+      input.write(`rm ${path}\n`);
     },
     close() {
       input.end();

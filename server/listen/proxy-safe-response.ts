@@ -26,6 +26,9 @@ const maxDrainBytes = 8 * 1024 * 1024;
  * NO_ERROR). HAProxy 2.6 then often drops the answer or the HTTP/1.1 client's
  * connection: 1 in 10 Connect calls of an unknown method over HTTP/1.1 failed
  * with EPIPE. So such a body is read and discarded instead, up to a limit.
+ *
+ * e2e/proxy-safe-answers.test.ts checks each answer on the wire, on both paths
+ * (FAST_PATH on and off); e2e/cluster.test.ts what clients get through HAProxy.
  */
 export class ProxySafeResponse extends http2.Http2ServerResponse {
   /** `held` while a gRPC head waits for the first body byte or the end; `passed` once Node has it. */
