@@ -7,7 +7,14 @@ import { createSimpleTestClient, type SimpleTestClient } from "../client/simple-
 import { freePort } from "../scripts/cluster/free-port.js";
 import { type Cluster, startCluster } from "../scripts/cluster/start-cluster.js";
 import { describeContract, getListInterval } from "./support/contract.js";
-import { errorCases, nodeMismatches, openBidi, pythonCodes, pythonMismatches } from "./support/error-matrix.js";
+import {
+  errorCases,
+  nodeMismatches,
+  openBidi,
+  openClientStream,
+  pythonCodes,
+  pythonMismatches,
+} from "./support/error-matrix.js";
 import { describeTransport, type Transport, transports } from "./support/matrix.js";
 import { scrape, total } from "./support/prometheus.js";
 
@@ -237,9 +244,11 @@ describe("HAProxy (Debian's package) in front of three replicas", { timeout: 120
 
     it("calls a replica still runs when its shutdown grace ends get unavailable, through the balancer and straight", async (t) => {
       const leaving = replica("r3");
-      // Every new call through the balancer goes to r3.
+      // Every new call through the balancer goes to r3, and stays there even if a health check
+      // times out under this load (HAProxy would then have no replica left and answer 503).
       await cluster.balancer.setState("r1", "maint");
       await cluster.balancer.setState("r2", "maint");
+      await cluster.balancer.setHealthChecks("r3", false);
       try {
         const urls = [cluster.balancer.url, leaving.url];
         const nodeCalls = urls.flatMap((url) =>
@@ -264,12 +273,36 @@ describe("HAProxy (Debian's package) in front of three replicas", { timeout: 120
           return { label: `grpcio ${url}`, open: Promise.race([open, run]), run };
         });
         await Promise.all([...nodeCalls.map((c) => c.opened), ...pythonCalls.map((c) => c.open)]);
+        // HTTP/1.1 has no bidi: client streams left open, counted in once the replica has them all.
+        const http1Calls = urls.flatMap((url) =>
+          errorTransports
+            .filter((transport) => transport.httpVersion === "1.1")
+            .flatMap((transport) =>
+              Array.from({ length: repeat }, () => ({
+                label: `${describeTransport(transport)} ${url}`,
+                ...openClientStream(url, transport),
+              })),
+            ),
+        );
+        const early: string[] = [];
+        for (const call of [...nodeCalls, ...http1Calls]) {
+          call.ended.then((error) => early.push(`${call.label}: ${error === undefined ? "ok" : error.message}`));
+        }
+        const calls = nodeCalls.length + http1Calls.length + pythonCalls.length * repeat;
+        for (let i = 0; ; i++) {
+          const inFlight = await metricTotal(leaving.url, "grpc_server_in_flight", {});
+          if (inFlight >= calls) break;
+          assert.deepEqual(early, [], "calls ended before the replica stopped");
+          assert.ok(i < 500, `r3 had ${inFlight} of ${calls} calls in flight`);
+          await sleep(20);
+        }
 
         assert.equal(await leaving.stop("SIGTERM"), 0, "r3's exit code");
         const wrong: string[] = [];
-        for (const call of nodeCalls) {
-          const code = await call.ended;
-          if (code !== Code.Unavailable) wrong.push(`${call.label}: ${code === undefined ? "ok" : Code[code]}`);
+        for (const call of [...nodeCalls, ...http1Calls]) {
+          const error = await call.ended;
+          if (error?.code !== Code.Unavailable)
+            wrong.push(`${call.label}: ${error === undefined ? "ok" : error.message}`);
         }
         for (const call of pythonCalls) {
           const { codes, exit } = await call.run;
@@ -277,11 +310,12 @@ describe("HAProxy (Debian's package) in front of three replicas", { timeout: 120
             wrong.push(`${call.label}: exit ${exit}, codes ${codes}`);
           }
         }
-        t.diagnostic(`${nodeCalls.length + pythonCalls.length * repeat} calls open on r3 when it stopped`);
+        t.diagnostic(`${calls} calls open on r3 when it stopped`);
         assert.deepEqual(wrong, []);
       } finally {
         await cluster.balancer.setState("r1", "ready");
         await cluster.balancer.setState("r2", "ready");
+        await cluster.balancer.setHealthChecks("r3", true);
         if (leaving.child.exitCode === null) await leaving.stop("SIGKILL");
         await cluster.restartReplica("r3");
         await cluster.balancer.waitForStates(["r1", "r2", "r3"], "UP");

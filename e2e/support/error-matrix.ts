@@ -213,13 +213,13 @@ export async function pythonMismatches(
 
 /**
  * A PostAndPost call whose request stream stays open: once `opened` resolves
- * (its first answer came), only the server can end it. `ended` gives the code
+ * (its first answer came), only the server can end it. `ended` gives the error
  * it ended with, undefined if it succeeded.
  */
 export function openBidi(
   baseUrl: string,
   transport: Transport,
-): { opened: Promise<void>; ended: Promise<Code | undefined> } {
+): { opened: Promise<void>; ended: Promise<ConnectError | undefined> } {
   const client = createServiceClient(SimpleTest, { baseUrl, ...transport });
   const requests = createWritableIterable<{ namelist: string }>();
   let opened!: () => void;
@@ -231,7 +231,7 @@ export function openBidi(
   })()
     .then(
       () => undefined,
-      (e: unknown) => ConnectError.from(e).code,
+      (e: unknown) => ConnectError.from(e),
     )
     .finally(() => {
       requests.close();
@@ -239,4 +239,26 @@ export function openBidi(
     });
   void requests.write({ namelist: "open" });
   return { opened: Promise.race([answered, ended.then(() => {})]), ended };
+}
+
+/**
+ * A PostList call whose request stream stays open, for HTTP/1.1 (no bidi):
+ * only the server can end it. `ended` as for `openBidi`; no answer tells when
+ * it has reached the server, so watch the server's calls in flight.
+ */
+export function openClientStream(baseUrl: string, transport: Transport): { ended: Promise<ConnectError | undefined> } {
+  const client = createServiceClient(SimpleTest, { baseUrl, ...transport });
+  const requests = createWritableIterable<{ namelist: string }>();
+  const ended = client
+    .postList(requests, { timeoutMs: 60_000 })
+    .then(
+      () => undefined,
+      (e: unknown) => ConnectError.from(e),
+    )
+    .finally(() => {
+      requests.close();
+      client.close();
+    });
+  void requests.write({ namelist: "open" });
+  return { ended };
 }

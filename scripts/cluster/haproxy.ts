@@ -23,6 +23,8 @@ export interface Balancer {
   waitForStates(names: readonly string[], state: "UP" | "DOWN", timeoutMs?: number): Promise<void>;
   /** Takes a replica out of rotation (`maint`: no new calls, nor health checks) or puts it back (`ready`). */
   setState(name: string, state: "maint" | "ready"): Promise<void>;
+  /** Turns a replica's health checks off (it stays in the state it is in) or on again. */
+  setHealthChecks(name: string, on: boolean): Promise<void>;
   /** Soft stop: HAProxy stops listening and lets calls in flight finish, then exits. */
   stop(): Promise<void>;
 }
@@ -61,6 +63,10 @@ export async function startBalancer(options: BalancerOptions): Promise<Balancer>
   createInterface({ input: child.stdout }).on("line", onLine);
   createInterface({ input: child.stderr }).on("line", onLine);
 
+  const command = async (line: string) => {
+    const answer = (await askStatsSocket(statsSocket, line)).trim();
+    if (answer !== "") throw new Error(`haproxy refused "${line}": ${answer}`);
+  };
   const serverStates = async () => parseStates(await askStatsSocket(statsSocket, "show stat"));
   const balancer: Balancer = {
     url: `http://127.0.0.1:${options.port}`,
@@ -77,11 +83,8 @@ export async function startBalancer(options: BalancerOptions): Promise<Balancer>
         }
       }
     },
-    async setState(name, state) {
-      if (!/^[\w-]+$/.test(name)) throw new Error(`not a replica name: ${name}`);
-      const answer = await askStatsSocket(statsSocket, `set server replicas/${name} state ${state}`);
-      if (answer.trim() !== "") throw new Error(`haproxy refused to set ${name} ${state}: ${answer.trim()}`);
-    },
+    setState: (name, state) => command(`set server replicas/${checkName(name)} state ${state}`),
+    setHealthChecks: (name, on) => command(`${on ? "enable" : "disable"} health replicas/${checkName(name)}`),
     async stop() {
       if (child.exitCode === null && child.signalCode === null) child.kill("SIGUSR1");
       await exited;
@@ -89,6 +92,11 @@ export async function startBalancer(options: BalancerOptions): Promise<Balancer>
   };
   return balancer;
 }
+
+const checkName = (name: string) => {
+  if (!/^[\w-]+$/.test(name)) throw new Error(`not a replica name: ${name}`);
+  return name;
+};
 
 /** Sends one command to HAProxy's admin socket and returns the whole answer. */
 async function askStatsSocket(path: string, command: string): Promise<string> {
