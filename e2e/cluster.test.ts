@@ -7,11 +7,23 @@ import { createSimpleTestClient, type SimpleTestClient } from "../client/simple-
 import { freePort } from "../scripts/cluster/free-port.js";
 import { type Cluster, startCluster } from "../scripts/cluster/start-cluster.js";
 import { describeContract, getListInterval } from "./support/contract.js";
+import {
+  errorCases,
+  nodeMismatches,
+  openBidi,
+  openClientStream,
+  pythonCodes,
+  pythonMismatches,
+} from "./support/error-matrix.js";
 import { describeTransport, type Transport, transports } from "./support/matrix.js";
 import { scrape, total } from "./support/prometheus.js";
 
 /** Fast health checks keep the test short; replicas wait three intervals (SHUTDOWN_DELAY_MS) when stopped. */
 const checkIntervalMs = 250;
+/** Small, so that a request over it is cheap to send. */
+const maxMessageBytes = 16_384;
+/** Each error case is repeated this many times at once, so that a race cannot hide. */
+const repeat = 20;
 
 const h2Transports = transports.filter((t) => t.httpVersion === "2");
 
@@ -45,7 +57,12 @@ describe("HAProxy (Debian's package) in front of three replicas", { timeout: 120
       replicas: 3,
       port: await freePort(),
       checkIntervalMs,
-      env: { LOG_LEVEL: "warn", GETLIST_INTERVAL_MS: String(getListInterval), SHUTDOWN_GRACE_MS: "5000" },
+      env: {
+        LOG_LEVEL: "warn",
+        GETLIST_INTERVAL_MS: String(getListInterval),
+        SHUTDOWN_GRACE_MS: "2000",
+        MAX_MESSAGE_BYTES: String(maxMessageBytes),
+      },
       onLine: (name, line) => logs.push(`${name} | ${line}`),
     });
   });
@@ -205,5 +222,104 @@ describe("HAProxy (Debian's package) in front of three replicas", { timeout: 120
     for (let i = 0; i < 9; i++) await client.getOne({ hello: "again" });
     client.close();
     assert.ok((await metricTotal(back.url, "grpc_server_handled_total", { grpc_method: "GetOne" })) > 0);
+  });
+  describe("every error reaches every client whole, through the balancer and straight from a replica", () => {
+    const cases = errorCases(maxMessageBytes);
+    const errorTransports = transports.filter((t) => t.codec === "proto");
+    const targets = [
+      { name: "through the balancer", url: () => cluster.balancer.url },
+      { name: "straight from a replica", url: () => replica("r3").url },
+    ];
+
+    for (const target of targets) {
+      it(`${target.name}: the Node client gets each code over gRPC, gRPC-Web and Connect, ${repeat} calls at once`, async () => {
+        assert.deepEqual(await nodeMismatches(target.url(), cases, errorTransports, repeat), []);
+      });
+
+      it(`${target.name}: Debian's grpcio gets each code, ${repeat} calls at once, and lives`, async () => {
+        const host = new URL(target.url()).host;
+        assert.deepEqual(await pythonMismatches(host, cases, repeat, maxMessageBytes), []);
+      });
+    }
+
+    it("calls a replica still runs when its shutdown grace ends get unavailable, through the balancer and straight", async (t) => {
+      const leaving = replica("r3");
+      // Every new call through the balancer goes to r3, and stays there even if a health check
+      // times out under this load (HAProxy would then have no replica left and answer 503).
+      await cluster.balancer.setState("r1", "maint");
+      await cluster.balancer.setState("r2", "maint");
+      await cluster.balancer.setHealthChecks("r3", false);
+      try {
+        const urls = [cluster.balancer.url, leaving.url];
+        const nodeCalls = urls.flatMap((url) =>
+          errorTransports
+            .filter((transport) => transport.httpVersion === "2")
+            .flatMap((transport) =>
+              Array.from({ length: repeat }, () => ({
+                label: `${describeTransport(transport)} ${url}`,
+                ...openBidi(url, transport),
+              })),
+            ),
+        );
+        const pythonCalls = urls.map((url) => {
+          let opened = 0;
+          let allOpen!: () => void;
+          const open = new Promise<void>((resolve) => {
+            allOpen = resolve;
+          });
+          const run = pythonCodes(new URL(url).host, "shutdown", repeat, maxMessageBytes, (line) => {
+            if (line.startsWith('{"open"') && ++opened === repeat) allOpen();
+          });
+          return { label: `grpcio ${url}`, open: Promise.race([open, run]), run };
+        });
+        await Promise.all([...nodeCalls.map((c) => c.opened), ...pythonCalls.map((c) => c.open)]);
+        // HTTP/1.1 has no bidi: client streams left open, counted in once the replica has them all.
+        const http1Calls = urls.flatMap((url) =>
+          errorTransports
+            .filter((transport) => transport.httpVersion === "1.1")
+            .flatMap((transport) =>
+              Array.from({ length: repeat }, () => ({
+                label: `${describeTransport(transport)} ${url}`,
+                ...openClientStream(url, transport),
+              })),
+            ),
+        );
+        const early: string[] = [];
+        for (const call of [...nodeCalls, ...http1Calls]) {
+          call.ended.then((error) => early.push(`${call.label}: ${error === undefined ? "ok" : error.message}`));
+        }
+        const calls = nodeCalls.length + http1Calls.length + pythonCalls.length * repeat;
+        for (let i = 0; ; i++) {
+          const inFlight = await metricTotal(leaving.url, "grpc_server_in_flight", {});
+          if (inFlight >= calls) break;
+          assert.deepEqual(early, [], "calls ended before the replica stopped");
+          assert.ok(i < 500, `r3 had ${inFlight} of ${calls} calls in flight`);
+          await sleep(20);
+        }
+
+        assert.equal(await leaving.stop("SIGTERM"), 0, "r3's exit code");
+        const wrong: string[] = [];
+        for (const call of [...nodeCalls, ...http1Calls]) {
+          const error = await call.ended;
+          if (error?.code !== Code.Unavailable)
+            wrong.push(`${call.label}: ${error === undefined ? "ok" : error.message}`);
+        }
+        for (const call of pythonCalls) {
+          const { codes, exit } = await call.run;
+          if (exit !== "0" || codes.length !== repeat || codes.some((code) => code !== Code.Unavailable)) {
+            wrong.push(`${call.label}: exit ${exit}, codes ${codes}`);
+          }
+        }
+        t.diagnostic(`${calls} calls open on r3 when it stopped`);
+        assert.deepEqual(wrong, []);
+      } finally {
+        await cluster.balancer.setState("r1", "ready");
+        await cluster.balancer.setState("r2", "ready");
+        await cluster.balancer.setHealthChecks("r3", true);
+        if (leaving.child.exitCode === null) await leaving.stop("SIGKILL");
+        await cluster.restartReplica("r3");
+        await cluster.balancer.waitForStates(["r1", "r2", "r3"], "UP");
+      }
+    });
   });
 });

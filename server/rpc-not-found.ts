@@ -13,25 +13,18 @@ export function answerNotFound(request: FastifyRequest, reply: FastifyReply): vo
   const contentType = request.headers["content-type"] ?? "";
   const error = new ConnectError(`method not found: ${request.method} ${request.url}`, Code.Unimplemented);
 
-  const isGrpcWeb = grpcWeb.contentTypeRegExp.test(contentType);
-  if (isGrpcWeb || grpc.contentTypeRegExp.test(contentType)) {
+  if (grpcWeb.contentTypeRegExp.test(contentType) || grpc.contentTypeRegExp.test(contentType)) {
     const status: Record<string, string> = {};
     const statusHeaders = new Headers();
     grpc.setTrailerStatus(statusHeaders, error);
     statusHeaders.forEach((value, key) => {
       status[key] = value;
     });
-    reply.code(200).header("content-type", contentType);
-    if (isGrpcWeb) {
-      // gRPC-Web reads a status from the headers when the body is empty.
-      reply.headers(status);
-    } else {
-      // Node's HTTP/2 compatibility layer cannot end a stream with its headers
-      // (trailers-only), and grpc-c ignores a status there unless it does: send
-      // the status as trailers, which every gRPC client reads.
-      reply.raw.addTrailers(status);
-    }
-    reply.send();
+    // No message, so the status goes in the headers: gRPC's Trailers-Only, and
+    // gRPC-Web's answer with an empty body. Over HTTP/2 the front's response
+    // (server/listen/proxy-safe-response.ts) ends the stream with that one
+    // HEADERS frame and drops the content-length Fastify puts on an empty reply.
+    reply.code(200).header("content-type", contentType).headers(status).send();
     return;
   }
   const connectPost = request.method === "POST" && connect.contentTypeRegExp.test(contentType);

@@ -7,13 +7,18 @@ export interface RawResponse {
   readonly body: Buffer;
 }
 
+export interface RawH2Response extends RawResponse {
+  /** The HEADERS frame ended the stream: nothing followed, neither body nor trailers (gRPC's Trailers-Only). */
+  readonly endedWithHeaders: boolean;
+}
+
 /** One request over HTTP/2 prior knowledge (h2c), with the trailers a gRPC server sends. */
 export async function h2cRequest(
   url: string,
   path: string,
   headers: Record<string, string>,
   body: Uint8Array = new Uint8Array(0),
-): Promise<RawResponse> {
+): Promise<RawH2Response> {
   const session = http2.connect(url);
   try {
     const failed = new Promise<never>((_, reject) => session.once("error", reject));
@@ -27,13 +32,15 @@ export async function h2cRequest(
 }
 
 /** Reads an HTTP/2 response to its end: status, headers, trailers and body. */
-export function readAnswer(stream: http2.ClientHttp2Stream): Promise<RawResponse> {
+export function readAnswer(stream: http2.ClientHttp2Stream): Promise<RawH2Response> {
   return new Promise((resolve, reject) => {
     let headers: http2.IncomingHttpHeaders = {};
     let trailers: http2.IncomingHttpHeaders = {};
+    let endedWithHeaders = false;
     const chunks: Buffer[] = [];
-    stream.on("response", (h) => {
+    stream.on("response", (h, flags) => {
       headers = h;
+      endedWithHeaders = (flags & http2.constants.NGHTTP2_FLAG_END_STREAM) !== 0;
     });
     stream.on("trailers", (t) => {
       trailers = t;
@@ -41,7 +48,7 @@ export function readAnswer(stream: http2.ClientHttp2Stream): Promise<RawResponse
     stream.on("data", (chunk: Buffer) => chunks.push(chunk));
     stream.on("error", reject);
     stream.on("end", () =>
-      resolve({ status: Number(headers[":status"]), headers, trailers, body: Buffer.concat(chunks) }),
+      resolve({ status: Number(headers[":status"]), headers, trailers, body: Buffer.concat(chunks), endedWithHeaders }),
     );
   });
 }

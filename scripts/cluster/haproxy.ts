@@ -15,10 +15,16 @@ export interface Balancer {
   /** e.g. http://127.0.0.1:8080 */
   readonly url: string;
   readonly child: ChildProcess;
+  /** Holds the configuration and the admin socket; removed when HAProxy exits. */
+  readonly dir: string;
   /** Each replica's state as HAProxy sees it: UP, DOWN, or a transition such as `UP 1/2`. */
   serverStates(): Promise<Map<string, string>>;
   /** Resolves once every named replica is in `state`; fails after `timeoutMs`. */
   waitForStates(names: readonly string[], state: "UP" | "DOWN", timeoutMs?: number): Promise<void>;
+  /** Takes a replica out of rotation (`maint`: no new calls, nor health checks) or puts it back (`ready`). */
+  setState(name: string, state: "maint" | "ready"): Promise<void>;
+  /** Turns a replica's health checks off (it stays in the state it is in) or on again. */
+  setHealthChecks(name: string, on: boolean): Promise<void>;
   /** Soft stop: HAProxy stops listening and lets calls in flight finish, then exits. */
   stop(): Promise<void>;
 }
@@ -57,10 +63,15 @@ export async function startBalancer(options: BalancerOptions): Promise<Balancer>
   createInterface({ input: child.stdout }).on("line", onLine);
   createInterface({ input: child.stderr }).on("line", onLine);
 
+  const command = async (line: string) => {
+    const answer = (await askStatsSocket(statsSocket, line)).trim();
+    if (answer !== "") throw new Error(`haproxy refused "${line}": ${answer}`);
+  };
   const serverStates = async () => parseStates(await askStatsSocket(statsSocket, "show stat"));
   const balancer: Balancer = {
     url: `http://127.0.0.1:${options.port}`,
     child,
+    dir,
     serverStates,
     async waitForStates(names, state, timeoutMs = 20_000) {
       for (const started = Date.now(); ; await sleep(50)) {
@@ -72,6 +83,8 @@ export async function startBalancer(options: BalancerOptions): Promise<Balancer>
         }
       }
     },
+    setState: (name, state) => command(`set server replicas/${checkName(name)} state ${state}`),
+    setHealthChecks: (name, on) => command(`${on ? "enable" : "disable"} health replicas/${checkName(name)}`),
     async stop() {
       if (child.exitCode === null && child.signalCode === null) child.kill("SIGUSR1");
       await exited;
@@ -79,6 +92,11 @@ export async function startBalancer(options: BalancerOptions): Promise<Balancer>
   };
   return balancer;
 }
+
+const checkName = (name: string) => {
+  if (!/^[\w-]+$/.test(name)) throw new Error(`not a replica name: ${name}`);
+  return name;
+};
 
 /** Sends one command to HAProxy's admin socket and returns the whole answer. */
 async function askStatsSocket(path: string, command: string): Promise<string> {

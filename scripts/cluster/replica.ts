@@ -23,6 +23,8 @@ export interface ReplicaOptions {
   readonly env?: Readonly<Record<string, string>>;
   /** Each line the replica writes, stdout and stderr alike. */
   readonly onLine?: (line: string) => void;
+  /** Told of the process as soon as it exists, before it serves. */
+  readonly onSpawn?: (child: ChildProcess) => void;
 }
 
 /**
@@ -38,6 +40,7 @@ export async function startReplica(options: ReplicaOptions): Promise<ReplicaProc
     stdio: ["ignore", "pipe", "pipe"],
     detached: true,
   });
+  options.onSpawn?.(child);
   const exited = once(child, "exit").then(([code, signal]) => (code ?? signal) as number | NodeJS.Signals);
   const onLine = options.onLine ?? (() => {});
   createInterface({ input: child.stdout }).on("line", onLine);

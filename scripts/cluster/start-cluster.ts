@@ -1,3 +1,6 @@
+import { type ChildProcess, spawn } from "node:child_process";
+import type net from "node:net";
+import { fileURLToPath } from "node:url";
 import { freePort } from "./free-port.js";
 import { type Balancer, startBalancer } from "./haproxy.js";
 import { shutdownDelayFor } from "./haproxy-config.js";
@@ -30,12 +33,13 @@ export interface Cluster {
 /** Replicas on free loopback ports, and HAProxy in front of them once they all serve. */
 export async function startCluster(options: ClusterOptions): Promise<Cluster> {
   const onLine = options.onLine ?? (() => {});
+  const reaper = startReaper();
   const env = {
     SHUTDOWN_DELAY_MS: String(shutdownDelayFor(options.checkIntervalMs)),
     ...options.env,
   };
   const start = async (name: string, port: number) =>
-    startReplica({ name, port, env, onLine: (line) => onLine(name, line) });
+    startReplica({ name, port, env, onLine: (line) => onLine(name, line), onSpawn: reaper.watch });
 
   const names = Array.from({ length: options.replicas }, (_, i) => `r${i + 1}`);
   const ports = await Promise.all(names.map(() => freePort()));
@@ -45,6 +49,7 @@ export async function startCluster(options: ClusterOptions): Promise<Cluster> {
   const failed = started.find((s) => s.status === "rejected");
   if (failed) {
     await stopReplicas();
+    reaper.close();
     throw failed.reason;
   }
   let balancer: Balancer;
@@ -57,10 +62,14 @@ export async function startCluster(options: ClusterOptions): Promise<Cluster> {
     });
   } catch (e) {
     await stopReplicas();
+    reaper.close();
     throw e;
   }
+  reaper.watch(balancer.child);
+  reaper.removeLater(balancer.dir);
   const stop = async () => {
     await Promise.all([balancer.stop(), stopReplicas()]);
+    reaper.close();
   };
   try {
     await balancer.waitForStates(names, "UP");
@@ -78,5 +87,43 @@ export async function startCluster(options: ClusterOptions): Promise<Cluster> {
       return replicas[index];
     },
     stop,
+  };
+}
+
+/** How long the reaper waits for SIGTERM to end the processes before it sends SIGKILL. */
+const reaperGraceMs = 30_000;
+
+/**
+ * Starts scripts/cluster/reaper.mjs, a process of its own that stops every
+ * process it was told to `watch` (and removes what it was told to remove) once
+ * this one is gone without closing it:
+ * replicas and HAProxy run in their own process groups, so nothing else would
+ * end them after a SIGKILL or a crash here.
+ */
+function startReaper() {
+  const script = fileURLToPath(new URL("./reaper.mjs", import.meta.url));
+  const reaper = spawn(process.execPath, [script, String(reaperGraceMs)], {
+    stdio: ["pipe", "ignore", "ignore"],
+    detached: true,
+  });
+  const input = reaper.stdin as net.Socket;
+  // Neither keeps this process alive; a reaper that died makes writes fail, which is harmless.
+  reaper.unref();
+  input.unref();
+  input.on("error", () => {});
+  return {
+    watch(child: ChildProcess) {
+      const pid = child.pid;
+      if (pid === undefined) return;
+      input.write(`+${pid}\n`);
+      child.once("exit", () => input.write(`-${pid}\n`));
+    },
+    /** A directory to remove if this process cannot. */
+    removeLater(path: string) {
+      input.write(`rm ${path}\n`);
+    },
+    close() {
+      input.end();
+    },
   };
 }

@@ -38,7 +38,7 @@ export interface Exchange {
   rstCode(): number | undefined;
   /** A whole answer: head, body and, unless undefined, trailers. */
   answer(status: number, header: NodeHeaders, body: Uint8Array | undefined, trailer: NodeHeaders | undefined): void;
-  /** The head of a streamed answer (status 200, trailers to follow); then `send` each part and `finish`. */
+  /** The head of a streamed answer (status 200, trailers to follow), sent with the first part; then `send` each part and `finish`. */
   head(header: NodeHeaders): void;
   /** False when the part waits in a buffer: wait for `onceDrained` before sending more. */
   send(bytes: Uint8Array): boolean;
@@ -172,6 +172,7 @@ export class StreamExchange implements Exchange {
   readonly #stream: http2.ServerHttp2Stream;
   readonly #extraHeaders: Readonly<Record<string, string>>;
   readonly #compat: () => void;
+  #heldHead: NodeHeaders | undefined;
   readonly headers: http2.IncomingHttpHeaders;
   readonly rawHeaders: readonly string[];
 
@@ -215,15 +216,22 @@ export class StreamExchange implements Exchange {
   }
 
   answer(status: number, header: NodeHeaders, body: Uint8Array | undefined, trailer: NodeHeaders | undefined) {
-    if (!this.#respond(status, header, trailer !== undefined, body === undefined && trailer === undefined)) return;
+    // No message: gRPC's Trailers-Only, the status in the one HEADERS frame that ends the stream.
+    if (body === undefined && trailer !== undefined) {
+      this.#respond(status, Object.assign(header, trailer), false, true);
+      return;
+    }
+    if (!this.#respond(status, header, trailer !== undefined, body === undefined)) return;
     if (trailer !== undefined) this.#sendTrailers(trailer);
     if (body === undefined) this.#stream.end();
     else this.#stream.end(body);
   }
   head(header: NodeHeaders) {
-    this.#respond(200, header, true);
+    // Sent with the first part, or with the trailers as Trailers-Only if none comes.
+    this.#heldHead = header;
   }
   send(bytes: Uint8Array) {
+    this.#sendHead();
     return !this.#stream.destroyed && this.#stream.write(bytes);
   }
   onceDrained(callback: () => void) {
@@ -232,6 +240,12 @@ export class StreamExchange implements Exchange {
   }
   finish(trailer: NodeHeaders) {
     if (this.#stream.destroyed) return;
+    const held = this.#heldHead;
+    if (held !== undefined) {
+      this.#heldHead = undefined;
+      this.#respond(200, Object.assign(held, trailer), false, true);
+      return;
+    }
     this.#sendTrailers(trailer);
     this.#stream.end();
   }
@@ -256,6 +270,12 @@ export class StreamExchange implements Exchange {
     for (const name in this.#extraHeaders) header[name] = this.#extraHeaders[name];
     stream.respond(header, { waitForTrailers, endStream });
     return true;
+  }
+  #sendHead() {
+    const held = this.#heldHead;
+    if (held === undefined) return;
+    this.#heldHead = undefined;
+    this.#respond(200, held, true);
   }
   #sendTrailers(trailer: NodeHeaders) {
     this.#stream.once("wantTrailers", () => this.#stream.sendTrailers(trailer));

@@ -4,6 +4,7 @@ import net from "node:net";
 import tls from "node:tls";
 import { keepSessionAlive } from "./http2-keepalive.js";
 import { classifyPreface } from "./http2-preface.js";
+import { ProxySafeResponse } from "./proxy-safe-response.js";
 
 export type RequestListener = (
   req: http.IncomingMessage | http2.Http2ServerRequest,
@@ -98,6 +99,7 @@ export function createOnePortServer(listener: RequestListener, options: OnePortO
     },
     maxSessionInvalidFrames: 100,
     maxSessionRejectedStreams: 100,
+    Http2ServerResponse: ProxySafeResponse,
   });
   h2.on("request", (req: http2.Http2ServerRequest, res: http2.Http2ServerResponse) => {
     // Node 20 never settles a write that waits for the peer's window once its
@@ -180,7 +182,7 @@ export function createOnePortServer(listener: RequestListener, options: OnePortO
  * through it as before. A stream whose authority needs repair or refusal
  * always does.
  */
-function offerStreams(h2: http2.Http2Server, take: StreamTaker): void {
+function offerStreams(h2: net.Server, take: StreamTaker): void {
   const listeners = h2.listeners("stream");
   if (listeners.length !== 1) throw new Error("node:http2 no longer serves requests from one stream listener");
   const compat = listeners[0] as (...args: unknown[]) => void;
