@@ -12,6 +12,7 @@ import {
 import { fastifyConnectPlugin } from "@connectrpc/connect-fastify";
 import { compressionBrotli, compressionGzip } from "@connectrpc/connect-node";
 import fastifyCors from "@fastify/cors";
+import type { SpanProcessor } from "@opentelemetry/sdk-trace";
 import { type FastifyInstance, fastify, LogController } from "fastify";
 import { Registry } from "prom-client";
 import { Health, HealthCheckResponse_ServingStatus as ServingStatus } from "../gen/grpc/health/v1/health_pb.js";
@@ -50,13 +51,20 @@ export interface App {
   readonly health: HealthStatus;
   /** `/metrics` and `/healthz` for ADMIN_PORT, when set; with WORKERS=N the primary serves them instead. */
   readonly admin?: FastifyInstance;
+  /** OpenTelemetry, when OTEL_TRACES_EXPORTER switches it on: shut down after the last call, to export its spans. */
+  readonly tracing?: { shutdown(): Promise<void> };
+}
+
+export interface BuildOptions {
+  /** Where spans go instead of OTEL_TRACES_EXPORTER's exporters, when tracing is on (tests: an in-memory exporter). */
+  readonly spanProcessors?: readonly SpanProcessor[];
 }
 
 /**
  * Wires the whole server, top to bottom. Nothing listens yet: the caller
  * listens (main.ts on the configured port, tests on port 0) and closes.
  */
-export async function buildApp(config: Config): Promise<App> {
+export async function buildApp(config: Config, options: BuildOptions = {}): Promise<App> {
   let front: OnePortServer | undefined;
   // In front of Fastify, so that the calls it serves skip Fastify's per-request
   // work too; it hands everything else (and everything, until it serves) to Fastify.
@@ -116,6 +124,16 @@ export async function buildApp(config: Config): Promise<App> {
       ? undefined
       : await buildAdminApp({ logLevel: config.logLevel, metrics: config.metrics ? metrics : undefined, isServing });
 
+  // Off, the SDK is never loaded and no interceptor is added: tracing then costs nothing.
+  const tracing =
+    config.tracing &&
+    (await (
+      await import("./observe/tracing.js")
+    ).startTracing(config.tracing, {
+      log: app.log,
+      spanProcessors: options.spanProcessors,
+    }));
+
   const simpleTest = createSimpleTestService({ getListIntervalMs: config.getListIntervalMs });
   // Health/Watch is meant to stay open until the client cancels or the server stops.
   const deadline = createCallDeadline({
@@ -136,6 +154,7 @@ export async function buildApp(config: Config): Promise<App> {
     shutdownSignal: shutdown.signal,
     // Outermost first: the observer sees the code the client gets.
     interceptors: [
+      ...(tracing ? [tracing.interceptor] : []),
       observeRpcs(rpcMetrics, app.log),
       hideInternalErrors(app.log),
       undecodableStreamsAreInvalidArgument(),
@@ -150,6 +169,7 @@ export async function buildApp(config: Config): Promise<App> {
       protocol: protocolOf(raw.headers["content-type"]),
       httpVersion: raw.httpVersion,
       peer: peerOf(raw.socket),
+      headers: raw.headers,
       log,
     });
   await app.register(fastifyConnectPlugin, {
@@ -188,5 +208,5 @@ export async function buildApp(config: Config): Promise<App> {
 
   await app.ready();
   if (front === undefined) throw new Error("fastify did not call the server factory");
-  return { fastify: app, front, health, admin };
+  return { fastify: app, front, health, admin, tracing };
 }
