@@ -1,41 +1,23 @@
 import assert from "node:assert/strict";
-import type { AddressInfo } from "node:net";
 import { after, before, beforeEach, describe, it } from "node:test";
-import { setTimeout as sleep } from "node:timers/promises";
 import { Code } from "@connectrpc/connect";
 import { SpanKind, SpanStatusCode } from "@opentelemetry/api";
-import { InMemorySpanExporter, type ReadableSpan, SimpleSpanProcessor } from "@opentelemetry/sdk-trace";
 import { createSimpleTestClient } from "../client/simple-test-client.js";
-import { type App, buildApp } from "../server/app.js";
+import { buildApp } from "../server/app.js";
 import { loadConfig } from "../server/config.js";
 import { describeTransport, transports } from "./support/matrix.js";
 import { h2cRequest } from "./support/raw-http.js";
 import { bodyOf, goodMessage, methods, outcomeOf, pathOf } from "./support/raw-rpc.js";
+import { finishedSpans, startTracedServer, type TracedServer } from "./support/traced-server.js";
 
 const traceId = "4bf92f3577b34da6a3ce929d0e0e4736";
 const callerSpanId = "00f067aa0ba902b7";
 const traceparent = `00-${traceId}-${callerSpanId}-01`;
 const tracestate = "vendor=opaque";
 
-/** The real app on a loopback port, its spans kept in memory. */
-async function startTracedServer(env: Record<string, string>) {
-  const exporter = new InMemorySpanExporter();
-  const config = loadConfig({ LOG_LEVEL: "silent", HOST: "127.0.0.1", PORT: "0", ...env });
-  const app: App = await buildApp(config, { spanProcessors: [new SimpleSpanProcessor({ exporter })] });
-  await app.fastify.listen({ host: config.host, port: config.port });
-  const { port } = app.fastify.server.address() as AddressInfo;
-  return { app, exporter, url: `http://127.0.0.1:${port}` };
-}
-
-/** The spans ended so far, once there are `count` (a stream's span ends as its trailers go out). */
-async function spans(exporter: InMemorySpanExporter, count: number): Promise<ReadableSpan[]> {
-  for (let waited = 0; exporter.getFinishedSpans().length < count && waited < 5_000; waited += 20) await sleep(20);
-  return exporter.getFinishedSpans();
-}
-
 for (const fastPath of ["on", "off"]) {
   describe(`one server span per RPC, continuing the caller's trace (FAST_PATH=${fastPath})`, () => {
-    let server: Awaited<ReturnType<typeof startTracedServer>>;
+    let server: TracedServer;
     before(async () => {
       server = await startTracedServer({
         OTEL_TRACES_EXPORTER: "otlp",
@@ -55,7 +37,7 @@ for (const fastPath of ["on", "off"]) {
         } finally {
           client.close();
         }
-        const [span, ...more] = await spans(server.exporter, 1);
+        const [span, ...more] = await finishedSpans(server.exporter, 1);
         assert.deepEqual(more, []);
         assert.equal(span.name, "simpletest.SimpleTest/GetOne");
         assert.equal(span.kind, SpanKind.SERVER);
@@ -85,7 +67,7 @@ for (const fastPath of ["on", "off"]) {
       } finally {
         client.close();
       }
-      const [span] = await spans(server.exporter, 1);
+      const [span] = await finishedSpans(server.exporter, 1);
       assert.equal(span.name, "simpletest.SimpleTest/GetList");
       assert.equal(span.parentSpanContext?.spanId, callerSpanId);
       assert.equal(span.attributes["rpc.grpc.status_code"], 0);
@@ -101,7 +83,7 @@ for (const fastPath of ["on", "off"]) {
       } finally {
         client.close();
       }
-      const [span] = await spans(server.exporter, 1);
+      const [span] = await finishedSpans(server.exporter, 1);
       assert.equal(span.parentSpanContext, undefined);
       assert.match(span.spanContext().traceId, /^[0-9a-f]{32}$/);
       assert.notEqual(span.spanContext().traceId, traceId);
@@ -122,7 +104,7 @@ for (const fastPath of ["on", "off"]) {
           bodyOf(protocol, getList, [goodMessage("proto", getList)]),
         );
         assert.equal(outcomeOf(protocol, getList, answer).code, "deadline_exceeded");
-        const [span] = await spans(server.exporter, 1);
+        const [span] = await finishedSpans(server.exporter, 1);
         assert.equal(span.name, "simpletest.SimpleTest/GetList");
         assert.equal(span.parentSpanContext?.spanId, callerSpanId);
         assert.equal(span.status.code, SpanStatusCode.ERROR);
@@ -142,7 +124,7 @@ for (const fastPath of ["on", "off"]) {
       } finally {
         client.close();
       }
-      const [span] = await spans(server.exporter, 1);
+      const [span] = await finishedSpans(server.exporter, 1);
       assert.equal(span.attributes["rpc.grpc.status_code"], Code.Canceled);
       assert.equal(span.status.code, SpanStatusCode.UNSET);
     });
