@@ -34,6 +34,7 @@ import { metricsRoute } from "./observe/metrics-route.js";
 import type { RpcLogger } from "./observe/rpc-log-line.js";
 import { createRpcMetrics } from "./observe/rpc-metrics.js";
 import { callTransportKey, observeRpcs, peerOf, protocolOf } from "./observe/rpc-observer.js";
+import type { Tracing } from "./observe/tracing.js";
 import {
   undecodableStreamsAreInvalidArgument,
   undecodableUnaryIsInvalidArgument,
@@ -125,14 +126,11 @@ export async function buildApp(config: Config, options: BuildOptions = {}): Prom
       : await buildAdminApp({ logLevel: config.logLevel, metrics: config.metrics ? metrics : undefined, isServing });
 
   // Off, the SDK is never loaded and no interceptor is added: tracing then costs nothing.
-  const tracing =
-    config.tracing &&
-    (await (
-      await import("./observe/tracing.js")
-    ).startTracing(config.tracing, {
-      log: app.log,
-      spanProcessors: options.spanProcessors,
-    }));
+  let tracing: Tracing | undefined;
+  if (config.tracing) {
+    const { startTracing } = await import("./observe/tracing.js");
+    tracing = await startTracing(config.tracing, { log: app.log, spanProcessors: options.spanProcessors });
+  }
 
   const simpleTest = createSimpleTestService({ getListIntervalMs: config.getListIntervalMs });
   // Health/Watch is meant to stay open until the client cancels or the server stops.

@@ -30,7 +30,7 @@ import { traceRpcs } from "./rpc-tracing.js";
 export interface Tracing {
   /** Goes first in the interceptor list: one span per RPC. */
   readonly interceptor: Interceptor;
-  /** Exports the spans still queued and stops; after the last call has ended. */
+  /** Exports the spans still queued and stops, after the last call has ended; never fails (a failure is logged). */
   shutdown(): Promise<void>;
 }
 
@@ -69,7 +69,9 @@ export async function startTracing(config: TracingConfig, options: TracingOption
   trace.setGlobalTracerProvider(provider);
   return {
     interceptor: traceRpcs(provider.getTracer("simpletest")),
-    shutdown: () => provider.shutdown(),
+    // Within OTEL_EXPORTER_OTLP_TIMEOUT (10 s) when the collector is down: the exporter retries until then.
+    shutdown: () =>
+      provider.shutdown().catch((e: unknown) => options.log.warn({ err: e }, "the last spans could not be exported")),
   };
 }
 
@@ -112,9 +114,14 @@ function sampler({ name, ratio }: TracingConfig["sampler"]): Sampler {
   }
 }
 
-/** The SDK's own complaints (a failed export, a refused registration), as warnings in the server's log. */
+/**
+ * The SDK's own complaints (an export the collector refused or never took,
+ * a refused registration), as warnings in the server's log: a collector that
+ * is down must not pass unseen, nor cost more than a line per batch.
+ */
 function diagnostics(log: TracingOptions["log"]) {
-  const warn = (message: string, ...args: unknown[]) => log.warn({ otel: args.map(String) }, message);
+  const warn = (message: string, ...args: unknown[]) =>
+    log.warn({ detail: [message, ...args.map(String)].join(" ") }, "tracing: the OpenTelemetry SDK reports a problem");
   const ignore = () => {};
   return { error: warn, warn, info: ignore, debug: ignore, verbose: ignore };
 }
