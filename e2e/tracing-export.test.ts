@@ -58,6 +58,14 @@ describe("the built server exports its spans over OTLP/HTTP to a collector (npm 
       "network.protocol.version": "2",
       "network.peer.address": "127.0.0.1",
     });
+    // The call's log line leads to its trace.
+    const logged = server.lines
+      .filter((line) => line.startsWith("{"))
+      .map((line) => JSON.parse(line))
+      .find((line) => line.msg === "rpc" && line.protocol === "grpc");
+    assert.equal(logged?.trace_id, traceId);
+    assert.equal(logged?.span_id, grpc.spanId);
+    assert.equal(logged?.trace_flags, "01");
     assert.equal(connect.attributes["rpc.system"], "connect_rpc");
     assert.equal(connect.parentSpanId, "");
     assert.notEqual(connect.traceId, traceId);

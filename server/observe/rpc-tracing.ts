@@ -26,6 +26,7 @@ import {
   ATTR_RPC_SERVICE,
   ATTR_RPC_SYSTEM,
 } from "@opentelemetry/semantic-conventions/incubating";
+import type { RpcLogger } from "./rpc-log-line.js";
 import { abandonedReason, callTransportKey, observed, protocolOf } from "./rpc-observer.js";
 
 /**
@@ -92,6 +93,9 @@ export function traceRpcs(tracer: Tracer): Interceptor {
       parent,
     );
     const active = trace.setSpan(parent, span);
+    if (transport !== undefined && span.isRecording()) {
+      request.contextValues.set(callTransportKey, { ...transport, log: withTrace(transport.log, span) });
+    }
     const end = (error: unknown) => endSpan(span, system, error);
     try {
       const response = await context.with(active, next, undefined, request);
@@ -112,6 +116,17 @@ export function traceRpcs(tracer: Tracer): Interceptor {
       throw e;
     }
   };
+}
+
+/**
+ * The call's logger, its lines (the RPC's, by the observer) carrying the
+ * span's ids under the names OpenTelemetry's log correlation uses, so that a
+ * log line leads to its trace.
+ */
+function withTrace(log: RpcLogger, span: Span): RpcLogger {
+  if (!("child" in log) || typeof log.child !== "function") return log;
+  const { traceId, spanId, traceFlags } = span.spanContext();
+  return log.child({ trace_id: traceId, span_id: spanId, trace_flags: `0${traceFlags.toString(16)}` }) as RpcLogger;
 }
 
 function endSpan(span: Span, system: "grpc" | "connect_rpc", error: unknown): void {
