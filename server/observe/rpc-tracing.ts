@@ -126,15 +126,19 @@ export function traceRpcs(tracer: Tracer): Interceptor {
 function withTrace(log: RpcLogger, span: Span): RpcLogger {
   if (!("child" in log) || typeof log.child !== "function") return log;
   const { traceId, spanId, traceFlags } = span.spanContext();
-  return log.child({ trace_id: traceId, span_id: spanId, trace_flags: `0${traceFlags.toString(16)}` }) as RpcLogger;
+  return log.child({
+    trace_id: traceId,
+    span_id: spanId,
+    trace_flags: traceFlags.toString(16).padStart(2, "0"),
+  }) as RpcLogger;
 }
 
 function endSpan(span: Span, system: "grpc" | "connect_rpc", error: unknown): void {
-  const code = error === undefined ? undefined : ConnectError.from(error).code;
-  if (system === "grpc") span.setAttribute(ATTR_RPC_GRPC_STATUS_CODE, code ?? 0);
-  else if (code !== undefined) span.setAttribute(ATTR_RPC_CONNECT_RPC_ERROR_CODE, codeToString(code));
-  if (code !== undefined && serverErrors.has(code)) {
-    span.setStatus({ code: SpanStatusCode.ERROR, message: ConnectError.from(error).rawMessage });
+  const failure = error === undefined ? undefined : ConnectError.from(error);
+  if (system === "grpc") span.setAttribute(ATTR_RPC_GRPC_STATUS_CODE, failure?.code ?? 0);
+  else if (failure !== undefined) span.setAttribute(ATTR_RPC_CONNECT_RPC_ERROR_CODE, codeToString(failure.code));
+  if (failure !== undefined && serverErrors.has(failure.code)) {
+    span.setStatus({ code: SpanStatusCode.ERROR, message: failure.rawMessage });
   }
   span.end();
 }
