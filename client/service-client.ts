@@ -9,6 +9,7 @@ import {
   Http2SessionManager,
 } from "@connectrpc/connect-node";
 import { cutShortAsUnavailable } from "./cut-short.js";
+import { propagateTraceContext } from "./trace-context.js";
 
 export type Protocol = "connect" | "grpc" | "grpc-web";
 export type HttpVersion = "1.1" | "2";
@@ -62,10 +63,12 @@ export function createServiceClient<Service extends DescService>(
       options.sendCompression ?? "identity"
     ],
     acceptCompression: [compressionGzip, compressionBrotli],
-    // Innermost, so that the caller's interceptors see a call cut short as `unavailable` too.
+    // The trace context after the caller's interceptors, so that a span one of them makes
+    // active is the one sent; innermost, so that they see a call cut short as `unavailable` too.
     interceptors: [
       ...(httpVersion === "1.1" ? [refuseBidiOverHttp1] : []),
       ...(options.interceptors ?? []),
+      propagateTraceContext,
       cutShortAsUnavailable,
     ],
   };

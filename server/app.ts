@@ -12,6 +12,7 @@ import {
 import { fastifyConnectPlugin } from "@connectrpc/connect-fastify";
 import { compressionBrotli, compressionGzip } from "@connectrpc/connect-node";
 import fastifyCors from "@fastify/cors";
+import type { SpanProcessor } from "@opentelemetry/sdk-trace";
 import { type FastifyInstance, fastify, LogController } from "fastify";
 import { Registry } from "prom-client";
 import { Health, HealthCheckResponse_ServingStatus as ServingStatus } from "../gen/grpc/health/v1/health_pb.js";
@@ -33,6 +34,7 @@ import { metricsRoute } from "./observe/metrics-route.js";
 import type { RpcLogger } from "./observe/rpc-log-line.js";
 import { createRpcMetrics } from "./observe/rpc-metrics.js";
 import { callTransportKey, observeRpcs, peerOf, protocolOf } from "./observe/rpc-observer.js";
+import type { Tracing } from "./observe/tracing.js";
 import {
   undecodableStreamsAreInvalidArgument,
   undecodableUnaryIsInvalidArgument,
@@ -52,13 +54,20 @@ export interface App {
   readonly health: HealthStatus;
   /** `/metrics` and `/healthz` for ADMIN_PORT, when set; with WORKERS=N the primary serves them instead. */
   readonly admin?: FastifyInstance;
+  /** OpenTelemetry, when OTEL_TRACES_EXPORTER switches it on: shut down after the last call, to export its spans. */
+  readonly tracing?: { shutdown(): Promise<void> };
+}
+
+export interface BuildOptions {
+  /** Where spans go instead of OTEL_TRACES_EXPORTER's exporters, when tracing is on (tests: an in-memory exporter). */
+  readonly spanProcessors?: readonly SpanProcessor[];
 }
 
 /**
  * Wires the whole server, top to bottom. Nothing listens yet: the caller
  * listens (main.ts on the configured port, tests on port 0) and closes.
  */
-export async function buildApp(config: Config): Promise<App> {
+export async function buildApp(config: Config, options: BuildOptions = {}): Promise<App> {
   let front: OnePortServer | undefined;
   // In front of Fastify, so that the calls it serves skip Fastify's per-request
   // work too; it hands everything else (and everything, until it serves) to Fastify.
@@ -118,6 +127,13 @@ export async function buildApp(config: Config): Promise<App> {
       ? undefined
       : await buildAdminApp({ logLevel: config.logLevel, metrics: config.metrics ? metrics : undefined, isServing });
 
+  // Off, the SDK is never loaded and no interceptor is added: tracing then costs nothing.
+  let tracing: Tracing | undefined;
+  if (config.tracing) {
+    const { startTracing } = await import("./observe/tracing.js");
+    tracing = await startTracing(config.tracing, { log: app.log, spanProcessors: options.spanProcessors });
+  }
+
   const simpleTest = createSimpleTestService({ getListIntervalMs: config.getListIntervalMs });
   // Health/Watch is meant to stay open until the client cancels or the server stops.
   const deadline = createCallDeadline({
@@ -140,6 +156,7 @@ export async function buildApp(config: Config): Promise<App> {
     shutdownSignal: shutdown.signal,
     // Outermost first: the observer sees the code the client gets.
     interceptors: [
+      ...(tracing ? [tracing.interceptor] : []),
       observeRpcs(rpcMetrics, app.log),
       hideInternalErrors(app.log),
       undecodableStreamsAreInvalidArgument(),
@@ -154,6 +171,7 @@ export async function buildApp(config: Config): Promise<App> {
       protocol: protocolOf(raw.headers["content-type"]),
       httpVersion: raw.httpVersion,
       peer: peerOf(raw.socket),
+      headers: raw.headers,
       log,
     });
   await app.register(fastifyConnectPlugin, {
@@ -193,5 +211,5 @@ export async function buildApp(config: Config): Promise<App> {
 
   await app.ready();
   if (front === undefined) throw new Error("fastify did not call the server factory");
-  return { fastify: app, front, health, admin };
+  return { fastify: app, front, health, admin, tracing };
 }

@@ -78,3 +78,67 @@ describe("loadConfig", () => {
     }
   });
 });
+
+describe("tracing, from the standard OTEL_* variables", () => {
+  it("is off by default, unlike the SDK's default exporter (otlp): no SDK is loaded", () => {
+    assert.equal(loadConfig({}).tracing, undefined);
+  });
+
+  it("is off with OTEL_TRACES_EXPORTER=none or OTEL_SDK_DISABLED=true", () => {
+    assert.equal(loadConfig({ OTEL_TRACES_EXPORTER: "none" }).tracing, undefined);
+    assert.equal(loadConfig({ OTEL_TRACES_EXPORTER: "otlp", OTEL_SDK_DISABLED: "TRUE" }).tracing, undefined);
+  });
+
+  it("is on with the exporters OTEL_TRACES_EXPORTER lists, sampling every trace its caller samples", () => {
+    assert.deepEqual(loadConfig({ OTEL_TRACES_EXPORTER: "otlp, console", OTEL_SDK_DISABLED: "false" }).tracing, {
+      exporters: ["otlp", "console"],
+      otlpProtocol: "http/protobuf",
+      sampler: { name: "parentbased_always_on", ratio: 1 },
+    });
+  });
+
+  it("takes the OTLP protocol, the traces-only variable first, and a ratio sampler's argument", () => {
+    const tracing = loadConfig({
+      OTEL_TRACES_EXPORTER: "otlp",
+      OTEL_EXPORTER_OTLP_PROTOCOL: "grpc",
+      OTEL_EXPORTER_OTLP_TRACES_PROTOCOL: "http/json",
+      OTEL_TRACES_SAMPLER: "parentbased_traceidratio",
+      OTEL_TRACES_SAMPLER_ARG: "0.25",
+    }).tracing;
+    assert.equal(tracing?.otlpProtocol, "http/json");
+    assert.deepEqual(tracing?.sampler, { name: "parentbased_traceidratio", ratio: 0.25 });
+  });
+
+  it("refuses what it cannot do, in one line naming the variable", () => {
+    const cases: [Record<string, string>, RegExp][] = [
+      [{ OTEL_TRACES_EXPORTER: "zipkin" }, /^OTEL_TRACES_EXPORTER must list otlp, console or none, got "zipkin"$/],
+      [{ OTEL_TRACES_EXPORTER: "none,console" }, /^OTEL_TRACES_EXPORTER lists none with other exporters/],
+      [{ OTEL_SDK_DISABLED: "yes" }, /^OTEL_SDK_DISABLED must be true or false, got "yes"$/],
+      [
+        { OTEL_TRACES_EXPORTER: "otlp", OTEL_EXPORTER_OTLP_PROTOCOL: "grpc" },
+        /^OTEL_EXPORTER_OTLP_PROTOCOL must be http\/protobuf or http\/json, got "grpc"$/,
+      ],
+      [
+        { OTEL_TRACES_EXPORTER: "otlp", OTEL_EXPORTER_OTLP_ENDPOINT: "localhost:4318" },
+        /^OTEL_EXPORTER_OTLP_ENDPOINT must be an http:\/\/ or https:\/\/ URL, got "localhost:4318"$/,
+      ],
+      [
+        { OTEL_TRACES_EXPORTER: "otlp", OTEL_EXPORTER_OTLP_TRACES_ENDPOINT: "collector" },
+        /^OTEL_EXPORTER_OTLP_TRACES_ENDPOINT must be an http:\/\/ or https:\/\/ URL/,
+      ],
+      [
+        { OTEL_TRACES_EXPORTER: "console", OTEL_TRACES_SAMPLER: "jaeger_remote" },
+        /^OTEL_TRACES_SAMPLER must be one of/,
+      ],
+      [
+        { OTEL_TRACES_EXPORTER: "console", OTEL_TRACES_SAMPLER: "traceidratio", OTEL_TRACES_SAMPLER_ARG: "1.5" },
+        /^OTEL_TRACES_SAMPLER_ARG must be a number from 0 to 1, got "1.5"$/,
+      ],
+    ];
+    for (const [env, expected] of cases) {
+      const message = refusal(env);
+      assert.match(message, expected);
+      assert.ok(!message.includes("\n"), `one line: ${message}`);
+    }
+  });
+});

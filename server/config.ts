@@ -51,7 +51,31 @@ export interface Config {
   readonly corsOrigins: readonly string[];
   /** Origins the page at `/` may call besides its own (its `?api=` targets): its CSP's connect-src. */
   readonly pageApiOrigins: readonly string[];
+  /**
+   * OpenTelemetry tracing, from the standard `OTEL_*` variables; undefined (off) unless
+   * OTEL_TRACES_EXPORTER names an exporter. Off, the SDK is not even loaded.
+   */
+  readonly tracing?: TracingConfig;
 }
+
+export interface TracingConfig {
+  /** OTEL_TRACES_EXPORTER: where spans go. */
+  readonly exporters: readonly ("otlp" | "console")[];
+  /** OTEL_EXPORTER_OTLP_TRACES_PROTOCOL, else OTEL_EXPORTER_OTLP_PROTOCOL: how OTLP spans travel. */
+  readonly otlpProtocol: "http/protobuf" | "http/json";
+  /** OTEL_TRACES_SAMPLER and, for the ratio samplers, OTEL_TRACES_SAMPLER_ARG. */
+  readonly sampler: { readonly name: SamplerName; readonly ratio: number };
+}
+
+export type SamplerName = (typeof samplerNames)[number];
+const samplerNames = [
+  "always_on",
+  "always_off",
+  "traceidratio",
+  "parentbased_always_on",
+  "parentbased_always_off",
+  "parentbased_traceidratio",
+] as const;
 
 export class ConfigError extends Error {
   override name = "ConfigError";
@@ -113,6 +137,7 @@ export function loadConfig(env: Env, argv: readonly string[] = []): Config {
     workers: parseWorkers(flags.workers === undefined ? "WORKERS" : "--workers", flags.workers ?? read("WORKERS")),
     corsOrigins: parseOrigins("CORS_ORIGINS", read("CORS_ORIGINS")),
     pageApiOrigins: parseOrigins("PAGE_API_ORIGINS", read("PAGE_API_ORIGINS")),
+    tracing: parseTracing(read),
   };
   if (config.admin !== undefined && config.admin.port !== 0 && config.admin.port === config.port) {
     throw new ConfigError(`ADMIN_PORT must differ from the public port, got ${config.port} for both`);
@@ -177,6 +202,69 @@ function parseOnOff(name: string, raw: string | undefined, fallback: boolean): b
   if (raw === undefined) return fallback;
   if (raw !== "on" && raw !== "off") throw new ConfigError(`${name} must be on or off, got "${raw}"`);
   return raw === "on";
+}
+
+/**
+ * The OTEL_* variables that decide whether and how the server traces, as the
+ * OpenTelemetry specification defines them, except that an unset
+ * OTEL_TRACES_EXPORTER means off (the SDK's own default is otlp): tracing
+ * costs nothing until an operator asks for it. What the SDK reads by itself
+ * (endpoints, headers, timeouts, OTEL_SERVICE_NAME, OTEL_RESOURCE_ATTRIBUTES)
+ * is checked here only where a mistake would otherwise pass in silence.
+ */
+function parseTracing(read: (name: string) => string | undefined): TracingConfig | undefined {
+  const disabled = read("OTEL_SDK_DISABLED")?.toLowerCase();
+  if (disabled !== undefined && disabled !== "true" && disabled !== "false") {
+    throw new ConfigError(`OTEL_SDK_DISABLED must be true or false, got "${disabled}"`);
+  }
+  const listed = read("OTEL_TRACES_EXPORTER");
+  if (disabled === "true" || listed === undefined) return undefined;
+  const names = [...new Set(listed.split(",").map((name) => name.trim()))];
+  for (const name of names) {
+    if (name !== "otlp" && name !== "console" && name !== "none") {
+      throw new ConfigError(`OTEL_TRACES_EXPORTER must list otlp, console or none, got "${name}"`);
+    }
+  }
+  if (names.includes("none")) {
+    if (names.length > 1) throw new ConfigError(`OTEL_TRACES_EXPORTER lists none with other exporters: "${listed}"`);
+    return undefined;
+  }
+  const exporters = names as ("otlp" | "console")[];
+
+  const protocolName = read("OTEL_EXPORTER_OTLP_TRACES_PROTOCOL")
+    ? "OTEL_EXPORTER_OTLP_TRACES_PROTOCOL"
+    : "OTEL_EXPORTER_OTLP_PROTOCOL";
+  const otlpProtocol = read(protocolName) ?? "http/protobuf";
+  if (exporters.includes("otlp")) {
+    if (otlpProtocol !== "http/protobuf" && otlpProtocol !== "http/json") {
+      throw new ConfigError(`${protocolName} must be http/protobuf or http/json, got "${otlpProtocol}"`);
+    }
+    for (const name of ["OTEL_EXPORTER_OTLP_TRACES_ENDPOINT", "OTEL_EXPORTER_OTLP_ENDPOINT"]) {
+      const endpoint = read(name);
+      const url = endpoint !== undefined && URL.canParse(endpoint) ? new URL(endpoint) : undefined;
+      if (endpoint !== undefined && url?.protocol !== "http:" && url?.protocol !== "https:") {
+        throw new ConfigError(`${name} must be an http:// or https:// URL, got "${endpoint}"`);
+      }
+    }
+  }
+
+  const sampler = read("OTEL_TRACES_SAMPLER") ?? "parentbased_always_on";
+  if (!(samplerNames as readonly string[]).includes(sampler)) {
+    throw new ConfigError(`OTEL_TRACES_SAMPLER must be one of ${samplerNames.join(", ")}, got "${sampler}"`);
+  }
+  let ratio = 1;
+  const arg = read("OTEL_TRACES_SAMPLER_ARG");
+  if (sampler.endsWith("traceidratio") && arg !== undefined) {
+    ratio = /^[\d.]+$/.test(arg) ? Number(arg) : Number.NaN;
+    if (!(ratio >= 0 && ratio <= 1)) {
+      throw new ConfigError(`OTEL_TRACES_SAMPLER_ARG must be a number from 0 to 1, got "${arg}"`);
+    }
+  }
+  return {
+    exporters,
+    otlpProtocol: otlpProtocol as TracingConfig["otlpProtocol"],
+    sampler: { name: sampler as SamplerName, ratio },
+  };
 }
 
 function readPem(name: string, path: string): Buffer {

@@ -55,12 +55,15 @@ describe("cross-origin calls", () => {
       },
     });
 
-  it("answers a preflight from a listed origin with what Connect and gRPC-Web send", async () => {
+  it("answers a preflight from a listed origin with what Connect and gRPC-Web send, and W3C Trace Context", async () => {
     const response = await preflight(allowed);
     assert.equal(response.statusCode, 204);
     assert.equal(response.headers["access-control-allow-origin"], allowed);
     assert.equal(response.headers["access-control-allow-methods"], cors.allowedMethods.join(", "));
-    assert.equal(response.headers["access-control-allow-headers"], cors.allowedHeaders.join(", "));
+    assert.equal(
+      response.headers["access-control-allow-headers"],
+      [...cors.allowedHeaders, "traceparent", "tracestate"].join(", "),
+    );
     assert.equal(response.headers["access-control-allow-credentials"], undefined);
   });
 

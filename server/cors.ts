@@ -16,7 +16,8 @@ export function corsOptions(origins: readonly string[]): FastifyCorsOptions {
   return {
     origin: (origin, callback) => callback(null, origin !== undefined && allowed.has(origin)),
     methods: [...connectCors.allowedMethods],
-    allowedHeaders: [...connectCors.allowedHeaders],
+    // W3C Trace Context, which the page and traced clients send: the server's span continues their trace.
+    allowedHeaders: [...connectCors.allowedHeaders, "traceparent", "tracestate"],
     exposedHeaders: [...connectCors.exposedHeaders],
     // Browsers cap this (Chromium at 2 h); it spares a preflight before most calls.
     maxAge: 7200,

@@ -45,7 +45,7 @@ if (config.workers > 1 && cluster.isPrimary) {
   process.exit(code);
 }
 
-const { fastify, front, health, admin } = await buildApp(config);
+const { fastify, front, health, admin, tracing } = await buildApp(config);
 await fastify.listen({ host: config.host, port: config.port });
 if (admin && config.admin) await listenAdmin(admin, config.admin);
 
@@ -63,6 +63,8 @@ const stop = async (signal: NodeJS.Signals) => {
   const cut = setTimeout(() => front.destroyConnections(), config.shutdownGraceMs + 2_000);
   cut.unref();
   await fastify.close();
+  // Once every call has ended, so that the last spans go out too.
+  await tracing?.shutdown();
   // Last, so that scrapes and probes see the drain to its end.
   await admin?.close();
   fastify.log.info("stopped");

@@ -1,3 +1,4 @@
+import type { IncomingHttpHeaders } from "node:http";
 import type { DescMethod } from "@bufbuild/protobuf";
 import { Code, ConnectError, createContextKey, type Interceptor, type StreamResponse } from "@connectrpc/connect";
 import { codeToString } from "@connectrpc/connect/protocol-connect";
@@ -9,6 +10,8 @@ export interface CallTransport {
   readonly protocol: RpcLabels["protocol"];
   readonly httpVersion: string;
   readonly peer: string;
+  /** The request's headers as Node parsed them: read without building a `Headers` (the lane builds one only when asked). */
+  readonly headers: IncomingHttpHeaders;
   readonly log: RpcLogger;
 }
 
@@ -138,7 +141,7 @@ async function* counted<T>(messages: AsyncIterable<T>, onMessage: () => void): A
  * undefined after the last message, with the error if it fails, and with
  * null when the reader stops early (the client went away).
  */
-async function* observed<T>(
+export async function* observed<T>(
   messages: AsyncIterable<T>,
   onMessage: () => void,
   done: (error: unknown) => void,
@@ -158,6 +161,7 @@ async function* observed<T>(
   }
 }
 
-function abandonedReason(signal: AbortSignal): unknown {
+/** Why a response stream its reader stopped early ended: the call's abort reason, or canceled. */
+export function abandonedReason(signal: AbortSignal): unknown {
   return signal.aborted ? signal.reason : new ConnectError("the response stream was abandoned", Code.Canceled);
 }
