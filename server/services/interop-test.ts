@@ -24,10 +24,12 @@ const echoTrailing = "x-grpc-test-echo-trailing-bin";
  */
 export function createInteropTestService(options: InteropTestOptions): Partial<ServiceImpl<typeof TestService>> {
   const payload = (size: number) => {
-    if (size < 0 || size > options.maxPayloadBytes) {
+    if (size < 0) throw new ConnectError(`a payload of ${size} bytes was asked for`, Code.InvalidArgument);
+    // What the router's write limit would answer, before the bytes are made.
+    if (size > options.maxPayloadBytes) {
       throw new ConnectError(
         `a payload of ${size} bytes was asked for; the most is ${options.maxPayloadBytes}`,
-        Code.InvalidArgument,
+        Code.ResourceExhausted,
       );
     }
     return { body: new Uint8Array(size) };
