@@ -1,7 +1,10 @@
 import assert from "node:assert/strict";
-import { spawn } from "node:child_process";
+import { execFileSync, spawn } from "node:child_process";
 import { once } from "node:events";
+import { mkdtempSync, readFileSync, rmSync } from "node:fs";
 import type { AddressInfo } from "node:net";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
 import { createInterface } from "node:readline";
 import { after, before, describe, it } from "node:test";
 import { gunzipSync, gzipSync } from "node:zlib";
@@ -52,27 +55,67 @@ async function startInteropServer(env: Record<string, string>): Promise<RunningS
   const { fastify } = await buildInteropApp(config);
   await fastify.listen({ host: config.host, port: config.port });
   const { port } = fastify.server.address() as AddressInfo;
-  return { url: `http://127.0.0.1:${port}`, port, close: () => fastify.close() };
+  return { url: `${config.tls ? "https" : "http"}://127.0.0.1:${port}`, port, close: () => fastify.close() };
+}
+
+/** A self-signed certificate for 127.0.0.1, which the clients are told to trust. */
+function makeCertificate(dir: string): { cert: string; key: string } {
+  const cert = join(dir, "cert.pem");
+  const key = join(dir, "key.pem");
+  const subject = ["-subj", "/CN=127.0.0.1", "-addext", "subjectAltName=IP:127.0.0.1"];
+  execFileSync(
+    "openssl",
+    ["req", "-x509", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:prime256v1", "-nodes", "-days", "1"].concat(
+      ["-keyout", key, "-out", cert],
+      subject,
+    ),
+    { stdio: "ignore" },
+  );
+  return { cert, key };
 }
 
 let stubs: PythonStubs;
+const certDir = mkdtempSync(join(tmpdir(), "simpletest-interop-"));
+const certificate = makeCertificate(certDir);
 before(() => {
   stubs = makePythonStubs(["grpc/testing/empty.proto", "grpc/testing/messages.proto", "grpc/testing/test.proto"]);
 });
-after(() => stubs?.remove());
+after(() => {
+  stubs?.remove();
+  rmSync(certDir, { recursive: true, force: true });
+});
 
-const runPythonCase = (port: number, testCase: string) =>
-  runPythonScript("interop_client.py", [`--server_port=${port}`, `--test_case=${testCase}`], stubs, {
-    timeoutMs: 60_000,
-  });
+const runPythonCase = (port: number, testCase: string, tls = false) => {
+  const tlsFlags = tls ? ["--use_tls=true", `--ca_file=${certificate.cert}`] : [];
+  return runPythonScript(
+    "interop_client.py",
+    [`--server_port=${port}`, `--test_case=${testCase}`, ...tlsFlags],
+    stubs,
+    {
+      timeoutMs: 60_000,
+    },
+  );
+};
 
-for (const fastPath of ["on", "off"]) {
-  describe(`interop cases, FAST_PATH=${fastPath}`, () => {
+// Cleartext (h2c) with the fast lane on and off, and TLS with ALPN as gRPC's interop servers must offer.
+const setups = [
+  { name: "FAST_PATH=on", fastPath: "on", tls: false },
+  { name: "FAST_PATH=off", fastPath: "off", tls: false },
+  { name: "TLS, FAST_PATH=on", fastPath: "on", tls: true },
+];
+
+for (const { name, fastPath, tls } of setups) {
+  describe(`interop cases, ${name}`, () => {
     let server: RunningServer;
     let transports: InteropTransports;
     before(async () => {
-      server = await startInteropServer({ FAST_PATH: fastPath });
-      const options = { baseUrl: server.url, acceptCompression: [compressionGzip] };
+      const tlsEnv: Record<string, string> = tls ? { TLS_CERT: certificate.cert, TLS_KEY: certificate.key } : {};
+      server = await startInteropServer({ FAST_PATH: fastPath, ...tlsEnv });
+      const options = {
+        baseUrl: server.url,
+        acceptCompression: [compressionGzip],
+        nodeOptions: tls ? { ca: readFileSync(certificate.cert) } : {},
+      };
       transports = {
         plain: createGrpcTransport(options),
         gzip: createGrpcTransport({ ...options, sendCompression: compressionGzip }),
@@ -83,7 +126,7 @@ for (const fastPath of ["on", "off"]) {
     describe("Python grpcio client", () => {
       for (const testCase of pythonCases) {
         it(testCase, async () => {
-          const run = await runPythonCase(server.port, testCase);
+          const run = await runPythonCase(server.port, testCase, tls);
           assert.equal(run.code, 0, `${run.stdout}${run.stderr}`);
           assert.equal(run.stdout.trim(), `PASS ${testCase}`);
         });
@@ -98,7 +141,7 @@ for (const fastPath of ["on", "off"]) {
 
     // What neither client can do: send one compressed and one plain message in
     // a call, and see a response message's compressed flag.
-    describe("raw HTTP/2 client", () => {
+    describe("raw HTTP/2 client", { skip: tls && "the raw client speaks h2c only" }, () => {
       const grpcHeaders = {
         "content-type": "application/grpc",
         te: "trailers",

@@ -2,6 +2,7 @@
 descriptions (grpc/grpc doc/interop-test-descriptions.md).
 
 usage: interop_client.py --server_host=HOST --server_port=PORT --test_case=NAME[,NAME...]
+                         [--use_tls=true --ca_file=PEM]
 
 Runs each case in order on one channel and prints "PASS NAME" or
 "FAIL NAME: why"; exits 1 if any case failed, 2 for an unknown case.
@@ -264,6 +265,8 @@ def main():
     parser.add_argument("--server_host", default="127.0.0.1")
     parser.add_argument("--server_port", type=int, required=True)
     parser.add_argument("--test_case", required=True)
+    parser.add_argument("--use_tls", default="false", choices=["true", "false"])
+    parser.add_argument("--ca_file", help="the CA to trust over TLS, instead of the system's")
     args = parser.parse_args()
     names = args.test_case.split(",")
     unknown = [name for name in names if name not in CASES]
@@ -271,7 +274,13 @@ def main():
         print(f"unknown test case(s): {', '.join(unknown)}; known: {', '.join(CASES)}", file=sys.stderr)
         return 2
     failed = False
-    with grpc.insecure_channel(f"{args.server_host}:{args.server_port}") as channel:
+    target = f"{args.server_host}:{args.server_port}"
+    if args.use_tls == "true":
+        ca = open(args.ca_file, "rb").read() if args.ca_file else None
+        channel = grpc.secure_channel(target, grpc.ssl_channel_credentials(root_certificates=ca))
+    else:
+        channel = grpc.insecure_channel(target)
+    with channel:
         stub = test_pb2_grpc.TestServiceStub(channel)
         for name in names:
             try:
