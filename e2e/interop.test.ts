@@ -2,7 +2,7 @@ import assert from "node:assert/strict";
 import { execFileSync, spawn } from "node:child_process";
 import { once } from "node:events";
 import { mkdtempSync, readFileSync, rmSync } from "node:fs";
-import type { AddressInfo } from "node:net";
+import net from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { createInterface } from "node:readline";
@@ -54,7 +54,7 @@ async function startInteropServer(env: Record<string, string>): Promise<RunningS
   const config = loadConfig({ LOG_LEVEL: "silent", PORT: "0", ...env, HOST: "127.0.0.1" });
   const { fastify } = await buildInteropApp(config);
   await fastify.listen({ host: config.host, port: config.port });
-  const { port } = fastify.server.address() as AddressInfo;
+  const { port } = fastify.server.address() as net.AddressInfo;
   return { url: `${config.tls ? "https" : "http"}://127.0.0.1:${port}`, port, close: () => fastify.close() };
 }
 
@@ -298,15 +298,15 @@ for (const { name, fastPath, tls } of setups) {
 }
 
 describe("npm run interop -- --port N", () => {
-  it("serves TestService on that port, as another implementation's interop client finds it", async () => {
+  it("serves TestService on that port to an interop client, and stops when npm is sent SIGTERM", async () => {
     const port = await freePort();
-    // Its own process group, so that npm, tsx and the server all stop together.
+    // Its own process group, so that whatever a failed test leaves is stopped with it.
     const child = spawn("npm", ["run", "interop", "--", "--port", String(port)], {
       env: { ...process.env, LOG_LEVEL: "info" },
       stdio: ["ignore", "pipe", "inherit"],
       detached: true,
     });
-    const exited = once(child, "exit");
+    const exited = once(child, "exit").then(([code, signal]) => ({ code, signal }));
     try {
       await new Promise<void>((resolve, reject) => {
         createInterface({ input: child.stdout }).on("line", (line) => {
@@ -316,9 +316,27 @@ describe("npm run interop -- --port N", () => {
       });
       const run = await runPythonCase(port, "empty_unary,large_unary,unimplemented_service");
       assert.equal(run.code, 0, `${run.stdout}${run.stderr}`);
+
+      // What a process manager does: SIGTERM to npm's own process only.
+      child.kill("SIGTERM");
+      assert.deepEqual(await exited, { code: 0, signal: null });
+      const connecting = await new Promise<string | undefined>((resolve) => {
+        const probe = net.connect(port, "127.0.0.1");
+        probe.once("connect", () => {
+          probe.destroy();
+          resolve("connected");
+        });
+        probe.once("error", (e: NodeJS.ErrnoException) => resolve(e.code));
+      });
+      assert.equal(connecting, "ECONNREFUSED", "the port is closed");
     } finally {
-      if (child.pid !== undefined && child.exitCode === null) process.kill(-child.pid, "SIGTERM");
-      await exited;
+      if (child.pid !== undefined) {
+        try {
+          process.kill(-child.pid, "SIGKILL");
+        } catch {
+          // The group has already exited.
+        }
+      }
     }
   });
 });
