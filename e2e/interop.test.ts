@@ -27,6 +27,7 @@ import { makePythonStubs, type PythonStubs, runPythonScript } from "./support/gr
 import { collect, type InteropTransports, nodeInteropCases } from "./support/interop-cases.js";
 import { createGrpcJsClients, type GrpcJsClients, grpcJsInteropCases } from "./support/interop-cases-grpc-js.js";
 import { envelope, h2cRequest } from "./support/raw-http.js";
+import { runCommand } from "./support/run-command.js";
 import { freePort, type RunningServer } from "./support/server.js";
 
 // gRPC's interop cases (grpc/grpc doc/interop-test-descriptions.md), run against
@@ -317,11 +318,18 @@ for (const { name, fastPath, tls } of setups) {
   });
 }
 
-describe("npm run interop -- --port N", () => {
+describe("npm run interop -- --port=N --use_tls=false", () => {
+  it("refuses --use_tls=true without TLS_CERT and TLS_KEY, in one line, with exit code 2", async () => {
+    const run = await runCommand("npm", ["run", "--silent", "interop", "--", "--port=0", "--use_tls=true"]);
+    assert.equal(run.code, 2);
+    assert.equal(run.stderr, "simpletest interop: bad configuration: --use_tls=true needs TLS_CERT and TLS_KEY set\n");
+  });
+
   it("serves TestService on that port to an interop client, and stops when npm is sent SIGTERM", async () => {
     const port = await freePort();
     // Its own process group, so that whatever a failed test leaves is stopped with it.
-    const child = spawn("npm", ["run", "interop", "--", "--port", String(port)], {
+    // As gRPC's interop harnesses start a server.
+    const child = spawn("npm", ["run", "interop", "--", `--port=${port}`, "--use_tls=false"], {
       env: { ...process.env, LOG_LEVEL: "info" },
       stdio: ["ignore", "pipe", "inherit"],
       detached: true,

@@ -4,7 +4,11 @@ import { buildInteropApp } from "./interop-app.js";
 // `npm run interop -- --port 10000`: configured as the product is (server/config.ts).
 let config: ReturnType<typeof loadConfig>;
 try {
-  config = loadConfig(process.env, process.argv.slice(2));
+  const { useTls, rest } = takeUseTls(process.argv.slice(2));
+  config = loadConfig(process.env, rest);
+  if (useTls !== undefined && useTls !== (config.tls !== undefined)) {
+    throw new ConfigError(`--use_tls=${useTls} needs TLS_CERT and TLS_KEY ${useTls ? "set" : "unset"}`);
+  }
 } catch (e) {
   if (!(e instanceof ConfigError)) throw e;
   process.stderr.write(`simpletest interop: bad configuration: ${e.message}\n`);
@@ -20,3 +24,16 @@ const stop = async () => {
 };
 process.once("SIGTERM", stop);
 process.once("SIGINT", stop);
+
+/**
+ * gRPC's interop harnesses start a server with `--port=N --use_tls=BOOL`; here
+ * the certificate comes from TLS_CERT and TLS_KEY, so the flag only has to agree.
+ */
+function takeUseTls(argv: readonly string[]): { useTls?: boolean; rest: string[] } {
+  const flag = argv.find((arg) => arg.startsWith("--use_tls="));
+  const rest = argv.filter((arg) => arg !== flag);
+  if (flag === undefined) return { rest };
+  const value = flag.slice("--use_tls=".length);
+  if (value !== "true" && value !== "false") throw new ConfigError(`--use_tls must be true or false, got "${value}"`);
+  return { useTls: value === "true", rest };
+}
