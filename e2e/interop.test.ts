@@ -13,6 +13,7 @@ import { Code, ConnectError, createClient } from "@connectrpc/connect";
 import { compressionGzip, createGrpcTransport } from "@connectrpc/connect-node";
 import * as grpc from "@grpc/grpc-js";
 import {
+  type PayloadType,
   SimpleRequestSchema,
   SimpleResponseSchema,
   StreamingInputCallRequestSchema,
@@ -279,8 +280,12 @@ for (const { name, fastPath, tls } of setups) {
         assert.equal(await code(() => collect(client().streamingOutputCall(stream, options))), "ResourceExhausted");
       });
 
-      it("a negative response_size or a status code gRPC does not have is invalid_argument", async () => {
+      it("a negative response_size, an unknown response_type or a status code gRPC does not have is invalid_argument", async () => {
         assert.equal(await code(() => client().unaryCall({ responseSize: -1 }, options)), "InvalidArgument");
+        assert.equal(
+          await code(() => client().unaryCall({ responseType: 7 as PayloadType }, options)),
+          "InvalidArgument",
+        );
         const responseStatus = { code: 99, message: "no such code" };
         assert.equal(await code(() => client().unaryCall({ responseStatus }, options)), "InvalidArgument");
       });

@@ -1,5 +1,5 @@
 import { Code, ConnectError, type HandlerContext, type ServiceImpl } from "@connectrpc/connect";
-import type { EchoStatus, ResponseParameters } from "../../gen/grpc/testing/messages_pb.js";
+import { type EchoStatus, PayloadType, type ResponseParameters } from "../../gen/grpc/testing/messages_pb.js";
 import type { TestService } from "../../gen/grpc/testing/test_pb.js";
 import { sleep } from "./sleep.js";
 
@@ -53,6 +53,10 @@ export function createInteropTestService(options: InteropTestOptions): Partial<S
       echoMetadata(context);
       refuseUncompressed(request.expectCompressed?.value, context);
       throwEchoStatus(request.responseStatus);
+      // The descriptions' rule for a response_type the server does not make.
+      if (request.responseType !== PayloadType.COMPRESSABLE) {
+        throw new ConnectError(`response_type ${request.responseType} is not served`, Code.InvalidArgument);
+      }
       return { payload: payload(request.responseSize) };
     },
 
