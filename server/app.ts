@@ -55,9 +55,12 @@ export interface App {
   readonly admin?: FastifyInstance;
 }
 
-export interface Served {
-  /** What the router serves, and the fast lane too for the calls it takes; health reports each. */
-  readonly services: readonly ServiceImplSpec[];
+export interface BuildOptions {
+  /**
+   * What the router serves, and the fast lane too for the calls it takes; health
+   * reports each. Default: the product's (productServices).
+   */
+  readonly services?: readonly ServiceImplSpec[];
 }
 
 /** The product's services: SimpleTest. */
@@ -71,7 +74,8 @@ export function productServices(config: Config): ServiceImplSpec[] {
  * listens (main.ts on the configured port, tests on port 0) and closes.
  * Another set of services (the interop server's) gets the same stack.
  */
-export async function buildApp(config: Config, served: Served = { services: productServices(config) }): Promise<App> {
+export async function buildApp(config: Config, options: BuildOptions = {}): Promise<App> {
+  const services = options.services ?? productServices(config);
   let front: OnePortServer | undefined;
   // In front of Fastify, so that the calls it serves skip Fastify's per-request
   // work too; it hands everything else (and everything, until it serves) to Fastify.
@@ -112,7 +116,7 @@ export async function buildApp(config: Config, served: Served = { services: prod
   await app.register(webPage, { apiOrigins: config.pageApiOrigins });
 
   // SERVING once the port is open; NOT_SERVING for good the moment shutdown begins.
-  const health = createHealthStatus(served.services.map((spec) => spec.service.typeName));
+  const health = createHealthStatus(services.map((spec) => spec.service.typeName));
   app.addHook("onListen", async () => health.set(ServingStatus.SERVING));
   app.addHook("preClose", async () => health.shutdown());
   const isServing = () => health.get("") === ServingStatus.SERVING;
@@ -170,7 +174,7 @@ export async function buildApp(config: Config, served: Served = { services: prod
     });
   await app.register(fastifyConnectPlugin, {
     routes: (router: ConnectRouter) => {
-      for (const spec of served.services) {
+      for (const spec of services) {
         for (const method of Object.values(spec.methods)) router.rpc(method.method, method.impl);
       }
       router.service(Health, createHealthService(health));
@@ -195,7 +199,7 @@ export async function buildApp(config: Config, served: Served = { services: prod
     fastLane.serve({
       ...laneOptions,
       deadline,
-      services: served.services,
+      services,
       contextValues: (raw) => callTransport(raw, app.log),
       // @fastify/cors, given an origin function (server/cors.ts), varies every response by Origin.
       fastifyHeaders: { vary: "Origin" },
