@@ -8,6 +8,7 @@ import {
   type ConnectRouterOptions,
   createContextValues,
   createServiceImplSpec,
+  type ServiceImplSpec,
 } from "@connectrpc/connect";
 import { fastifyConnectPlugin } from "@connectrpc/connect-fastify";
 import { compressionBrotli, compressionGzip } from "@connectrpc/connect-node";
@@ -61,13 +62,26 @@ export interface App {
 export interface BuildOptions {
   /** Where spans go instead of OTEL_TRACES_EXPORTER's exporters, when tracing is on (tests: an in-memory exporter). */
   readonly spanProcessors?: readonly SpanProcessor[];
+  /**
+   * What the router serves, and the fast lane too for the calls it takes; health
+   * reports each. Default: the product's (productServices).
+   */
+  readonly services?: readonly ServiceImplSpec[];
+}
+
+/** The product's services: SimpleTest. */
+export function productServices(config: Config): ServiceImplSpec[] {
+  const simpleTest = createSimpleTestService({ getListIntervalMs: config.getListIntervalMs });
+  return [createServiceImplSpec<typeof SimpleTest>(SimpleTest, simpleTest)];
 }
 
 /**
  * Wires the whole server, top to bottom. Nothing listens yet: the caller
  * listens (main.ts on the configured port, tests on port 0) and closes.
+ * Another set of services (the interop server's) gets the same stack.
  */
 export async function buildApp(config: Config, options: BuildOptions = {}): Promise<App> {
+  const services = options.services ?? productServices(config);
   let front: OnePortServer | undefined;
   // In front of Fastify, so that the calls it serves skip Fastify's per-request
   // work too; it hands everything else (and everything, until it serves) to Fastify.
@@ -108,7 +122,7 @@ export async function buildApp(config: Config, options: BuildOptions = {}): Prom
   await app.register(webPage, { apiOrigins: config.pageApiOrigins });
 
   // SERVING once the port is open; NOT_SERVING for good the moment shutdown begins.
-  const health = createHealthStatus([SimpleTest.typeName]);
+  const health = createHealthStatus(services.map((spec) => spec.service.typeName));
   app.addHook("onListen", async () => health.set(ServingStatus.SERVING));
   app.addHook("preClose", async () => health.shutdown());
   const isServing = () => health.get("") === ServingStatus.SERVING;
@@ -134,7 +148,6 @@ export async function buildApp(config: Config, options: BuildOptions = {}): Prom
     tracing = await startTracing(config.tracing, { log: app.log, spanProcessors: options.spanProcessors });
   }
 
-  const simpleTest = createSimpleTestService({ getListIntervalMs: config.getListIntervalMs });
   // Health/Watch is meant to stay open until the client cancels or the server stops.
   const deadline = createCallDeadline({
     maxTimeoutMs: config.maxTimeoutMs,
@@ -176,7 +189,10 @@ export async function buildApp(config: Config, options: BuildOptions = {}): Prom
     });
   await app.register(fastifyConnectPlugin, {
     routes: (router: ConnectRouter) => {
-      router.service(SimpleTest, simpleTest).service(Health, createHealthService(health));
+      for (const spec of services) {
+        for (const method of Object.values(spec.methods)) router.rpc(method.method, method.impl);
+      }
+      router.service(Health, createHealthService(health));
       // Registered last, so that it describes everything the router serves.
       if (config.reflection) {
         const reflection = createReflectionService([
@@ -191,14 +207,14 @@ export async function buildApp(config: Config, options: BuildOptions = {}): Prom
     contextValues: (request) =>
       deadline.watchBody(callTransport(request.raw, request.log), refuseBadEnvelopeFlags(request.raw)),
   });
-  // SimpleTest's unary and server-streaming calls of the common shapes, through the same
+  // The services' unary and server-streaming calls of the common shapes, through the same
   // implementation and interceptors, without connect-es's per-call streams; FAST_PATH=off turns it off.
   if (config.fastPath) {
     const { requestGate: _, ...laneOptions } = rpcOptions;
     fastLane.serve({
       ...laneOptions,
       deadline,
-      services: [createServiceImplSpec<typeof SimpleTest>(SimpleTest, simpleTest)],
+      services,
       contextValues: (raw) => callTransport(raw, app.log),
       // @fastify/cors, given an origin function (server/cors.ts), varies every response by Origin.
       fastifyHeaders: { vary: "Origin" },

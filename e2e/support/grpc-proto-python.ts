@@ -1,7 +1,7 @@
 import { execFileSync } from "node:child_process";
-import { mkdtempSync, rmSync } from "node:fs";
+import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
-import { dirname, join } from "node:path";
+import { basename, join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { type CommandResult, type RunOptions, runCommand } from "./run-command.js";
 
@@ -20,24 +20,32 @@ export interface PythonStubs {
  * Makes grpcio stubs of Debian's grpc-proto files (e.g. `grpc/health/v1/health.proto`)
  * in a new temporary directory, with Debian's protoc and grpc_python_plugin. The
  * modules are flat (`health_pb2`, `health_pb2_grpc`): under their package path,
- * `grpc.health...` would collide with grpcio's own `grpc` module.
+ * `grpc.health...` would collide with grpcio's own `grpc` module. So files that
+ * import each other (`grpc/testing/test.proto` imports `grpc/testing/empty.proto`)
+ * are compiled from copies that import them by file name.
  */
 export function makePythonStubs(protoFiles: readonly string[]): PythonStubs {
   const dir = mkdtempSync(join(tmpdir(), "simpletest-grpc-proto-"));
+  const sources = join(dir, "proto");
+  mkdirSync(sources);
   for (const file of protoFiles) {
-    const path = join(grpcProtoDir, file);
-    execFileSync(
-      "protoc",
-      [
-        `-I${dirname(path)}`,
-        `--python_out=${dir}`,
-        `--grpc_python_out=${dir}`,
-        "--plugin=protoc-gen-grpc_python=/usr/bin/grpc_python_plugin",
-        path,
-      ],
-      { stdio: ["ignore", "ignore", "inherit"] },
+    const text = readFileSync(join(grpcProtoDir, file), "utf8").replace(
+      /^import "([^"]+)";/gm,
+      (line, imported: string) => (protoFiles.includes(imported) ? `import "${basename(imported)}";` : line),
     );
+    writeFileSync(join(sources, basename(file)), text);
   }
+  execFileSync(
+    "protoc",
+    [
+      `-I${sources}`,
+      `--python_out=${dir}`,
+      `--grpc_python_out=${dir}`,
+      "--plugin=protoc-gen-grpc_python=/usr/bin/grpc_python_plugin",
+      ...protoFiles.map((file) => join(sources, basename(file))),
+    ],
+    { stdio: ["ignore", "ignore", "inherit"] },
+  );
   return { dir, remove: () => rmSync(dir, { recursive: true, force: true }) };
 }
 
