@@ -53,6 +53,12 @@ export interface App {
  */
 export async function buildApp(config: Config): Promise<App> {
   let front: OnePortServer | undefined;
+  // Health/Watch is meant to stay open until the client cancels or the server stops.
+  const deadline = createCallDeadline({
+    maxTimeoutMs: config.maxTimeoutMs,
+    unbounded: [`/${Health.typeName}/${Health.method.watch.name}`],
+    stuckStreamGraceMs: 1_000,
+  });
   // In front of Fastify, so that the calls it serves skip Fastify's per-request
   // work too; it hands everything else (and everything, until it serves) to Fastify.
   const fastLane = createFastLane();
@@ -63,12 +69,23 @@ export async function buildApp(config: Config): Promise<App> {
     // Fastify's types tie one request type to one server type; the front feeds
     // it both HTTP/1.1 and HTTP/2 compatibility requests, which it handles alike.
     serverFactory: (handler) => {
-      front = createOnePortServer(fastLane.wrap(handler as RequestListener), {
-        takeStream: fastLane.takeStream,
-        tls: config.tls,
-        http1: config.http1,
-        http2: config.http2,
-      });
+      const serve = fastLane.wrap(handler as RequestListener);
+      // Both ways in cap the deadline headers before the lane or connect-es reads them.
+      front = createOnePortServer(
+        (req, res) => {
+          deadline.capTimeoutHeaders(req.headers);
+          serve(req, res);
+        },
+        {
+          takeStream: (stream, headers, rawHeaders, compat) => {
+            deadline.capTimeoutHeaders(headers);
+            return fastLane.takeStream(stream, headers, rawHeaders, compat);
+          },
+          tls: config.tls,
+          http1: config.http1,
+          http2: config.http2,
+        },
+      );
       return front as unknown as Server;
     },
   });
@@ -104,20 +121,14 @@ export async function buildApp(config: Config): Promise<App> {
   if (config.metrics) await app.register(metricsRoute, { registry });
 
   const simpleTest = createSimpleTestService({ getListIntervalMs: config.getListIntervalMs });
-  // Health/Watch is meant to stay open until the client cancels or the server stops.
-  const deadline = createCallDeadline({
-    maxTimeoutMs: config.maxTimeoutMs,
-    unbounded: [`/${Health.typeName}/${Health.method.watch.name}`],
-    stuckStreamGraceMs: 1_000,
-  });
   // What connect-es and the fast lane alike apply to every call.
   const rpcOptions = {
     readMaxBytes: config.maxMessageBytes,
     writeMaxBytes: config.maxMessageBytes,
     acceptCompression: [compressionGzip, compressionBrotli],
-    // The deadline gate caps calls at config.maxTimeoutMs; this only refuses
-    // deadlines no timer can hold (Node would fire them after 1 ms).
-    maxTimeoutMs: 2 ** 31 - 1,
+    // The front caps deadline headers at config.maxTimeoutMs (capTimeoutHeaders)
+    // and the deadline gate caps calls without one: connect-es never sees a longer one.
+    maxTimeoutMs: config.maxTimeoutMs,
     // curl users should not have to send Connect-Protocol-Version.
     requireConnectProtocolHeader: false,
     shutdownSignal: shutdown.signal,

@@ -11,7 +11,7 @@ export interface Config {
   readonly logLevel: LogLevel;
   /** Largest message accepted or sent, in bytes, after decompression. */
   readonly maxMessageBytes: number;
-  /** Longest deadline a client may ask for; longer ones are refused with invalid_argument. */
+  /** Longest a call may run: a call with no deadline, or a longer one (however long), gets this one. */
   readonly maxTimeoutMs: number;
   /** How long in-flight calls may run on after shutdown begins before they are cancelled. */
   readonly shutdownGraceMs: number;
