@@ -24,6 +24,7 @@ import type { RequestInfo } from "./fast-lane/exchange.js";
 import { createFastLane } from "./fast-lane/fast-lane.js";
 import { healthz } from "./healthz.js";
 import { createOnePortServer, type OnePortServer, type RequestListener } from "./listen/one-port.js";
+import { logDroppedConnections } from "./observe/dropped-connections.js";
 import { hideInternalErrors } from "./observe/hide-internal-errors.js";
 import { stdoutLogDestination } from "./observe/log-destination.js";
 import { metricsRoute } from "./observe/metrics-route.js";
@@ -82,6 +83,7 @@ export async function buildApp(config: Config): Promise<App> {
             return fastLane.takeStream(stream, headers, rawHeaders, compat);
           },
           tls: config.tls,
+          maxConnections: config.maxConnections,
           http1: config.http1,
           http2: config.http2,
         },
@@ -186,5 +188,6 @@ export async function buildApp(config: Config): Promise<App> {
 
   await app.ready();
   if (front === undefined) throw new Error("fastify did not call the server factory");
+  logDroppedConnections(front, app.log, { maxConnections: config.maxConnections, everyMs: 10_000 });
   return { fastify: app, front, health };
 }

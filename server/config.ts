@@ -20,6 +20,12 @@ export interface Config {
    * SIGTERM, so that load balancers see the health check fail before the port closes.
    */
   readonly shutdownDelayMs: number;
+  /**
+   * Connections open at once, in this process; past it new ones are closed as
+   * soon as they are accepted, so that a flood of them cannot use up the
+   * process's file descriptors and lock every client out.
+   */
+  readonly maxConnections: number;
   readonly http1: {
     readonly headersTimeoutMs: number;
     readonly requestTimeoutMs: number;
@@ -90,6 +96,7 @@ export function loadConfig(env: Env, argv: readonly string[] = []): Config {
     maxTimeoutMs: int("MAX_TIMEOUT_MS", 300_000, 1, 2 ** 31 - 1),
     shutdownGraceMs: int("SHUTDOWN_GRACE_MS", 10_000, 0, 3_600_000),
     shutdownDelayMs: int("SHUTDOWN_DELAY_MS", 0, 0, 600_000),
+    maxConnections: int("MAX_CONNECTIONS", 10_000, 1, 1_000_000),
     http1: {
       headersTimeoutMs: int("HTTP1_HEADERS_TIMEOUT_MS", 10_000, 1, 600_000),
       requestTimeoutMs: int("HTTP1_REQUEST_TIMEOUT_MS", 300_000, 0, 2 ** 31 - 1),
