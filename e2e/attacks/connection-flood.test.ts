@@ -70,7 +70,10 @@ for (const scheme of ["http", "https"] as const) {
         const limitLines = server.lines.filter((line) => line.includes("MAX_CONNECTIONS"));
         assert.equal(limitLines.length, 1, limitLines.join("\n"));
         assert.equal(JSON.parse(limitLines[0] as string).maxConnections, maxConnections);
-        console.log(`200 connections over the limit closed after at most ${slowest.toFixed(0)} ms`);
+        console.log(
+          `${scheme}: 200 connections over the limit closed after at most ${slowest.toFixed(0)} ms; ` +
+            `canary p50/p99 ${report.p50Ms.toFixed(1)}/${report.p99Ms.toFixed(1)} ms`,
+        );
       } finally {
         for (const session of holders) session.destroy();
       }

@@ -47,6 +47,7 @@ for (const fastPath of ["on", "off"]) {
       await server.close();
       assert.deepEqual(report.failures, []);
       assert.ok(report.served > 0);
+      console.log(`FAST_PATH=${fastPath}: canary p50/p99 ${report.p50Ms.toFixed(1)}/${report.p99Ms.toFixed(1)} ms`);
     });
 
     it("a gRPC call with one 64 KB header is reset (ENHANCE_YOUR_CALM), as after the acknowledgement", async () => {
