@@ -30,7 +30,7 @@ import { stdoutLogDestination } from "./observe/log-destination.js";
 import { metricsRoute } from "./observe/metrics-route.js";
 import type { RpcLogger } from "./observe/rpc-log-line.js";
 import { createRpcMetrics } from "./observe/rpc-metrics.js";
-import { callTransportKey, observeRpcs, peerOf, protocolOf } from "./observe/rpc-observer.js";
+import { callTransportKey, notePeer, observeRpcs, peerOfCall, protocolOf } from "./observe/rpc-observer.js";
 import {
   undecodableStreamsAreInvalidArgument,
   undecodableUnaryIsInvalidArgument,
@@ -83,6 +83,7 @@ export async function buildApp(config: Config): Promise<App> {
             return fastLane.takeStream(stream, headers, rawHeaders, compat);
           },
           tls: config.tls,
+          onStream: notePeer,
           maxConnections: config.maxConnections,
           http1: config.http1,
           http2: config.http2,
@@ -149,7 +150,7 @@ export async function buildApp(config: Config): Promise<App> {
     createContextValues().set(callTransportKey, {
       protocol: protocolOf(raw.headers["content-type"]),
       httpVersion: raw.httpVersion,
-      peer: peerOf(raw.socket),
+      peer: peerOfCall(raw),
       log,
     });
   await app.register(fastifyConnectPlugin, {

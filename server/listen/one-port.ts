@@ -45,6 +45,12 @@ export type StreamTaker = (
 
 export interface OnePortOptions {
   readonly takeStream?: StreamTaker;
+  /**
+   * Called with every HTTP/2 stream as it arrives, and its connection's
+   * socket: a stream the client resets at once has lost its way to the
+   * socket by the time anything else sees it.
+   */
+  readonly onStream?: (stream: http2.ServerHttp2Stream, socket: net.Socket | tls.TLSSocket) => void;
   /** Connections open at once; past it, a new connection is closed as soon as it is accepted (a "drop" event). Default: no limit. */
   readonly maxConnections?: number;
   /** PEM certificate and key: with them the port speaks TLS and picks the protocol by ALPN. */
@@ -137,6 +143,10 @@ export function createOnePortServer(listener: RequestListener, options: OnePortO
   h2.on("session", (session: http2.ServerHttp2Session) => {
     sessions.add(session);
     session.once("close", () => sessions.delete(session));
+    const { onStream } = options;
+    // First, before the server's own listener, which may serve the request at once.
+    if (onStream)
+      session.prependListener("stream", (stream: http2.ServerHttp2Stream) => onStream(stream, session.socket));
     session.setTimeout(options.http2.idleTimeoutMs, () => session.close());
     keepSessionAlive(session, {
       intervalMs: options.http2.keepAliveIntervalMs,
