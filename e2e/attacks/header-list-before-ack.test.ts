@@ -47,7 +47,9 @@ for (const fastPath of ["on", "off"]) {
       await server.close();
       assert.deepEqual(report.failures, []);
       assert.ok(report.served > 0);
-      console.log(`FAST_PATH=${fastPath}: canary p50/p99 ${report.p50Ms.toFixed(1)}/${report.p99Ms.toFixed(1)} ms`);
+      console.log(
+        `FAST_PATH=${fastPath}: canary served ${report.served}, p50/p99 ${report.p50Ms.toFixed(1)}/${report.p99Ms.toFixed(1)} ms`,
+      );
     });
 
     it("a gRPC call with one 64 KB header is reset (ENHANCE_YOUR_CALM), as after the acknowledgement", async () => {
@@ -74,6 +76,18 @@ for (const fastPath of ["on", "off"]) {
         await unacknowledgedRequest(server.port, healthz(authority, [["x-fill", "c".repeat(filler - 1)]])),
         { status: 200 },
       );
+    });
+
+    it("larger blocks never reach JavaScript: nghttp2 ends the connection (a field over 64 KiB; 7.6 MB in 127 fields)", async () => {
+      assert.deepEqual(
+        await unacknowledgedRequest(server.port, healthz(authority, [["x-huge", "e".repeat(1_000_000)]])),
+        {
+          goaway: http2.constants.NGHTTP2_COMPRESSION_ERROR,
+        },
+      );
+      const fields = Array.from({ length: 127 }, (_, i): [string, string] => [`x-h${i}`, "f".repeat(60_000)]);
+      const outcome = await unacknowledgedRequest(server.port, healthz(authority, fields));
+      assert.ok("goaway" in outcome || "reset" in outcome, JSON.stringify(outcome));
     });
 
     it("a gRPC call with a 12 KB header, under the limit, is served before the acknowledgement too", async () => {
