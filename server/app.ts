@@ -29,12 +29,13 @@ import { createFastLane } from "./fast-lane/fast-lane.js";
 import { healthz } from "./healthz.js";
 import { createOnePortServer, type OnePortServer, type RequestListener } from "./listen/one-port.js";
 import { collectProcessMetrics, workerMetrics } from "./observe/cluster-metrics.js";
+import { logDroppedConnections } from "./observe/dropped-connections.js";
 import { hideInternalErrors } from "./observe/hide-internal-errors.js";
 import { stdoutLogDestination } from "./observe/log-destination.js";
 import { metricsRoute } from "./observe/metrics-route.js";
 import type { RpcLogger } from "./observe/rpc-log-line.js";
 import { createRpcMetrics } from "./observe/rpc-metrics.js";
-import { callTransportKey, observeRpcs, peerOf, protocolOf } from "./observe/rpc-observer.js";
+import { callTransportKey, notePeer, observeRpcs, peerOfCall, protocolOf } from "./observe/rpc-observer.js";
 import type { Tracing } from "./observe/tracing.js";
 import {
   undecodableStreamsAreInvalidArgument,
@@ -83,6 +84,12 @@ export function productServices(config: Config): ServiceImplSpec[] {
 export async function buildApp(config: Config, options: BuildOptions = {}): Promise<App> {
   const services = options.services ?? productServices(config);
   let front: OnePortServer | undefined;
+  // Health/Watch is meant to stay open until the client cancels or the server stops.
+  const deadline = createCallDeadline({
+    maxTimeoutMs: config.maxTimeoutMs,
+    unbounded: [`/${Health.typeName}/${Health.method.watch.name}`],
+    stuckStreamGraceMs: 1_000,
+  });
   // In front of Fastify, so that the calls it serves skip Fastify's per-request
   // work too; it hands everything else (and everything, until it serves) to Fastify.
   const fastLane = createFastLane();
@@ -93,12 +100,25 @@ export async function buildApp(config: Config, options: BuildOptions = {}): Prom
     // Fastify's types tie one request type to one server type; the front feeds
     // it both HTTP/1.1 and HTTP/2 compatibility requests, which it handles alike.
     serverFactory: (handler) => {
-      front = createOnePortServer(fastLane.wrap(handler as RequestListener), {
-        takeStream: fastLane.takeStream,
-        tls: config.tls,
-        http1: config.http1,
-        http2: config.http2,
-      });
+      const serve = fastLane.wrap(handler as RequestListener);
+      // Both ways in cap the deadline headers before the lane or connect-es reads them.
+      front = createOnePortServer(
+        (req, res) => {
+          deadline.capTimeoutHeaders(req.headers);
+          serve(req, res);
+        },
+        {
+          takeStream: (stream, headers, rawHeaders, compat) => {
+            deadline.capTimeoutHeaders(headers);
+            return fastLane.takeStream(stream, headers, rawHeaders, compat);
+          },
+          tls: config.tls,
+          onStream: notePeer,
+          maxConnections: config.maxConnections,
+          http1: config.http1,
+          http2: config.http2,
+        },
+      );
       return front as unknown as Server;
     },
   });
@@ -148,20 +168,14 @@ export async function buildApp(config: Config, options: BuildOptions = {}): Prom
     tracing = await startTracing(config.tracing, { log: app.log, spanProcessors: options.spanProcessors });
   }
 
-  // Health/Watch is meant to stay open until the client cancels or the server stops.
-  const deadline = createCallDeadline({
-    maxTimeoutMs: config.maxTimeoutMs,
-    unbounded: [`/${Health.typeName}/${Health.method.watch.name}`],
-    stuckStreamGraceMs: 1_000,
-  });
   // What connect-es and the fast lane alike apply to every call.
   const rpcOptions = {
     readMaxBytes: config.maxMessageBytes,
     writeMaxBytes: config.maxMessageBytes,
     acceptCompression: [compressionGzip, compressionBrotli],
-    // The deadline gate caps calls at config.maxTimeoutMs; this only refuses
-    // deadlines no timer can hold (Node would fire them after 1 ms).
-    maxTimeoutMs: 2 ** 31 - 1,
+    // The front caps deadline headers at config.maxTimeoutMs (capTimeoutHeaders)
+    // and the deadline gate caps calls without one: connect-es never sees a longer one.
+    maxTimeoutMs: config.maxTimeoutMs,
     // curl users should not have to send Connect-Protocol-Version.
     requireConnectProtocolHeader: false,
     // JSON that is not UTF-8 is refused, as a protobuf string would be.
@@ -183,7 +197,7 @@ export async function buildApp(config: Config, options: BuildOptions = {}): Prom
     createContextValues().set(callTransportKey, {
       protocol: protocolOf(raw.headers["content-type"]),
       httpVersion: raw.httpVersion,
-      peer: peerOf(raw.socket),
+      peer: peerOfCall(raw),
       headers: raw.headers,
       log,
     });
@@ -227,5 +241,6 @@ export async function buildApp(config: Config, options: BuildOptions = {}): Prom
 
   await app.ready();
   if (front === undefined) throw new Error("fastify did not call the server factory");
+  logDroppedConnections(front, app.log, { maxConnections: config.maxConnections, everyMs: 10_000 });
   return { fastify: app, front, health, admin, tracing };
 }

@@ -11,7 +11,7 @@ export interface Config {
   readonly logLevel: LogLevel;
   /** Largest message accepted or sent, in bytes, after decompression. */
   readonly maxMessageBytes: number;
-  /** Longest deadline a client may ask for; longer ones are refused with invalid_argument. */
+  /** Longest a call may run: a call with no deadline, or a longer one (however long), gets this one. */
   readonly maxTimeoutMs: number;
   /** How long in-flight calls may run on after shutdown begins before they are cancelled. */
   readonly shutdownGraceMs: number;
@@ -20,6 +20,12 @@ export interface Config {
    * SIGTERM, so that load balancers see the health check fail before the port closes.
    */
   readonly shutdownDelayMs: number;
+  /**
+   * Connections open at once, in this process; past it new ones are closed as
+   * soon as they are accepted, so that a flood of them cannot use up the
+   * process's file descriptors and lock every client out.
+   */
+  readonly maxConnections: number;
   readonly http1: {
     readonly headersTimeoutMs: number;
     readonly requestTimeoutMs: number;
@@ -116,6 +122,7 @@ export function loadConfig(env: Env, argv: readonly string[] = []): Config {
     maxTimeoutMs: int("MAX_TIMEOUT_MS", 300_000, 1, 2 ** 31 - 1),
     shutdownGraceMs: int("SHUTDOWN_GRACE_MS", 10_000, 0, 3_600_000),
     shutdownDelayMs: int("SHUTDOWN_DELAY_MS", 0, 0, 600_000),
+    maxConnections: int("MAX_CONNECTIONS", 10_000, 1, 1_000_000),
     http1: {
       headersTimeoutMs: int("HTTP1_HEADERS_TIMEOUT_MS", 10_000, 1, 600_000),
       requestTimeoutMs: int("HTTP1_REQUEST_TIMEOUT_MS", 300_000, 0, 2 ** 31 - 1),
