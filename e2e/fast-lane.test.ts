@@ -244,6 +244,7 @@ describe("interceptors on the fast lane see a request as connect-es gives it", (
           idleTimeoutMs: 60_000,
           keepAliveIntervalMs: 0,
           keepAliveTimeoutMs: 1_000,
+          resets: { burst: 200, perSecond: 50 },
         },
       },
     );

@@ -23,6 +23,7 @@ describe("loadConfig", () => {
     assert.equal(config.shutdownGraceMs, 10_000);
     assert.equal(config.logLevel, "info");
     assert.deepEqual(config.corsOrigins, []);
+    assert.deepEqual(config.http2.resets, { burst: 200, perSecond: 50 });
   });
 
   it("reads HOST and PORT, and the --host and --port flags win over them", () => {
@@ -58,6 +59,8 @@ describe("loadConfig", () => {
         /^TLS_CERT: cannot read "\/nonexistent\/cert.pem" \(ENOENT\)$/,
       ],
       [{ METRICS: "no" }, [], /^METRICS must be on or off, got "no"$/],
+      [{ HTTP2_RESET_BURST: "0" }, [], /^HTTP2_RESET_BURST must be an integer from 1 to 1000000, got "0"$/],
+      [{ HTTP2_RESET_RATE: "fast" }, [], /^HTTP2_RESET_RATE must be an integer from 1 to 1000000, got "fast"$/],
       [{}, ["--prot", "1"], /^Unknown option '--prot' \(the flags are/],
     ];
     for (const [env, argv, expected] of cases) {

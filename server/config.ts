@@ -34,6 +34,8 @@ export interface Config {
     readonly keepAliveIntervalMs: number;
     /** How long a ping may go unanswered before its connection is closed. */
     readonly keepAliveTimeoutMs: number;
+    /** Streams a connection may reset at once, and per second after that, before it is closed (rapid reset). */
+    readonly resets: { readonly burst: number; readonly perSecond: number };
   };
   /** Pause between GetList messages, to watch a stream arrive; 0 answers at once. */
   readonly getListIntervalMs: number;
@@ -102,6 +104,10 @@ export function loadConfig(env: Env, argv: readonly string[] = []): Config {
       idleTimeoutMs: int("HTTP2_IDLE_TIMEOUT_MS", 60_000, 1, 2 ** 31 - 1),
       keepAliveIntervalMs: int("HTTP2_KEEPALIVE_MS", 30_000, 0, 2 ** 31 - 1),
       keepAliveTimeoutMs: int("HTTP2_KEEPALIVE_TIMEOUT_MS", 20_000, 1, 2 ** 31 - 1),
+      resets: {
+        burst: int("HTTP2_RESET_BURST", 200, 1, 1_000_000),
+        perSecond: int("HTTP2_RESET_RATE", 50, 1, 1_000_000),
+      },
     },
     getListIntervalMs: int("GETLIST_INTERVAL_MS", 0, 0, 60_000),
     reflection: parseOnOff("REFLECTION", read("REFLECTION"), true),

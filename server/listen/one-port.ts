@@ -4,6 +4,7 @@ import net from "node:net";
 import tls from "node:tls";
 import { keepSessionAlive } from "./http2-keepalive.js";
 import { classifyPreface } from "./http2-preface.js";
+import { guardResetFlood, type ResetFloodOptions } from "./reset-flood-guard.js";
 
 export type RequestListener = (
   req: http.IncomingMessage | http2.Http2ServerRequest,
@@ -42,6 +43,8 @@ export interface OnePortOptions {
     readonly idleTimeoutMs: number;
     readonly keepAliveIntervalMs: number;
     readonly keepAliveTimeoutMs: number;
+    /** How fast a connection may reset streams before it is closed with ENHANCE_YOUR_CALM. */
+    readonly resets: ResetFloodOptions;
   };
 }
 
@@ -110,6 +113,7 @@ export function createOnePortServer(listener: RequestListener, options: OnePortO
     listener(req, res);
   });
   if (options.takeStream) offerStreams(h2, options.takeStream);
+  guardResetFlood(h2, options.http2.resets);
   h2.on("session", (session: http2.ServerHttp2Session) => {
     sessions.add(session);
     session.once("close", () => sessions.delete(session));
