@@ -12,7 +12,7 @@ import { fastifyConnectPlugin } from "@connectrpc/connect-fastify";
 import { compressionBrotli, compressionGzip } from "@connectrpc/connect-node";
 import fastifyCors from "@fastify/cors";
 import { type FastifyInstance, fastify, LogController } from "fastify";
-import { collectDefaultMetrics, Registry } from "prom-client";
+import { collectDefaultMetrics, Gauge, Registry } from "prom-client";
 import { Health, HealthCheckResponse_ServingStatus as ServingStatus } from "../gen/grpc/health/v1/health_pb.js";
 import { ServerReflection } from "../gen/grpc/reflection/v1/reflection_pb.js";
 import { ServerReflection as ServerReflectionV1alpha } from "../gen/grpc/reflection/v1alpha/reflection_pb.js";
@@ -24,6 +24,7 @@ import type { RequestInfo } from "./fast-lane/exchange.js";
 import { createFastLane } from "./fast-lane/fast-lane.js";
 import { healthz } from "./healthz.js";
 import { createOnePortServer, type OnePortServer, type RequestListener } from "./listen/one-port.js";
+import { createMeteredRequestBodies } from "./metered-request-body.js";
 import { hideInternalErrors } from "./observe/hide-internal-errors.js";
 import { stdoutLogDestination } from "./observe/log-destination.js";
 import { metricsRoute } from "./observe/metrics-route.js";
@@ -34,6 +35,7 @@ import {
   undecodableStreamsAreInvalidArgument,
   undecodableUnaryIsInvalidArgument,
 } from "./observe/undecodable-requests.js";
+import { createRequestBodyBudget } from "./request-body-budget.js";
 import { answerNotFound } from "./rpc-not-found.js";
 import { createHealthService, createHealthStatus, type HealthStatus } from "./services/health.js";
 import { createReflectionService } from "./services/reflection.js";
@@ -101,6 +103,17 @@ export async function buildApp(config: Config): Promise<App> {
   const registry = new Registry();
   collectDefaultMetrics({ register: registry });
   const rpcMetrics = createRpcMetrics(registry);
+  // Request bytes read and not yet handled, bounded per connection and server, and timed.
+  const bodyBudget = createRequestBodyBudget(config.requestBodies);
+  const meteredBodies = createMeteredRequestBodies(bodyBudget);
+  new Gauge({
+    name: "simpletest_request_bytes_held",
+    help: "Request body bytes read and not yet handed to a handler (bounded by REQUEST_BUFFER_BYTES).",
+    registers: [registry],
+    collect() {
+      this.set(bodyBudget.held());
+    },
+  });
   if (config.metrics) await app.register(metricsRoute, { registry });
 
   const simpleTest = createSimpleTestService({ getListIntervalMs: config.getListIntervalMs });
@@ -128,6 +141,7 @@ export async function buildApp(config: Config): Promise<App> {
       undecodableStreamsAreInvalidArgument(),
     ],
     requestGate: (context) => {
+      meteredBodies.requestGate(context);
       deadline.requestGate(context);
       undecodableUnaryIsInvalidArgument(context);
     },
@@ -141,7 +155,9 @@ export async function buildApp(config: Config): Promise<App> {
     });
   await app.register(fastifyConnectPlugin, {
     routes: (router: ConnectRouter) => {
-      router.service(SimpleTest, simpleTest).service(Health, createHealthService(health));
+      router
+        .service(SimpleTest, simpleTest)
+        .service(Health, createHealthService(health));
       // Registered last, so that it describes everything the router serves.
       if (config.reflection) {
         const reflection = createReflectionService([
@@ -153,7 +169,8 @@ export async function buildApp(config: Config): Promise<App> {
       }
     },
     ...rpcOptions,
-    contextValues: (request) => deadline.watchBody(callTransport(request.raw, request.log), request.raw),
+    contextValues: (request) =>
+      deadline.watchBody(meteredBodies.watchBody(callTransport(request.raw, request.log), request.raw), request.raw),
   });
   // SimpleTest's unary and server-streaming calls of the common shapes, through the same
   // implementation and interceptors, without connect-es's per-call streams; FAST_PATH=off turns it off.
@@ -162,6 +179,7 @@ export async function buildApp(config: Config): Promise<App> {
     fastLane.serve({
       ...laneOptions,
       deadline,
+      bodyBudget,
       services: [createServiceImplSpec<typeof SimpleTest>(SimpleTest, simpleTest)],
       contextValues: (raw) => callTransport(raw, app.log),
       // @fastify/cors, given an origin function (server/cors.ts), varies every response by Origin.

@@ -28,6 +28,7 @@ import {
 import * as connect from "@connectrpc/connect/protocol-connect";
 import * as grpc from "@connectrpc/connect/protocol-grpc";
 import type { CallDeadline } from "../call-deadline.js";
+import { connectionOf, type RequestBodyBudget } from "../request-body-budget.js";
 import {
   CompatExchange,
   type Exchange,
@@ -50,6 +51,8 @@ export interface FastLaneOptions extends Partial<Omit<UniversalHandlerOptions, "
   readonly contextValues: (req: RequestInfo) => ContextValues;
   /** The deadline rule the router's request gate applies, and what resets HTTP/2 streams left open. */
   readonly deadline: Pick<CallDeadline, "limit" | "callEnded">;
+  /** What bounds the request bytes held and the time they take to arrive, as on the router. */
+  readonly bodyBudget: Pick<RequestBodyBudget, "admit" | "meter">;
   /** Headers Fastify's hooks put on every response (connect-fastify passes them on), e.g. CORS's `vary`. */
   readonly fastifyHeaders?: Readonly<Record<string, string>>;
   /** Where a failure of the lane itself is told (one the call's own error handling did not catch). */
@@ -382,9 +385,19 @@ function readMessage(
 ): void {
   const isGrpc = shape === "grpc";
   const limit = isGrpc ? serving.opt.readMaxBytes + 5 : serving.opt.readMaxBytes;
+  const budget = serving.options.bodyBudget;
+  try {
+    budget.admit();
+  } catch (e) {
+    call.end(e);
+  }
   call.wait<Buffer | readonly Buffer[]>(
     // The whole body; or, past the limit, the part read so far.
-    (resolve) => readBody(exchange.body, limit, resolve, resolve),
+    (resolve) => {
+      const meter = budget.meter(connectionOf(exchange.body));
+      meter.startClock((error) => call.end(error));
+      return readBody(exchange.body, limit, resolve, resolve, meter);
+    },
     (body) => {
       const input = Buffer.isBuffer(body) ? parse(route, isGrpc, shape !== "connect-json", body) : undefined;
       if (input !== undefined) {

@@ -1,6 +1,7 @@
 import type http from "node:http";
 import type http2 from "node:http2";
 import type { Readable } from "node:stream";
+import type { BodyMeter } from "../request-body-budget.js";
 
 export type NodeRequest = http.IncomingMessage | http2.Http2ServerRequest;
 
@@ -8,16 +9,20 @@ export type NodeRequest = http.IncomingMessage | http2.Http2ServerRequest;
  * Reads a whole request body of at most `limit` bytes into memory and calls
  * `done` with it. A longer body is not read further: `tooLong` is called at
  * once, while the rest may still be arriving. The returned function stops
- * the reading (the call ended meanwhile), leaving the request paused.
+ * the reading (the call ended meanwhile), leaving the request paused. The
+ * bytes read are held on `meter`, which pauses the reading while the
+ * connection or the server holds too many, and lets them go at the end.
  */
 export function readBody(
   req: Readable,
   limit: number,
   done: (body: Buffer) => void,
   tooLong: (consumed: readonly Buffer[]) => void,
+  meter: Pick<BodyMeter, "hold" | "whenRoom" | "close">,
 ): () => void {
   const chunks: Buffer[] = [];
   let size = 0;
+  const resume = () => req.resume();
   const onData = (chunk: Buffer) => {
     chunks.push(chunk);
     size += chunk.length;
@@ -25,11 +30,16 @@ export function readBody(
       req.off("data", onData);
       req.off("end", onEnd);
       req.pause();
+      meter.close();
       tooLong(chunks);
+    } else if (!meter.hold(chunk.length)) {
+      req.pause();
+      meter.whenRoom(resume);
     }
   };
   const onEnd = () => {
     req.off("data", onData);
+    meter.close();
     done(chunks.length === 1 ? chunks[0] : Buffer.concat(chunks, size));
   };
   req.on("data", onData);
@@ -38,6 +48,7 @@ export function readBody(
     req.off("data", onData);
     req.off("end", onEnd);
     req.pause();
+    meter.close();
   };
 }
 
