@@ -157,7 +157,7 @@ export async function buildApp(config: Config): Promise<App> {
     routes: (router: ConnectRouter) => {
       router
         .service(SimpleTest, simpleTest)
-        .service(Health, createHealthService(health));
+        .service(Health, createHealthService(health, { maxWatchStreams: config.maxWatchStreams }));
       // Registered last, so that it describes everything the router serves.
       if (config.reflection) {
         const reflection = createReflectionService([

@@ -29,6 +29,7 @@ describe("loadConfig", () => {
       perServerBytes: 128 * 1024 * 1024,
       timeoutMs: 30_000,
     });
+    assert.equal(config.maxWatchStreams, 1_000);
   });
 
   it("reads HOST and PORT, and the --host and --port flags win over them", () => {
@@ -81,6 +82,7 @@ describe("loadConfig", () => {
         [],
         /^REQUEST_BODY_TIMEOUT_MS must be an integer from 1 to 2147483647, got "0"$/,
       ],
+      [{ MAX_WATCH_STREAMS: "-1" }, [], /^MAX_WATCH_STREAMS must be an integer from 0 to 1000000, got "-1"$/],
       [{}, ["--prot", "1"], /^Unknown option '--prot' \(the flags are/],
     ];
     for (const [env, argv, expected] of cases) {

@@ -44,6 +44,8 @@ export interface Config {
     /** How long a unary request's body, or one message of a streaming request, may take to arrive. */
     readonly timeoutMs: number;
   };
+  /** grpc.health.v1.Health/Watch streams open at once; past it, resource_exhausted. */
+  readonly maxWatchStreams: number;
   /** Pause between GetList messages, to watch a stream arrive; 0 answers at once. */
   readonly getListIntervalMs: number;
   /** Serve gRPC server reflection (v1 and v1alpha), so grpcurl and buf curl need no proto files. */
@@ -117,6 +119,7 @@ export function loadConfig(env: Env, argv: readonly string[] = []): Config {
       },
     },
     requestBodies: parseRequestBodies(int),
+    maxWatchStreams: int("MAX_WATCH_STREAMS", 1_000, 0, 1_000_000),
     getListIntervalMs: int("GETLIST_INTERVAL_MS", 0, 0, 60_000),
     reflection: parseOnOff("REFLECTION", read("REFLECTION"), true),
     metrics: parseOnOff("METRICS", read("METRICS"), true),
