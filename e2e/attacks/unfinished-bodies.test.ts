@@ -2,6 +2,7 @@ import assert from "node:assert/strict";
 import http2 from "node:http2";
 import { after, before, describe, it } from "node:test";
 import { setTimeout as sleep } from "node:timers/promises";
+import { createSimpleTestClient } from "../../client/simple-test-client.js";
 import { startCanary } from "../support/canary.js";
 import { assertStillServing, type ServerProcess, spawnServer } from "../support/server.js";
 
@@ -108,4 +109,45 @@ for (const fastPath of ["on", "off"]) {
       });
     });
   }
+}
+
+for (const fastPath of ["on", "off"]) {
+  describe(`a server full of unfinished bodies, FAST_PATH=${fastPath}`, () => {
+    let server: ServerProcess;
+    before(async () => {
+      server = await spawnServer({
+        FAST_PATH: fastPath,
+        REQUEST_BUFFER_BYTES: String(mib),
+        REQUEST_BUFFER_PER_CONNECTION_BYTES: String(mib),
+      });
+    });
+    after(() => server?.close());
+
+    it("refuses new calls at once with resource_exhausted while it holds REQUEST_BUFFER_BYTES, and serves them again once the bytes are let go", async () => {
+      const session = http2.connect(server.url);
+      session.on("error", () => {});
+      const client = createSimpleTestClient({ baseUrl: server.url, protocol: "grpc" });
+      try {
+        const attack = unfinishedBodies(session, "grpc");
+        let held = 0;
+        for (let i = 0; i < 50 && held < mib; i++) {
+          await sleep(100);
+          held = (await memoryOf(server)).held;
+        }
+        assert.ok(held >= mib, `the server holds ${held} bytes`);
+        const started = performance.now();
+        await assert.rejects(client.getOne({ hello: "x" }, { timeoutMs: 5_000 }), (e: Error) =>
+          /resource_exhausted/.test(e.message),
+        );
+        assert.ok(performance.now() - started < 2_000, "refused at once, not after waiting");
+        session.destroy();
+        await attack;
+        await sleep(200);
+        assert.equal((await client.getOne({ hello: "x" }, { timeoutMs: 5_000 })).result, "Hello !! x");
+      } finally {
+        session.destroy();
+        client.close();
+      }
+    });
+  });
 }

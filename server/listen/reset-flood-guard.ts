@@ -32,7 +32,10 @@ interface Resets {
  * So the server's stream listeners go behind this guard, which counts the
  * streams of each connection that close with RST_STREAM (a token bucket of
  * `burst` refilled at `perSecond`), and closes a connection that outruns it
- * with GOAWAY ENHANCE_YOUR_CALM. And while a connection has reset streams
+ * with GOAWAY ENHANCE_YOUR_CALM. Node does not tell who sent the reset: the
+ * streams the server resets itself (those whose client stopped reading their
+ * answers, server/call-deadline.ts) count too, which only a client that
+ * abuses the server's buffers would notice. And while a connection has reset streams
  * recently (its bucket is not full), its new streams are started a turn of
  * the event loop later: Node parses a whole read of frames one frame at a
  * time, running each stream's handler before it parses the RST_STREAM right
