@@ -115,7 +115,8 @@ for (const fastPath of ["on", "off"]) {
 
       assert.deepEqual(honestCanary.failures, []);
       assert.deepEqual(attackCanary.failures, []);
-      assert.ok(honest.answered > honest.sent * 0.9, "the honest load was served");
+      // All but the streams still in flight when the load stopped (100 at most).
+      assert.ok(honest.answered >= honest.sent - 100, "the honest load was served");
       // The flood's unread bytes often turn the server's close into a TCP reset, and the GOAWAY is lost.
       for (const code of Object.keys(attack.goaways)) assert.equal(code, "11", "GOAWAY ENHANCE_YOUR_CALM (0xb)");
       assert.ok(attack.connections > 2, "one connection took every reset without being closed");

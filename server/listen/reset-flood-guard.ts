@@ -54,8 +54,9 @@ export function guardResetFlood(h2: http2.Http2Server, options: ResetFloodOption
     }
     return bucket;
   };
-  /** Tokens after refilling for the time passed. */
+  /** Tokens after refilling for the time passed; a full bucket (every honest connection's) costs no clock read. */
   const refill = (bucket: Resets) => {
+    if (bucket.tokens >= options.burst) return bucket.tokens;
     const now = performance.now();
     bucket.tokens = Math.min(options.burst, bucket.tokens + ((now - bucket.at) / 1000) * options.perSecond);
     bucket.at = now;
@@ -69,8 +70,11 @@ export function guardResetFlood(h2: http2.Http2Server, options: ResetFloodOption
     const session = stream.session;
     if (session === undefined) return;
     const bucket = bucketOf(session);
-    stream.once("close", () => {
+    // "close" comes once: `on` spares the wrapper `once` makes.
+    stream.on("close", () => {
       if (stream.rstCode === http2.constants.NGHTTP2_NO_ERROR || session.destroyed) return;
+      // A full bucket starts refilling from its first reset.
+      if (bucket.tokens >= options.burst) bucket.at = performance.now();
       if (refill(bucket) >= 1) {
         bucket.tokens -= 1;
         return;
