@@ -5,6 +5,7 @@ import { setTimeout as sleep } from "node:timers/promises";
 import { fileURLToPath } from "node:url";
 import { type CanaryReport, startCanary } from "../support/canary.js";
 import { scrape, total } from "../support/prometheus.js";
+import { envelope, readAnswer } from "../support/raw-http.js";
 import { runCommand } from "../support/run-command.js";
 import { assertStillServing, type ServerProcess, spawnServer } from "../support/server.js";
 
@@ -97,6 +98,45 @@ for (const fastPath of ["on", "off"]) {
       assert.ok(resets <= resetBurst + (elapsedMs / 1000) * resetsPerSecond + 100, `${resets} resets taken`);
       await closed;
       await assertStillServing(server.url);
+    });
+
+    it("a connection that resets a call now and then is served as before, its next calls too", async () => {
+      const session = http2.connect(server.url);
+      session.on("error", () => {});
+      try {
+        for (let round = 0; round < 20; round++) {
+          const cancelled = session.request({
+            ":method": "POST",
+            ":path": "/simpletest.SimpleTest/GetOne",
+            "content-type": "application/grpc",
+            te: "trailers",
+          });
+          cancelled.on("error", () => {});
+          cancelled.close(http2.constants.NGHTTP2_CANCEL);
+          // Sent right behind the reset, so it is one of the streams the guard starts a turn later.
+          const answers = await Promise.all(
+            ["GetOne", "GetList"].map((method) =>
+              readAnswer(
+                (() => {
+                  const stream = session.request({
+                    ":method": "POST",
+                    ":path": `/simpletest.SimpleTest/${method}`,
+                    "content-type": "application/grpc",
+                    te: "trailers",
+                  });
+                  stream.end(envelope(Uint8Array.of(0x0a, 0x01, 0x78)));
+                  return stream;
+                })(),
+              ),
+            ),
+          );
+          for (const answer of answers) assert.equal(answer.trailers["grpc-status"], "0");
+          assert.match(answers[0].body.toString(), /Hello !! x/);
+        }
+        assert.equal(session.destroyed, false);
+      } finally {
+        session.destroy();
+      }
     });
 
     it("the resetting connection gets GOAWAY ENHANCE_YOUR_CALM, its reset streams start no handler, and an honest client keeps the latency an equal honest load gives it", async (t) => {
