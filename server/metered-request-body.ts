@@ -48,11 +48,10 @@ export function createMeteredRequestBodies(budget: RequestBodyBudget): MeteredRe
 
 class MeteredBody {
   readonly #meter: BodyMeter;
-  /** The body is one request message, timed from the first read to its end; else each message is, from its first byte. */
+  /** The body is one request message, timed from the first read to its end; else each message is, once its first byte is in. */
   whole = true;
   #failure: ConnectError | undefined;
   #rejectPending: ((reason: unknown) => void) | undefined;
-  #started = false;
   /** Of the envelope being read: header bytes seen (0 to 5), its length, payload bytes still to come, bytes so far. */
   #headerSeen = 0;
   #length = 0;
@@ -79,22 +78,29 @@ class MeteredBody {
     this.#meter.close();
   }
 
+  /**
+   * The clock counts only while connect-es waits for the client: from when
+   * it asks for more of a body (or of a message begun) until the bytes come.
+   * A handler that stops reading (its answers wait for a client that does
+   * not read them) stops the clock too.
+   */
   #next(inner: AsyncIterator<unknown>): Promise<IteratorResult<unknown>> {
     if (this.#failure !== undefined) return Promise.reject(this.#failure);
-    if (!this.#started) {
-      this.#started = true;
-      if (this.whole) this.#meter.startClock(this.#expired);
-    }
     return new Promise((resolve, reject) => {
       this.#rejectPending = reject;
-      this.#meter.whenRoom(() =>
+      this.#meter.whenRoom(() => {
+        if (this.whole || this.#inMessage > 0) {
+          if (this.#meter.clockStarted) this.#meter.resumeClock();
+          else this.#meter.startClock(this.#expired);
+        }
         inner.next().then((result) => {
           this.#rejectPending = undefined;
+          this.#meter.pauseClock();
           if (result.done === true) this.#meter.close();
           else this.#count(result.value as Uint8Array);
           resolve(result);
-        }, reject),
-      );
+        }, reject);
+      });
     });
   }
 
@@ -104,15 +110,13 @@ class MeteredBody {
     this.#rejectPending?.(error);
   };
 
-  /** Holds what the chunk adds to the message being read, and times that message. */
+  /** Holds what the chunk adds to the message being read. */
   #count(chunk: Uint8Array): void {
     if (this.whole) {
       this.#meter.hold(chunk.length);
       return;
     }
-    let messageStarted = this.#inMessage === 0;
     for (let i = 0; i < chunk.length; ) {
-      if (this.#inMessage === 0) messageStarted = true;
       if (this.#headerSeen < 5) {
         // The first byte is the envelope's flags, the next four its length.
         if (this.#headerSeen > 0) this.#length = this.#length * 256 + chunk[i];
@@ -130,10 +134,10 @@ class MeteredBody {
         this.#headerSeen = 0;
         this.#length = 0;
         this.#inMessage = 0;
+        // A message is in: the next one's clock starts from zero.
+        this.#meter.stopClock();
       }
     }
     this.#meter.setHeld(this.#inMessage);
-    if (this.#inMessage === 0) this.#meter.stopClock();
-    else if (messageStarted) this.#meter.startClock(this.#expired);
   }
 }

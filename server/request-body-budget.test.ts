@@ -30,6 +30,8 @@ describe("RequestBodyBudget", () => {
     assert.equal(resumed, 1);
     second.close();
     assert.equal(budget.held(), 0);
+    second.hold(10);
+    assert.equal(budget.held(), 0, "a read under way when the call ended holds nothing");
   });
 
   it("refuses new calls with resource_exhausted while the server holds its bound", () => {
@@ -57,5 +59,21 @@ describe("RequestBodyBudget", () => {
     await new Promise((resolve) => setTimeout(resolve, 250));
     assert.equal(expired.length, 1);
     assert.equal(expired[0].code, Code.DeadlineExceeded);
+  });
+  it("does not count on its clock the time a call waits for room", async () => {
+    const budget = createRequestBodyBudget({ ...options, timeoutMs: 150 });
+    const connection = {};
+    const [first, second] = [budget.meter(connection), budget.meter(connection)];
+    first.hold(100);
+    const expired: ConnectError[] = [];
+    second.startClock((e) => expired.push(e));
+    assert.equal(second.hold(10), false);
+    second.whenRoom(() => {});
+    await new Promise((resolve) => setTimeout(resolve, 400));
+    assert.equal(expired.length, 0, "the wait for room was counted");
+    first.close();
+    await new Promise((resolve) => setTimeout(resolve, 400));
+    assert.equal(expired.length, 1, "counting again once it may read");
+    second.close();
   });
 });

@@ -30,7 +30,9 @@ export interface RequestBodyBudgetOptions {
  * byte (the time between messages is the call's own business, bound by its
  * deadline): a client trickling a byte a second holds neither memory nor a
  * call for longer. The call then ends with `deadline_exceeded`, as a server's
- * own deadline would end it.
+ * own deadline would end it. Only the time the server waits for the client
+ * counts: not a wait for room in the budget, nor (through connect-es) a
+ * handler that stops reading for a while.
  */
 export interface RequestBodyBudget {
   /** A meter for one call's request body, on the connection `connection` (an HTTP/2 session or a socket). */
@@ -80,8 +82,12 @@ export class BodyMeter {
   readonly #connection: Scope;
   readonly #clock: BodyClock;
   #held = 0;
-  /** `performance.now()` when the clock started, or undefined while it does not run. */
+  /** Closed for good: a read that was under way when the call ended holds nothing. */
+  #closed = false;
+  /** `performance.now()` when the clock would have started had it never paused; undefined while it does not run. */
   clockAt: number | undefined;
+  /** Time counted while the clock is paused. */
+  #countedMs = 0;
   #onExpire: ((error: ConnectError) => void) | undefined;
 
   constructor(server: Scope, connection: Scope, clock: BodyClock) {
@@ -98,6 +104,7 @@ export class BodyMeter {
 
   /** What the call holds now: less when a message was handed on, 0 when all of it was. */
   setHeld(bytes: number): void {
+    if (this.#closed) return;
     const change = bytes - this.#held;
     if (change === 0) return;
     if (this.#held === 0) {
@@ -122,14 +129,22 @@ export class BodyMeter {
     return isCrowdedOut(this.#connection, this) || isCrowdedOut(this.#server, this);
   }
 
-  /** Calls `resume` once the call may read again (at once if it may now). */
+  /**
+   * Calls `resume` once the call may read again (at once if it may now). The
+   * clock does not run meanwhile: the wait is the server's doing, not the client's.
+   */
   whenRoom(resume: () => void): void {
-    if (!this.mustWait()) {
+    if (this.#closed || !this.mustWait()) {
       resume();
       return;
     }
-    this.#connection.waiting.set(this, resume);
-    this.#server.waiting.set(this, resume);
+    this.pauseClock();
+    const resumeCounting = () => {
+      this.resumeClock();
+      resume();
+    };
+    this.#connection.waiting.set(this, resumeCounting);
+    this.#server.waiting.set(this, resumeCounting);
   }
 
   /** Takes the call off the waiting lists; returns what resumes it, if it was waiting. */
@@ -140,14 +155,38 @@ export class BodyMeter {
     return resume;
   }
 
-  /** Starts the clock: unless `stopClock` comes first, `onExpire` gets deadline_exceeded after the timeout. */
+  /**
+   * Starts the clock from zero: unless `stopClock` comes first, `onExpire`
+   * gets deadline_exceeded once it has run for the timeout (pauses not counted).
+   */
   startClock(onExpire: (error: ConnectError) => void): void {
     this.#onExpire = onExpire;
+    this.#countedMs = 0;
+    this.resumeClock();
+  }
+
+  /** Stops counting, keeping the time counted so far: the server, not the client, is why nothing is read. */
+  pauseClock(): void {
+    if (this.clockAt === undefined) return;
+    this.#countedMs = performance.now() - this.clockAt;
+    this.#clock.stop(this);
+  }
+
+  /** Counts on from where `pauseClock` stopped, if the clock was started. */
+  resumeClock(): void {
+    if (this.#closed || this.#onExpire === undefined || this.clockAt !== undefined) return;
+    this.clockAt = performance.now() - this.#countedMs;
     this.#clock.start(this);
+  }
+
+  /** True between `startClock` and `stopClock` (or expiry), paused or not. */
+  get clockStarted(): boolean {
+    return this.#onExpire !== undefined;
   }
 
   stopClock(): void {
     this.#onExpire = undefined;
+    this.#countedMs = 0;
     this.#clock.stop(this);
   }
 
@@ -163,6 +202,7 @@ export class BodyMeter {
     this.stopClock();
     this.stopWaiting();
     this.setHeld(0);
+    this.#closed = true;
   }
 }
 
@@ -185,8 +225,8 @@ interface BodyClock {
 
 /**
  * The clocks of every body in flight, swept by one timer that runs only while
- * there are any. A clock restarted goes to the end of the set, so the set
- * stays in order of start and a sweep stops at the first clock still running.
+ * there are any (a clock that paused comes back with an earlier start, so
+ * every sweep looks at them all).
  */
 function createBodyClock(timeoutMs: number): BodyClock {
   const running = new Set<BodyMeter>();
@@ -195,8 +235,7 @@ function createBodyClock(timeoutMs: number): BodyClock {
   const expireDue = () => {
     const now = performance.now();
     for (const meter of running) {
-      if (meter.clockAt === undefined || now - meter.clockAt < timeoutMs) break;
-      meter.expire(error());
+      if (meter.clockAt !== undefined && now - meter.clockAt >= timeoutMs) meter.expire(error());
     }
     if (running.size === 0) {
       clearInterval(sweep);
@@ -205,8 +244,6 @@ function createBodyClock(timeoutMs: number): BodyClock {
   };
   return {
     start(meter) {
-      running.delete(meter);
-      meter.clockAt = performance.now();
       running.add(meter);
       // A quarter of the timeout late at worst; never busier than 20 times a second.
       sweep ??= setInterval(expireDue, Math.max(50, Math.min(1_000, timeoutMs / 4))).unref();
