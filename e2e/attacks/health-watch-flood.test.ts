@@ -58,14 +58,17 @@ for (const fastPath of ["on", "off"]) {
       const before = await rssOf(server);
       const canary = startCanary(server.url);
       const open: Watch[] = [];
+      let answered = 0;
+      // A connection's worth at a time: the canary measures the streams held, not one burst of a thousand.
       for (let i = 0; i < maxWatchStreams / perConnection; i++) {
         const session = http2.connect(server.url);
         session.on("error", () => {});
         sessions.push(session);
-        for (let j = 0; j < perConnection; j++) open.push(watch(session));
+        const batch = Array.from({ length: perConnection }, () => watch(session));
+        open.push(...batch);
+        for (const first of await Promise.all(batch.map((w) => w.first))) if (first.message) answered++;
       }
-      const firsts = await Promise.all(open.map((w) => w.first));
-      assert.equal(firsts.filter((f) => f.message !== undefined).length, maxWatchStreams, "every Watch under the cap");
+      assert.equal(answered, maxWatchStreams, "every Watch under the cap");
       const during = await rssOf(server);
 
       const extra = http2.connect(server.url);
