@@ -10,6 +10,7 @@ import { SimpleTest } from "../gen/simpletest/simple_test_pb.js";
 import { createCallDeadline } from "../server/call-deadline.js";
 import { createFastLane } from "../server/fast-lane/fast-lane.js";
 import { createOnePortServer } from "../server/listen/one-port.js";
+import { createRequestBodyBudget } from "../server/request-body-budget.js";
 import { createSimpleTestService } from "../server/services/simple-test.js";
 import { envelope, h2cRequest, type RawResponse } from "./support/raw-http.js";
 import {
@@ -244,6 +245,7 @@ describe("interceptors on the fast lane see a request as connect-es gives it", (
           idleTimeoutMs: 60_000,
           keepAliveIntervalMs: 0,
           keepAliveTimeoutMs: 1_000,
+          resets: { burst: 200, perSecond: 50 },
         },
       },
     );
@@ -256,6 +258,7 @@ describe("interceptors on the fast lane see a request as connect-es gives it", (
       interceptors: [copies, replaces, reads],
       contextValues: () => createContextValues(),
       deadline: createCallDeadline({ maxTimeoutMs: 60_000, unbounded: [], stuckStreamGraceMs: 1_000 }),
+      bodyBudget: createRequestBodyBudget({ perConnectionBytes: 2 ** 24, perServerBytes: 2 ** 27, timeoutMs: 30_000 }),
       log: { error: () => assert.fail("the lane failed a call") },
     });
     await new Promise<void>((resolve) => front.listen(0, "127.0.0.1", resolve));

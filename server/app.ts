@@ -15,7 +15,7 @@ import { compressionBrotli, compressionGzip } from "@connectrpc/connect-node";
 import fastifyCors from "@fastify/cors";
 import type { SpanProcessor } from "@opentelemetry/sdk-trace";
 import { type FastifyInstance, fastify, LogController } from "fastify";
-import { Registry } from "prom-client";
+import { Gauge, Registry } from "prom-client";
 import { Health, HealthCheckResponse_ServingStatus as ServingStatus } from "../gen/grpc/health/v1/health_pb.js";
 import { ServerReflection } from "../gen/grpc/reflection/v1/reflection_pb.js";
 import { ServerReflection as ServerReflectionV1alpha } from "../gen/grpc/reflection/v1alpha/reflection_pb.js";
@@ -28,6 +28,7 @@ import type { RequestInfo } from "./fast-lane/exchange.js";
 import { createFastLane } from "./fast-lane/fast-lane.js";
 import { healthz } from "./healthz.js";
 import { createOnePortServer, type OnePortServer, type RequestListener } from "./listen/one-port.js";
+import { createMeteredRequestBodies } from "./metered-request-body.js";
 import { collectProcessMetrics, workerMetrics } from "./observe/cluster-metrics.js";
 import { logDroppedConnections } from "./observe/dropped-connections.js";
 import { hideInternalErrors } from "./observe/hide-internal-errors.js";
@@ -41,6 +42,7 @@ import {
   undecodableStreamsAreInvalidArgument,
   undecodableUnaryIsInvalidArgument,
 } from "./observe/undecodable-requests.js";
+import { createRequestBodyBudget } from "./request-body-budget.js";
 import { refuseBadEnvelopeFlags } from "./request-checks/envelope-flags.js";
 import { strictUtf8JsonOptions } from "./request-checks/strict-utf8-json.js";
 import { answerNotFound } from "./rpc-not-found.js";
@@ -152,6 +154,17 @@ export async function buildApp(config: Config, options: BuildOptions = {}): Prom
   const registry = new Registry();
   collectProcessMetrics(registry);
   const rpcMetrics = createRpcMetrics(registry);
+  // Request bytes read and not yet handled, bounded per connection and server, and timed.
+  const bodyBudget = createRequestBodyBudget(config.requestBodies);
+  const meteredBodies = createMeteredRequestBodies(bodyBudget);
+  new Gauge({
+    name: "simpletest_request_bytes_held",
+    help: "Request body bytes read and not yet handed to a handler (bounded by REQUEST_BUFFER_BYTES).",
+    registers: [registry],
+    collect() {
+      this.set(bodyBudget.held());
+    },
+  });
   // A cluster worker's scrape asks the primary, which sums every worker's figures.
   const metrics = cluster.isWorker ? workerMetrics(registry) : registry;
   // With an admin port, /metrics leaves the public port.
@@ -189,6 +202,7 @@ export async function buildApp(config: Config, options: BuildOptions = {}): Prom
       undecodableStreamsAreInvalidArgument(),
     ],
     requestGate: (context) => {
+      meteredBodies.requestGate(context);
       deadline.requestGate(context);
       undecodableUnaryIsInvalidArgument(context);
     },
@@ -206,7 +220,7 @@ export async function buildApp(config: Config, options: BuildOptions = {}): Prom
       for (const spec of services) {
         for (const method of Object.values(spec.methods)) router.rpc(method.method, method.impl);
       }
-      router.service(Health, createHealthService(health));
+      router.service(Health, createHealthService(health, { maxWatchStreams: config.maxWatchStreams }));
       // Registered last, so that it describes everything the router serves.
       if (config.reflection) {
         const reflection = createReflectionService([
@@ -219,7 +233,10 @@ export async function buildApp(config: Config, options: BuildOptions = {}): Prom
     },
     ...rpcOptions,
     contextValues: (request) =>
-      deadline.watchBody(callTransport(request.raw, request.log), refuseBadEnvelopeFlags(request.raw)),
+      deadline.watchBody(
+        meteredBodies.watchBody(callTransport(request.raw, request.log), refuseBadEnvelopeFlags(request.raw)),
+        request.raw,
+      ),
   });
   // The services' unary and server-streaming calls of the common shapes, through the same
   // implementation and interceptors, without connect-es's per-call streams; FAST_PATH=off turns it off.
@@ -228,6 +245,7 @@ export async function buildApp(config: Config, options: BuildOptions = {}): Prom
     fastLane.serve({
       ...laneOptions,
       deadline,
+      bodyBudget,
       services,
       contextValues: (raw) => callTransport(raw, app.log),
       // @fastify/cors, given an origin function (server/cors.ts), varies every response by Origin.

@@ -40,7 +40,18 @@ export interface Config {
     readonly keepAliveIntervalMs: number;
     /** How long a ping may go unanswered before its connection is closed. */
     readonly keepAliveTimeoutMs: number;
+    /** Streams a connection may reset at once, and per second after that, before it is closed (rapid reset). */
+    readonly resets: { readonly burst: number; readonly perSecond: number };
   };
+  /** Bounds on request bytes read and not yet handled, and on the time they take to arrive. */
+  readonly requestBodies: {
+    readonly perConnectionBytes: number;
+    readonly perServerBytes: number;
+    /** How long a unary request's body, or one message of a streaming request, may take to arrive. */
+    readonly timeoutMs: number;
+  };
+  /** grpc.health.v1.Health/Watch streams open at once; past it, resource_exhausted. */
+  readonly maxWatchStreams: number;
   /** Pause between GetList messages, to watch a stream arrive; 0 answers at once. */
   readonly getListIntervalMs: number;
   /** Serve gRPC server reflection (v1 and v1alpha), so grpcurl and buf curl need no proto files. */
@@ -135,7 +146,13 @@ export function loadConfig(env: Env, argv: readonly string[] = []): Config {
       idleTimeoutMs: int("HTTP2_IDLE_TIMEOUT_MS", 60_000, 1, 2 ** 31 - 1),
       keepAliveIntervalMs: int("HTTP2_KEEPALIVE_MS", 30_000, 0, 2 ** 31 - 1),
       keepAliveTimeoutMs: int("HTTP2_KEEPALIVE_TIMEOUT_MS", 20_000, 1, 2 ** 31 - 1),
+      resets: {
+        burst: int("HTTP2_RESET_BURST", 200, 1, 1_000_000),
+        perSecond: int("HTTP2_RESET_RATE", 50, 1, 1_000_000),
+      },
     },
+    requestBodies: parseRequestBodies(int),
+    maxWatchStreams: int("MAX_WATCH_STREAMS", 1_000, 0, 1_000_000),
     getListIntervalMs: int("GETLIST_INTERVAL_MS", 0, 0, 60_000),
     reflection: parseOnOff("REFLECTION", read("REFLECTION"), true),
     metrics: parseOnOff("METRICS", read("METRICS"), true),
@@ -174,6 +191,18 @@ function parseInteger(name: string, raw: string | undefined, fallback: number, m
     throw new ConfigError(`${name} must be an integer from ${min} to ${max}, got "${raw}"`);
   }
   return value;
+}
+
+function parseRequestBodies(int: (name: string, fallback: number, min: number, max: number) => number) {
+  const mib = 1024 * 1024;
+  const perServerBytes = int("REQUEST_BUFFER_BYTES", 128 * mib, 64 * 1024, 2 ** 40);
+  const perConnectionBytes = int("REQUEST_BUFFER_PER_CONNECTION_BYTES", 16 * mib, 64 * 1024, 2 ** 40);
+  if (perConnectionBytes > perServerBytes) {
+    throw new ConfigError(
+      `REQUEST_BUFFER_PER_CONNECTION_BYTES (${perConnectionBytes}) must not exceed REQUEST_BUFFER_BYTES (${perServerBytes})`,
+    );
+  }
+  return { perConnectionBytes, perServerBytes, timeoutMs: int("REQUEST_BODY_TIMEOUT_MS", 30_000, 1, 2 ** 31 - 1) };
 }
 
 function parseOrigins(name: string, raw: string | undefined): string[] {

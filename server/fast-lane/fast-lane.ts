@@ -28,6 +28,7 @@ import {
 import * as connect from "@connectrpc/connect/protocol-connect";
 import * as grpc from "@connectrpc/connect/protocol-grpc";
 import type { CallDeadline } from "../call-deadline.js";
+import { connectionOf, type RequestBodyBudget } from "../request-body-budget.js";
 import { declaresTooLong, envelopeRefused } from "./declared-length.js";
 import {
   CompatExchange,
@@ -51,6 +52,8 @@ export interface FastLaneOptions extends Partial<Omit<UniversalHandlerOptions, "
   readonly contextValues: (req: RequestInfo) => ContextValues;
   /** The deadline rule the router's request gate applies, and what resets HTTP/2 streams left open. */
   readonly deadline: Pick<CallDeadline, "limit" | "callEnded">;
+  /** What bounds the request bytes held and the time they take to arrive, as on the router. */
+  readonly bodyBudget: Pick<RequestBodyBudget, "admit" | "meter">;
   /** Headers Fastify's hooks put on every response (connect-fastify passes them on), e.g. CORS's `vary`. */
   readonly fastifyHeaders?: Readonly<Record<string, string>>;
   /** Where a failure of the lane itself is told (one the call's own error handling did not catch). */
@@ -394,11 +397,20 @@ function readMessage(
   failed: (error: unknown) => void,
 ): void {
   const isGrpc = shape === "grpc";
-  const { readMaxBytes } = serving.opt;
-  const limit = isGrpc ? readMaxBytes + 5 : readMaxBytes;
+  const limit = isGrpc ? serving.opt.readMaxBytes + 5 : serving.opt.readMaxBytes;
+  const budget = serving.options.bodyBudget;
+  try {
+    budget.admit();
+  } catch (e) {
+    call.end(e);
+  }
   call.wait<Buffer | readonly Buffer[]>(
     // The whole body; or, past the limit or at an envelope the lane does not serve, the part read so far.
-    (resolve) => readBody(exchange.body, limit, resolve, resolve, isGrpc ? serving.envelopeRefused : undefined),
+    (resolve) => {
+      const meter = budget.meter(connectionOf(exchange.body));
+      meter.startClock((error) => call.end(error));
+      return readBody(exchange.body, limit, resolve, resolve, meter, isGrpc ? serving.envelopeRefused : undefined);
+    },
     (body) => {
       const input = Buffer.isBuffer(body) ? parse(route, isGrpc, shape !== "connect-json", body) : undefined;
       if (input !== undefined) {

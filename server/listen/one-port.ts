@@ -5,6 +5,7 @@ import tls from "node:tls";
 import { keepSessionAlive } from "./http2-keepalive.js";
 import { classifyPreface } from "./http2-preface.js";
 import { ProxySafeResponse } from "./proxy-safe-response.js";
+import { guardResetFlood, type ResetFloodOptions } from "./reset-flood-guard.js";
 
 export type RequestListener = (
   req: http.IncomingMessage | http2.Http2ServerRequest,
@@ -68,6 +69,8 @@ export interface OnePortOptions {
     readonly idleTimeoutMs: number;
     readonly keepAliveIntervalMs: number;
     readonly keepAliveTimeoutMs: number;
+    /** How fast a connection may reset streams before it is closed with ENHANCE_YOUR_CALM. */
+    readonly resets: ResetFloodOptions;
   };
 }
 
@@ -143,6 +146,7 @@ export function createOnePortServer(listener: RequestListener, options: OnePortO
     listener(req, res);
   });
   screenStreams(h2, options.http2.maxHeaderListBytes, options.takeStream);
+  guardResetFlood(h2, options.http2.resets);
   h2.on("session", (session: http2.ServerHttp2Session) => {
     sessions.add(session);
     session.once("close", () => sessions.delete(session));
