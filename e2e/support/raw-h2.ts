@@ -117,3 +117,36 @@ export function unacknowledgedRequest(
     });
   });
 }
+
+/**
+ * In one write: the preface and SETTINGS, `streams` requests with `fields`
+ * (the first `resets` of them reset at once), then GOAWAY with CANCEL; then
+ * the socket is destroyed. The server parses streams whose connection has
+ * already gone away. Resolves once the socket is closed.
+ */
+export function requestsThenGoaway(
+  port: number,
+  fields: readonly (readonly [string, string])[],
+  streams: number,
+  resets: number,
+): Promise<void> {
+  return new Promise((resolve) => {
+    const socket = net.connect(port, "127.0.0.1");
+    socket.on("error", () => {});
+    socket.once("close", () => resolve());
+    socket.once("connect", () => {
+      const frames = [http2Preface, frame(frameTypes.settings, 0, 0, Buffer.alloc(0))];
+      for (let i = 0; i < streams; i++) {
+        const streamId = 2 * i + 1;
+        frames.push(headersFrames(streamId, fields));
+        if (i < resets) frames.push(frame(frameTypes.rstStream, 0, streamId, Buffer.of(0, 0, 0, 8)));
+      }
+      const goaway = Buffer.alloc(8);
+      goaway.writeUInt32BE(2 * streams - 1, 0);
+      goaway.writeUInt32BE(8, 4);
+      frames.push(frame(frameTypes.goaway, 0, 0, goaway));
+      // Gone for good soon after, as a client that crashed or was killed would be.
+      socket.end(Buffer.concat(frames), () => setTimeout(() => socket.destroy(), 20));
+    });
+  });
+}

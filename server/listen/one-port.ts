@@ -52,7 +52,10 @@ export interface OnePortOptions {
    * socket: a stream the client resets at once has lost its way to the
    * socket by the time anything else sees it.
    */
-  readonly onStream?: (stream: http2.ServerHttp2Stream, socket: net.Socket | tls.TLSSocket) => void;
+  readonly onStream?: (
+    stream: http2.ServerHttp2Stream,
+    peer: { readonly remoteAddress?: string; readonly remotePort?: number },
+  ) => void;
   /** Connections open at once; past it, a new connection is closed as soon as it is accepted (a "drop" event). Default: no limit. */
   readonly maxConnections?: number;
   /** PEM certificate and key: with them the port speaks TLS and picks the protocol by ALPN. */
@@ -151,9 +154,16 @@ export function createOnePortServer(listener: RequestListener, options: OnePortO
     sessions.add(session);
     session.once("close", () => sessions.delete(session));
     const { onStream } = options;
+    // Read now: a session destroyed with streams still to emit (parsed before) throws
+    // ERR_HTTP2_SOCKET_UNBOUND when its socket is asked for.
+    const peer = { remoteAddress: session.socket.remoteAddress, remotePort: session.socket.remotePort };
     // First, before the server's own listener, which may serve the request at once.
-    if (onStream)
-      session.prependListener("stream", (stream: http2.ServerHttp2Stream) => onStream(stream, session.socket));
+    session.prependListener("stream", (stream: http2.ServerHttp2Stream) => {
+      // A stream not yet handed to anyone (deferred by the reset guard, or parsed just
+      // before its session ended) emits the session's error: unheard, it would end the process.
+      stream.on("error", ignore);
+      onStream?.(stream, peer);
+    });
     session.setTimeout(options.http2.idleTimeoutMs, () => session.close());
     keepSessionAlive(session, {
       intervalMs: options.http2.keepAliveIntervalMs,
