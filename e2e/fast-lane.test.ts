@@ -7,7 +7,9 @@ import { after, before, describe, it } from "node:test";
 import { setTimeout as sleep } from "node:timers/promises";
 import { createContextValues, createServiceImplSpec, type Interceptor, type ServiceImpl } from "@connectrpc/connect";
 import { SimpleTest } from "../gen/simpletest/simple_test_pb.js";
+import { buildApp } from "../server/app.js";
 import { createCallDeadline } from "../server/call-deadline.js";
+import { loadConfig } from "../server/config.js";
 import { createFastLane } from "../server/fast-lane/fast-lane.js";
 import { createOnePortServer } from "../server/listen/one-port.js";
 import { createSimpleTestService } from "../server/services/simple-test.js";
@@ -188,6 +190,42 @@ describe("the fast lane answers exactly as connect-es does (FAST_PATH=on vs off)
     const res = await h2cRequest(on.url, getOne, grpc, envelope(requestOne("world")));
     assert.equal(res.trailers["grpc-status"], "0");
     assert.ok(res.body.includes("Hello !! world"));
+  });
+});
+
+/** The "stream" listeners of the HTTP/2 server the app's front makes, with FAST_PATH as given. */
+async function http2StreamListeners(fastPath: "on" | "off"): Promise<string[]> {
+  const made: http2.Http2Server[] = [];
+  const createServer = http2.createServer;
+  // The front calls http2.createServer once: that server is the one to look at.
+  http2.createServer = ((...args: Parameters<typeof createServer>) => {
+    const server = createServer(...args);
+    made.push(server);
+    return server;
+  }) as typeof createServer;
+  try {
+    const config = loadConfig({ LOG_LEVEL: "silent", PORT: "0", HOST: "127.0.0.1", FAST_PATH: fastPath });
+    const { fastify } = await buildApp(config);
+    await fastify.listen({ host: config.host, port: config.port });
+    const { port } = fastify.server.address() as AddressInfo;
+    await assertStillServing(`http://127.0.0.1:${port}`);
+    await fastify.close();
+  } finally {
+    http2.createServer = createServer;
+  }
+  assert.equal(made.length, 1);
+  return made[0].listeners("stream").map((listener) => listener.name);
+}
+
+describe("FAST_PATH=off installs nothing of the lane", () => {
+  it("off: the HTTP/2 server serves streams through Node's own listener, untouched, and serves", async () => {
+    assert.deepEqual(await http2StreamListeners("off"), ["bound onServerStream"]);
+  });
+
+  it("on: the lane's listener stands in for Node's (what off must not do)", async () => {
+    const names = await http2StreamListeners("on");
+    assert.equal(names.length, 1);
+    assert.notEqual(names[0], "bound onServerStream");
   });
 });
 

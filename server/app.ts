@@ -85,7 +85,9 @@ export async function buildApp(config: Config, options: BuildOptions = {}): Prom
   let front: OnePortServer | undefined;
   // In front of Fastify, so that the calls it serves skip Fastify's per-request
   // work too; it hands everything else (and everything, until it serves) to Fastify.
-  const fastLane = createFastLane();
+  // FAST_PATH=off: none of it exists, and the front serves every request through
+  // Node's public APIs only (the lane's stream hook replaces a private listener).
+  const fastLane = config.fastPath ? createFastLane() : undefined;
   const app = fastify({
     // The lines of one event-loop turn go out in one write, not one write(2) per RPC.
     logger: { level: config.logLevel, stream: stdoutLogDestination() },
@@ -93,8 +95,9 @@ export async function buildApp(config: Config, options: BuildOptions = {}): Prom
     // Fastify's types tie one request type to one server type; the front feeds
     // it both HTTP/1.1 and HTTP/2 compatibility requests, which it handles alike.
     serverFactory: (handler) => {
-      front = createOnePortServer(fastLane.wrap(handler as RequestListener), {
-        takeStream: fastLane.takeStream,
+      const listener = handler as RequestListener;
+      front = createOnePortServer(fastLane ? fastLane.wrap(listener) : listener, {
+        takeStream: fastLane?.takeStream,
         tls: config.tls,
         http1: config.http1,
         http2: config.http2,
@@ -209,7 +212,7 @@ export async function buildApp(config: Config, options: BuildOptions = {}): Prom
   });
   // The services' unary and server-streaming calls of the common shapes, through the same
   // implementation and interceptors, without connect-es's per-call streams; FAST_PATH=off turns it off.
-  if (config.fastPath) {
+  if (fastLane) {
     const { requestGate: _, ...laneOptions } = rpcOptions;
     fastLane.serve({
       ...laneOptions,
