@@ -16,7 +16,7 @@ import { createSimpleTestService } from "../server/services/simple-test.js";
 import { envelope, h2cRequest, type RawResponse } from "./support/raw-http.js";
 import {
   assertStillServing,
-  type RunningServer,
+  type InProcessServer,
   type ServerProcess,
   spawnServer,
   startServer,
@@ -167,22 +167,48 @@ const cases: [string, (url: string) => Promise<RawResponse>][] = [
   ],
 ];
 
+/**
+ * A server's log lines, parsed, with what differs from call to call taken
+ * out (time, duration, the peer's port); each reqId is checked and replaced.
+ */
+function comparableLog(lines: string[]) {
+  return lines.map((line) => {
+    const { time: _, durationMs, reqId, peer, err, ...fields } = JSON.parse(line);
+    if (fields.msg === "rpc") {
+      assert.match(reqId, /^req-[0-9a-z]+$/, line);
+      assert.equal(typeof durationMs, "number", line);
+    }
+    return {
+      ...fields,
+      reqId: reqId === undefined ? undefined : "req-N",
+      peer: peer?.replace(/:\d+$/, ":port"),
+      err: err === undefined ? undefined : { type: err.type, message: err.message },
+    };
+  });
+}
+
 describe("the fast lane answers exactly as connect-es does (FAST_PATH=on vs off)", () => {
-  let on: RunningServer;
-  let off: RunningServer;
+  let on: InProcessServer;
+  let off: InProcessServer;
+  const logOf = { on: [] as string[], off: [] as string[] };
   before(async () => {
-    const env = { MAX_MESSAGE_BYTES: String(limit) };
+    const env = { MAX_MESSAGE_BYTES: String(limit), LOG_LEVEL: "info" };
     [on, off] = await Promise.all([
-      startServer({ ...env, FAST_PATH: "on" }),
-      startServer({ ...env, FAST_PATH: "off" }),
+      startServer({ ...env, FAST_PATH: "on" }, { logStream: { write: (line) => logOf.on.push(line) } }),
+      startServer({ ...env, FAST_PATH: "off" }, { logStream: { write: (line) => logOf.off.push(line) } }),
     ]);
   });
   after(() => Promise.all([on?.close(), off?.close()]));
 
   for (const [what, send] of cases) {
     it(what, async () => {
+      logOf.on.length = 0;
+      logOf.off.length = 0;
       const [fast, plain] = [comparable(await send(on.url)), comparable(await send(off.url))];
       assert.deepEqual(fast, plain);
+      // A call's line is written as it ends, which may be just after its last byte left.
+      await sleep(20);
+      assert.deepEqual(comparableLog(logOf.on), comparableLog(logOf.off));
     });
   }
 
@@ -293,6 +319,8 @@ describe("interceptors on the fast lane see a request as connect-es gives it", (
       services: [createServiceImplSpec<typeof SimpleTest>(SimpleTest, service)],
       interceptors: [copies, replaces, reads],
       contextValues: () => createContextValues(),
+      gates: [],
+      corsHeaders: {},
       deadline: createCallDeadline({ maxTimeoutMs: 60_000, unbounded: [], stuckStreamGraceMs: 1_000 }),
       log: { error: () => assert.fail("the lane failed a call") },
     });

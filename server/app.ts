@@ -22,8 +22,9 @@ import { ServerReflection as ServerReflectionV1alpha } from "../gen/grpc/reflect
 import { SimpleTest } from "../gen/simpletest/simple_test_pb.js";
 import { buildAdminApp } from "./admin-app.js";
 import { createCallDeadline } from "./call-deadline.js";
+import { type CallGate, gatesOffTheLane, requestGate } from "./call-gates.js";
 import type { Config } from "./config.js";
-import { corsOptions } from "./cors.js";
+import { corsOf } from "./cors.js";
 import type { RequestInfo } from "./fast-lane/exchange.js";
 import { createFastLane } from "./fast-lane/fast-lane.js";
 import { healthz } from "./healthz.js";
@@ -32,6 +33,7 @@ import { collectProcessMetrics, workerMetrics } from "./observe/cluster-metrics.
 import { hideInternalErrors } from "./observe/hide-internal-errors.js";
 import { stdoutLogDestination } from "./observe/log-destination.js";
 import { metricsRoute } from "./observe/metrics-route.js";
+import { requestIdSequence } from "./observe/request-ids.js";
 import type { RpcLogger } from "./observe/rpc-log-line.js";
 import { createRpcMetrics } from "./observe/rpc-metrics.js";
 import { callTransportKey, observeRpcs, peerOf, protocolOf } from "./observe/rpc-observer.js";
@@ -67,6 +69,8 @@ export interface BuildOptions {
    * reports each. Default: the product's (productServices).
    */
   readonly services?: readonly ServiceImplSpec[];
+  /** Where log lines go instead of stdout (tests: a list to read). */
+  readonly logStream?: { write(line: string): void };
 }
 
 /** The product's services: SimpleTest. */
@@ -83,15 +87,42 @@ export function productServices(config: Config): ServiceImplSpec[] {
 export async function buildApp(config: Config, options: BuildOptions = {}): Promise<App> {
   const services = options.services ?? productServices(config);
   let front: OnePortServer | undefined;
+  // Health/Watch is meant to stay open until the client cancels or the server stops.
+  const deadline = createCallDeadline({
+    maxTimeoutMs: config.maxTimeoutMs,
+    unbounded: [`/${Health.typeName}/${Health.method.watch.name}`],
+    stuckStreamGraceMs: 1_000,
+  });
+  // What every call passes before its body is read, on either path (call-gates.ts).
+  const gates: CallGate[] = [
+    {
+      name: "deadline",
+      gate: deadline.requestGate,
+      onLane: {
+        equivalent:
+          "the lane asks deadline.limit for the same limit and reason, keeps its own timer, and stops reading the body when the call ends",
+      },
+    },
+    {
+      name: "undecodable unary is invalid_argument",
+      gate: undecodableUnaryIsInvalidArgument,
+      onLane: { equivalent: "the lane hands a request it cannot decode to connect-es, before any interceptor" },
+    },
+  ];
+  const cors = corsOf(config.corsOrigins);
   // In front of Fastify, so that the calls it serves skip Fastify's per-request
   // work too; it hands everything else (and everything, until it serves) to Fastify.
-  // FAST_PATH=off: none of it exists, and the front serves every request through
-  // Node's public APIs only (the lane's stream hook replaces a private listener).
-  const fastLane = config.fastPath ? createFastLane() : undefined;
+  // FAST_PATH=off, or a gate it does not apply: none of it exists, and the front
+  // serves every request through Node's public APIs only (the lane's stream hook
+  // replaces a private listener of node:http2).
+  const fastLane = config.fastPath && gatesOffTheLane(gates).length === 0 ? createFastLane() : undefined;
+  const logController = new LogController({ disableRequestLogging: true });
+  const nextRequestId = requestIdSequence();
   const app = fastify({
     // The lines of one event-loop turn go out in one write, not one write(2) per RPC.
-    logger: { level: config.logLevel, stream: stdoutLogDestination() },
-    logController: new LogController({ disableRequestLogging: true }),
+    logger: { level: config.logLevel, stream: options.logStream ?? stdoutLogDestination() },
+    logController,
+    genReqId: nextRequestId,
     // Fastify's types tie one request type to one server type; the front feeds
     // it both HTTP/1.1 and HTTP/2 compatibility requests, which it handles alike.
     serverFactory: (handler) => {
@@ -121,7 +152,7 @@ export async function buildApp(config: Config, options: BuildOptions = {}): Prom
     timer.unref();
   });
 
-  await app.register(fastifyCors, corsOptions(config.corsOrigins));
+  await app.register(fastifyCors, cors.options);
   await app.register(webPage, { apiOrigins: config.pageApiOrigins });
 
   // SERVING once the port is open; NOT_SERVING for good the moment shutdown begins.
@@ -151,13 +182,7 @@ export async function buildApp(config: Config, options: BuildOptions = {}): Prom
     tracing = await startTracing(config.tracing, { log: app.log, spanProcessors: options.spanProcessors });
   }
 
-  // Health/Watch is meant to stay open until the client cancels or the server stops.
-  const deadline = createCallDeadline({
-    maxTimeoutMs: config.maxTimeoutMs,
-    unbounded: [`/${Health.typeName}/${Health.method.watch.name}`],
-    stuckStreamGraceMs: 1_000,
-  });
-  // What connect-es and the fast lane alike apply to every call.
+  // What connect-es and the fast lane alike apply to every call, besides the gates.
   const rpcOptions = {
     readMaxBytes: config.maxMessageBytes,
     writeMaxBytes: config.maxMessageBytes,
@@ -177,10 +202,6 @@ export async function buildApp(config: Config, options: BuildOptions = {}): Prom
       hideInternalErrors(app.log),
       undecodableStreamsAreInvalidArgument(),
     ],
-    requestGate: (context) => {
-      deadline.requestGate(context);
-      undecodableUnaryIsInvalidArgument(context);
-    },
   } satisfies ConnectRouterOptions;
   const callTransport = (raw: RequestInfo, log: RpcLogger) =>
     createContextValues().set(callTransportKey, {
@@ -207,20 +228,30 @@ export async function buildApp(config: Config, options: BuildOptions = {}): Prom
       }
     },
     ...rpcOptions,
+    requestGate: requestGate(gates),
     contextValues: (request) =>
       deadline.watchBody(callTransport(request.raw, request.log), refuseBadEnvelopeFlags(request.raw)),
   });
   // The services' unary and server-streaming calls of the common shapes, through the same
   // implementation and interceptors, without connect-es's per-call streams; FAST_PATH=off turns it off.
   if (fastLane) {
-    const { requestGate: _, ...laneOptions } = rpcOptions;
+    // A lane call's logger, made as Fastify makes request.log: the same id
+    // sequence, label and child factory.
+    const requestLog = (raw: RequestInfo): RpcLogger =>
+      app.childLoggerFactory.call(
+        app,
+        app.log,
+        { [logController.requestIdLogLabel]: nextRequestId() },
+        {},
+        raw as never,
+      );
     fastLane.serve({
-      ...laneOptions,
+      ...rpcOptions,
+      gates,
       deadline,
       services,
-      contextValues: (raw) => callTransport(raw, app.log),
-      // @fastify/cors, given an origin function (server/cors.ts), varies every response by Origin.
-      fastifyHeaders: { vary: "Origin" },
+      contextValues: (raw) => callTransport(raw, requestLog(raw)),
+      corsHeaders: cors.withoutOrigin,
       log: app.log,
     });
     app.addHook("preClose", async () => fastLane.stop());

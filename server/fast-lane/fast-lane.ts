@@ -28,6 +28,7 @@ import {
 import * as connect from "@connectrpc/connect/protocol-connect";
 import * as grpc from "@connectrpc/connect/protocol-grpc";
 import type { CallDeadline } from "../call-deadline.js";
+import { type CallGate, gatesOffTheLane } from "../call-gates.js";
 import { declaresTooLong, envelopeRefused } from "./declared-length.js";
 import {
   CompatExchange,
@@ -49,10 +50,18 @@ export interface FastLaneOptions extends Partial<Omit<UniversalHandlerOptions, "
   readonly services: readonly ServiceImplSpec[];
   /** The context values connect-fastify's `contextValues` would give the call. */
   readonly contextValues: (req: RequestInfo) => ContextValues;
+  /**
+   * The router's request gates: the lane serves only if each says how a lane
+   * call meets its rule (none is run here; the deadline's is `deadline`).
+   */
+  readonly gates: readonly CallGate[];
   /** The deadline rule the router's request gate applies, and what resets HTTP/2 streams left open. */
   readonly deadline: Pick<CallDeadline, "limit" | "callEnded">;
-  /** Headers Fastify's hooks put on every response (connect-fastify passes them on), e.g. CORS's `vary`. */
-  readonly fastifyHeaders?: Readonly<Record<string, string>>;
+  /**
+   * The headers CORS puts on the answer to a request without an Origin (the
+   * lane declines any with one): connect-fastify passes Fastify's on.
+   */
+  readonly corsHeaders: Readonly<Record<string, string>>;
   /** Where a failure of the lane itself is told (one the call's own error handling did not catch). */
   readonly log: { error(fields: object, message: string): void };
 }
@@ -238,6 +247,8 @@ export function createFastLane(): FastLane {
     wrap,
     takeStream,
     serve(options) {
+      const skipped = gatesOffTheLane(options.gates);
+      if (skipped.length > 0) throw new Error(`the fast lane would skip the request gates ${skipped.join(", ")}`);
       const opt = validateUniversalHandlerOptions(options);
       const routes = new Map<string, Route>();
       for (const service of options.services) {
@@ -255,7 +266,7 @@ export function createFastLane(): FastLane {
         opt,
         options,
         routes,
-        extraHeaders: options.fastifyHeaders ?? {},
+        extraHeaders: options.corsHeaders,
         envelopeRefused: (consumed, size) => envelopeRefused(consumed, size, opt.readMaxBytes),
       };
       const shutdown = opt.shutdownSignal;
@@ -337,47 +348,56 @@ const unary: Kind = {
 };
 
 const serverStreaming: Kind = {
-  async serve(planned, call, compression, exchange, input) {
-    const { serving, route } = planned;
-    const { opt } = serving;
-    const serialize = route.serialization.getO(true).serialize;
-    let headSent = false;
-    try {
-      const values = serving.options.contextValues(exchange.info);
-      const response = await invokeServerStream(call, route.spec, input, opt.interceptors, values);
-      // As for unary calls: an answer an interceptor made may bring headers of its own.
-      const replaced = !(response instanceof LaneResponse);
-      if (replaced) adoptHeaders(response.header, call, "responseHeader");
-      for await (const message of response.message) {
-        const data = serialize(message);
-        const envelope = await envelopeCompress({ flags: 0, data }, compression, opt.compressMinBytes);
-        if (!headSent) {
-          exchange.head(call.nodeResponseHeader());
-          headSent = true;
-        }
-        if (!exchange.send(encodeEnvelope(envelope.flags, envelope.data))) {
-          await call.until((resolve) => exchange.onceDrained(() => resolve(undefined)));
-        }
-      }
-      if (replaced) adoptHeaders(response.trailer, call, "responseTrailer");
-    } catch (e) {
-      call.end(e);
-      grpc.setTrailerStatus(call.responseTrailer, asConnectError(e));
-    }
-    call.end();
-    if (!headSent) exchange.head(call.nodeResponseHeader());
-    exchange.finish(call.nodeResponseTrailer() ?? {});
-    cutIfStuck(serving, exchange);
-  },
+  serve: (planned, call, compression, exchange, input) =>
+    streamAnswers(planned, call, compression, exchange, createAsyncIterable([input])),
+  // As in connect-es, the interceptors see the call, its request failing with why it ended.
+  fail: (planned, call, compression, exchange, e) => streamAnswers(planned, call, compression, exchange, failing(e)),
+};
 
-  async fail(planned, call, _compression, exchange, e) {
+async function streamAnswers(
+  planned: Plan,
+  call: LaneCall,
+  compression: Compression | null,
+  exchange: Exchange,
+  requests: AsyncIterable<unknown>,
+): Promise<void> {
+  const { serving, route } = planned;
+  const { opt } = serving;
+  const serialize = route.serialization.getO(true).serialize;
+  let headSent = false;
+  try {
+    const values = serving.options.contextValues(exchange.info);
+    const response = await invokeServerStream(call, route.spec, requests, opt.interceptors, values);
+    // As for unary calls: an answer an interceptor made may bring headers of its own.
+    const replaced = !(response instanceof LaneResponse);
+    if (replaced) adoptHeaders(response.header, call, "responseHeader");
+    for await (const message of response.message) {
+      const data = serialize(message);
+      const envelope = await envelopeCompress({ flags: 0, data }, compression, opt.compressMinBytes);
+      if (!headSent) {
+        exchange.head(call.nodeResponseHeader());
+        headSent = true;
+      }
+      if (!exchange.send(encodeEnvelope(envelope.flags, envelope.data))) {
+        await call.until((resolve) => exchange.onceDrained(() => resolve(undefined)));
+      }
+    }
+    if (replaced) adoptHeaders(response.trailer, call, "responseTrailer");
+  } catch (e) {
     call.end(e);
     grpc.setTrailerStatus(call.responseTrailer, asConnectError(e));
-    exchange.head(call.nodeResponseHeader());
-    exchange.finish(call.nodeResponseTrailer() ?? {});
-    cutIfStuck(planned.serving, exchange);
-  },
-};
+  }
+  call.end();
+  if (!headSent) exchange.head(call.nodeResponseHeader());
+  exchange.finish(call.nodeResponseTrailer() ?? {});
+  cutIfStuck(serving, exchange);
+}
+
+/** A request stream whose first read fails with `reason`. */
+async function* failing(reason: unknown): AsyncIterable<unknown> {
+  yield* [];
+  throw reason;
+}
 
 /**
  * Reads the call's one request message and hands it to `serve`; or, if the
@@ -512,7 +532,7 @@ function invokeUnary(
 function invokeServerStream(
   call: LaneCall,
   spec: MethodImplSpec,
-  input: unknown,
+  requests: AsyncIterable<unknown>,
   interceptors: readonly Interceptor[],
   contextValues: ContextValues,
 ): Promise<StreamResponse> {
@@ -526,7 +546,7 @@ function invokeServerStream(
     call,
     interceptors,
     answer,
-  )(new LaneRequest(call, spec.method, true, createAsyncIterable([input]), contextValues) as StreamRequest);
+  )(new LaneRequest(call, spec.method, true, requests, contextValues) as StreamRequest);
 }
 
 /**
