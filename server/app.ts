@@ -26,7 +26,7 @@ import { type CallGate, gatesOffTheLane, requestGate } from "./call-gates.js";
 import type { Config } from "./config.js";
 import { corsOf } from "./cors.js";
 import type { RequestInfo } from "./fast-lane/exchange.js";
-import { createFastLane } from "./fast-lane/fast-lane.js";
+import { createFastLane, type FastLane } from "./fast-lane/fast-lane.js";
 import { healthz } from "./healthz.js";
 import { createOnePortServer, type OnePortServer, type RequestListener } from "./listen/one-port.js";
 import { collectProcessMetrics, workerMetrics } from "./observe/cluster-metrics.js";
@@ -59,6 +59,8 @@ export interface App {
   readonly admin?: FastifyInstance;
   /** OpenTelemetry, when OTEL_TRACES_EXPORTER switches it on: shut down after the last call, to export its spans. */
   readonly tracing?: { shutdown(): Promise<void> };
+  /** The fast lane, when it serves (FAST_PATH=on): how many calls it answered, which tests read to know the path. */
+  readonly fastLane?: Pick<FastLane, "answered">;
 }
 
 export interface BuildOptions {
@@ -261,5 +263,5 @@ export async function buildApp(config: Config, options: BuildOptions = {}): Prom
 
   await app.ready();
   if (front === undefined) throw new Error("fastify did not call the server factory");
-  return { fastify: app, front, health, admin, tracing };
+  return { fastify: app, front, health, admin, tracing, fastLane };
 }

@@ -81,6 +81,8 @@ export interface FastLane {
     rawHeaders: string[],
     compat: () => void,
   ): boolean;
+  /** How many calls the lane answered itself (not those it declined or handed to connect-es): for tests. */
+  answered(): number;
   /** Starts serving; until then, and without it, every request goes to `next`. */
   serve(options: FastLaneOptions): void;
   /** From now on every request goes to `next` (the server is shutting down, as Fastify then answers 503). */
@@ -144,6 +146,7 @@ export function createFastLane(): FastLane {
   let serving: Serving | undefined;
   const live = new LiveCalls();
   const forget = (ended: LaneCall) => live.delete(ended);
+  let answered = 0;
 
   /** How the lane would serve a request with these headers, or undefined if it would not. */
   function plan(
@@ -213,8 +216,14 @@ export function createFastLane(): FastLane {
       planned,
       call,
       exchange,
-      (input) => kind.serve(planned, call, compression, exchange, input).catch(failed),
-      (reason) => kind.fail(planned, call, compression, exchange, reason).catch(failed),
+      (input) => {
+        answered++;
+        kind.serve(planned, call, compression, exchange, input).catch(failed);
+      },
+      (reason) => {
+        answered++;
+        kind.fail(planned, call, compression, exchange, reason).catch(failed);
+      },
       failed,
     );
   }
@@ -246,6 +255,7 @@ export function createFastLane(): FastLane {
   return {
     wrap,
     takeStream,
+    answered: () => answered,
     serve(options) {
       const skipped = gatesOffTheLane(options.gates);
       if (skipped.length > 0) throw new Error(`the fast lane would skip the request gates ${skipped.join(", ")}`);
