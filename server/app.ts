@@ -15,7 +15,7 @@ import { compressionBrotli, compressionGzip } from "@connectrpc/connect-node";
 import fastifyCors from "@fastify/cors";
 import type { SpanProcessor } from "@opentelemetry/sdk-trace";
 import { type FastifyInstance, fastify, LogController } from "fastify";
-import { Registry } from "prom-client";
+import { Gauge, Registry } from "prom-client";
 import { Health, HealthCheckResponse_ServingStatus as ServingStatus } from "../gen/grpc/health/v1/health_pb.js";
 import { ServerReflection } from "../gen/grpc/reflection/v1/reflection_pb.js";
 import { ServerReflection as ServerReflectionV1alpha } from "../gen/grpc/reflection/v1alpha/reflection_pb.js";
@@ -29,19 +29,22 @@ import type { RequestInfo } from "./fast-lane/exchange.js";
 import { createFastLane, type FastLane } from "./fast-lane/fast-lane.js";
 import { healthz } from "./healthz.js";
 import { createOnePortServer, type OnePortServer, type RequestListener } from "./listen/one-port.js";
+import { createMeteredRequestBodies } from "./metered-request-body.js";
 import { collectProcessMetrics, workerMetrics } from "./observe/cluster-metrics.js";
+import { logDroppedConnections } from "./observe/dropped-connections.js";
 import { hideInternalErrors } from "./observe/hide-internal-errors.js";
 import { stdoutLogDestination } from "./observe/log-destination.js";
 import { metricsRoute } from "./observe/metrics-route.js";
 import { requestIdSequence } from "./observe/request-ids.js";
 import type { RpcLogger } from "./observe/rpc-log-line.js";
 import { createRpcMetrics } from "./observe/rpc-metrics.js";
-import { callTransportKey, observeRpcs, peerOf, protocolOf } from "./observe/rpc-observer.js";
+import { callTransportKey, notePeer, observeRpcs, peerOfCall, protocolOf } from "./observe/rpc-observer.js";
 import type { Tracing } from "./observe/tracing.js";
 import {
   undecodableStreamsAreInvalidArgument,
   undecodableUnaryIsInvalidArgument,
 } from "./observe/undecodable-requests.js";
+import { createRequestBodyBudget } from "./request-body-budget.js";
 import { refuseBadEnvelopeFlags } from "./request-checks/envelope-flags.js";
 import { strictUtf8JsonOptions } from "./request-checks/strict-utf8-json.js";
 import { answerNotFound } from "./rpc-not-found.js";
@@ -95,8 +98,19 @@ export async function buildApp(config: Config, options: BuildOptions = {}): Prom
     unbounded: [`/${Health.typeName}/${Health.method.watch.name}`],
     stuckStreamGraceMs: 1_000,
   });
+  // Request bytes read and not yet handled, bounded per connection and server, and timed.
+  const bodyBudget = createRequestBodyBudget(config.requestBodies);
+  const meteredBodies = createMeteredRequestBodies(bodyBudget);
   // What every call passes before its body is read, on either path (call-gates.ts).
   const gates: CallGate[] = [
+    {
+      name: "request body budget",
+      gate: meteredBodies.requestGate,
+      onLane: {
+        equivalent:
+          "the lane admits each call with the same bodyBudget.admit and reads its body through bodyBudget.meter",
+      },
+    },
     {
       name: "deadline",
       gate: deadline.requestGate,
@@ -128,13 +142,28 @@ export async function buildApp(config: Config, options: BuildOptions = {}): Prom
     // Fastify's types tie one request type to one server type; the front feeds
     // it both HTTP/1.1 and HTTP/2 compatibility requests, which it handles alike.
     serverFactory: (handler) => {
-      const listener = handler as RequestListener;
-      front = createOnePortServer(fastLane ? fastLane.wrap(listener) : listener, {
-        takeStream: fastLane?.takeStream,
-        tls: config.tls,
-        http1: config.http1,
-        http2: config.http2,
-      });
+      const next = handler as RequestListener;
+      const serve = fastLane ? fastLane.wrap(next) : next;
+      // Both ways in cap the deadline headers before the lane or connect-es reads them.
+      front = createOnePortServer(
+        (req, res) => {
+          deadline.capTimeoutHeaders(req.headers);
+          serve(req, res);
+        },
+        {
+          takeStream:
+            fastLane &&
+            ((stream, headers, rawHeaders, compat) => {
+              deadline.capTimeoutHeaders(headers);
+              return fastLane.takeStream(stream, headers, rawHeaders, compat);
+            }),
+          tls: config.tls,
+          onStream: notePeer,
+          maxConnections: config.maxConnections,
+          http1: config.http1,
+          http2: config.http2,
+        },
+      );
       return front as unknown as Server;
     },
   });
@@ -168,6 +197,14 @@ export async function buildApp(config: Config, options: BuildOptions = {}): Prom
   const registry = new Registry();
   collectProcessMetrics(registry);
   const rpcMetrics = createRpcMetrics(registry);
+  new Gauge({
+    name: "simpletest_request_bytes_held",
+    help: "Request body bytes read and not yet handed to a handler (bounded by REQUEST_BUFFER_BYTES).",
+    registers: [registry],
+    collect() {
+      this.set(bodyBudget.held());
+    },
+  });
   // A cluster worker's scrape asks the primary, which sums every worker's figures.
   const metrics = cluster.isWorker ? workerMetrics(registry) : registry;
   // With an admin port, /metrics leaves the public port.
@@ -189,9 +226,9 @@ export async function buildApp(config: Config, options: BuildOptions = {}): Prom
     readMaxBytes: config.maxMessageBytes,
     writeMaxBytes: config.maxMessageBytes,
     acceptCompression: [compressionGzip, compressionBrotli],
-    // The deadline gate caps calls at config.maxTimeoutMs; this only refuses
-    // deadlines no timer can hold (Node would fire them after 1 ms).
-    maxTimeoutMs: 2 ** 31 - 1,
+    // The front caps deadline headers at config.maxTimeoutMs (capTimeoutHeaders)
+    // and the deadline gate caps calls without one: connect-es never sees a longer one.
+    maxTimeoutMs: config.maxTimeoutMs,
     // curl users should not have to send Connect-Protocol-Version.
     requireConnectProtocolHeader: false,
     // JSON that is not UTF-8 is refused, as a protobuf string would be.
@@ -209,7 +246,7 @@ export async function buildApp(config: Config, options: BuildOptions = {}): Prom
     createContextValues().set(callTransportKey, {
       protocol: protocolOf(raw.headers["content-type"]),
       httpVersion: raw.httpVersion,
-      peer: peerOf(raw.socket),
+      peer: peerOfCall(raw),
       headers: raw.headers,
       log,
     });
@@ -218,7 +255,7 @@ export async function buildApp(config: Config, options: BuildOptions = {}): Prom
       for (const spec of services) {
         for (const method of Object.values(spec.methods)) router.rpc(method.method, method.impl);
       }
-      router.service(Health, createHealthService(health));
+      router.service(Health, createHealthService(health, { maxWatchStreams: config.maxWatchStreams }));
       // Registered last, so that it describes everything the router serves.
       if (config.reflection) {
         const reflection = createReflectionService([
@@ -232,7 +269,10 @@ export async function buildApp(config: Config, options: BuildOptions = {}): Prom
     ...rpcOptions,
     requestGate: requestGate(gates),
     contextValues: (request) =>
-      deadline.watchBody(callTransport(request.raw, request.log), refuseBadEnvelopeFlags(request.raw)),
+      deadline.watchBody(
+        meteredBodies.watchBody(callTransport(request.raw, request.log), refuseBadEnvelopeFlags(request.raw)),
+        request.raw,
+      ),
   });
   // The services' unary and server-streaming calls of the common shapes, through the same
   // implementation and interceptors, without connect-es's per-call streams; FAST_PATH=off turns it off.
@@ -251,6 +291,7 @@ export async function buildApp(config: Config, options: BuildOptions = {}): Prom
       ...rpcOptions,
       gates,
       deadline,
+      bodyBudget,
       services,
       contextValues: (raw) => callTransport(raw, requestLog(raw)),
       corsHeaders: cors.withoutOrigin,
@@ -263,5 +304,6 @@ export async function buildApp(config: Config, options: BuildOptions = {}): Prom
 
   await app.ready();
   if (front === undefined) throw new Error("fastify did not call the server factory");
+  logDroppedConnections(front, app.log, { maxConnections: config.maxConnections, everyMs: 10_000 });
   return { fastify: app, front, health, admin, tracing, fastLane };
 }

@@ -73,3 +73,27 @@ describe("createCallDeadline", () => {
     await assert.rejects(reading, (e) => ConnectError.from(e).code === Code.Unavailable);
   });
 });
+
+describe("capTimeoutHeaders: a deadline header over the maximum asks for the maximum", () => {
+  const capped = (maxTimeoutMs: number, headers: Record<string, string>) => {
+    const copy = { ...headers };
+    createCallDeadline({ maxTimeoutMs, unbounded: [], stuckStreamGraceMs: 1_000 }).capTimeoutHeaders(copy);
+    return copy;
+  };
+
+  it("rewrites a longer grpc-timeout or connect-timeout-ms, in each protocol's syntax", () => {
+    assert.deepEqual(capped(300_000, { "grpc-timeout": "99999999H" }), { "grpc-timeout": "300000m" });
+    assert.deepEqual(capped(300_000, { "connect-timeout-ms": "9999999999" }), { "connect-timeout-ms": "300000" });
+  });
+
+  it("writes whole seconds, rounded down, for a maximum that needs more than 8 digits of milliseconds", () => {
+    assert.deepEqual(capped(2 ** 31 - 1, { "grpc-timeout": "999H" }), { "grpc-timeout": "2147483S" });
+  });
+
+  it("leaves shorter deadlines and malformed values to the protocol's own parser", () => {
+    const untouched = { "grpc-timeout": "1S", "connect-timeout-ms": "300000" };
+    assert.deepEqual(capped(300_000, untouched), untouched);
+    assert.deepEqual(capped(300_000, { "grpc-timeout": "1x" }), { "grpc-timeout": "1x" });
+    assert.deepEqual(capped(300_000, { "connect-timeout-ms": "-1" }), { "connect-timeout-ms": "-1" });
+  });
+});

@@ -11,6 +11,14 @@ export interface CallDeadlineOptions {
 }
 
 export interface CallDeadline {
+  /**
+   * For the front, before connect-es or the fast lane parse them: rewrites a
+   * `grpc-timeout` or `connect-timeout-ms` that asks for more than the maximum
+   * to ask for the maximum. connect-es refuses a deadline of 2^31 ms or more
+   * with invalid_argument, and its timer for one prints TimeoutOverflowWarning
+   * on stderr; capped here, every deadline is one a timer holds.
+   */
+  capTimeoutHeaders(headers: http2.IncomingHttpHeaders): void;
   /** For connect-fastify's `contextValues`: lets the call's end cut the reading of `body`. */
   watchBody(values: ContextValues, body: AsyncIterable<unknown>): ContextValues;
   /** For the router's `requestGate`: runs before the body is read, with the call's context. */
@@ -58,7 +66,17 @@ export function createCallDeadline(options: CallDeadlineOptions): CallDeadline {
   const unbounded = new Set(options.unbounded);
   const capped: CallLimit = { timeoutMs: options.maxTimeoutMs, reason: serverDeadline, shared: true };
   const cutWhenStuck = createStuckStreamCutter(options.stuckStreamGraceMs);
+  const maxGrpcTimeout = grpcTimeout(options.maxTimeoutMs);
+  const maxConnectTimeout = String(options.maxTimeoutMs);
   return {
+    capTimeoutHeaders(headers) {
+      const asked = headers["grpc-timeout"];
+      if (asked !== undefined && grpcTimeoutMs(asked) > options.maxTimeoutMs) headers["grpc-timeout"] = maxGrpcTimeout;
+      const askedMs = headers["connect-timeout-ms"];
+      if (askedMs !== undefined && connectTimeoutMs(askedMs) > options.maxTimeoutMs) {
+        headers["connect-timeout-ms"] = maxConnectTimeout;
+      }
+    },
     watchBody(values, body) {
       const follow = abortableIteration(body);
       return values.set(followSignalKey, (signal) => {
@@ -89,6 +107,24 @@ export function createCallDeadline(options: CallDeadlineOptions): CallDeadline {
     if (askedMs !== undefined && askedMs <= options.maxTimeoutMs) return undefined;
     return options.maxTimeoutMs;
   }
+}
+
+const grpcUnitMs: Readonly<Record<string, number>> = { H: 3_600_000, M: 60_000, S: 1_000, m: 1, u: 1e-3, n: 1e-6 };
+
+/** A `grpc-timeout` in milliseconds, as connect-es parses it; NaN for one it refuses as malformed. */
+function grpcTimeoutMs(value: string | string[]): number {
+  const parsed = typeof value === "string" ? /^(\d{1,8})([HMSmun])$/.exec(value) : null;
+  return parsed === null ? Number.NaN : Number(parsed[1]) * (grpcUnitMs[parsed[2] as string] as number);
+}
+
+/** A `connect-timeout-ms` in milliseconds, as connect-es parses it; NaN for one it refuses as malformed. */
+function connectTimeoutMs(value: string | string[]): number {
+  return typeof value === "string" && /^\d{1,10}$/.test(value) ? Number(value) : Number.NaN;
+}
+
+/** `ms` as a `grpc-timeout`, which has room for 8 digits: whole seconds (rounded down) past that. */
+function grpcTimeout(ms: number): string {
+  return ms < 1e8 ? `${ms}m` : `${Math.floor(ms / 1_000)}S`;
 }
 
 /**

@@ -3,6 +3,7 @@ import { describe, it } from "node:test";
 import { createContextValues, type HandlerContext } from "@connectrpc/connect";
 import { type CallGate, gatesOffTheLane, requestGate } from "./call-gates.js";
 import { createFastLane } from "./fast-lane/fast-lane.js";
+import { createRequestBodyBudget } from "./request-body-budget.js";
 
 describe("call gates", () => {
   const ran: string[] = [];
@@ -31,6 +32,7 @@ describe("call gates", () => {
           corsHeaders: {},
           contextValues: () => createContextValues(),
           deadline: { limit: () => undefined, callEnded: () => {} },
+          bodyBudget: createRequestBodyBudget({ perConnectionBytes: 1024, perServerBytes: 1024, timeoutMs: 1_000 }),
           log: { error: () => {} },
         }),
       /skip the request gates auth/,

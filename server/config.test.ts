@@ -23,6 +23,13 @@ describe("loadConfig", () => {
     assert.equal(config.shutdownGraceMs, 10_000);
     assert.equal(config.logLevel, "info");
     assert.deepEqual(config.corsOrigins, []);
+    assert.deepEqual(config.http2.resets, { burst: 200, perSecond: 50 });
+    assert.deepEqual(config.requestBodies, {
+      perConnectionBytes: 16 * 1024 * 1024,
+      perServerBytes: 128 * 1024 * 1024,
+      timeoutMs: 30_000,
+    });
+    assert.equal(config.maxWatchStreams, 1_000);
   });
 
   it("reads HOST and PORT, and the --host and --port flags win over them", () => {
@@ -69,6 +76,24 @@ describe("loadConfig", () => {
       [{ ADMIN_PORT: "9090", PORT: "9090" }, [], /^ADMIN_PORT must differ from the public port, got 9090 for both$/],
       [{ ADMIN_PORT: "9091" }, ["--port", "9091"], /^ADMIN_PORT must differ from the public port/],
       [{ ADMIN_HOST: "0.0.0.0" }, [], /^ADMIN_HOST needs ADMIN_PORT, got ADMIN_HOST "0.0.0.0" alone$/],
+      [{ HTTP2_RESET_BURST: "0" }, [], /^HTTP2_RESET_BURST must be an integer from 1 to 1000000, got "0"$/],
+      [{ HTTP2_RESET_RATE: "fast" }, [], /^HTTP2_RESET_RATE must be an integer from 1 to 1000000, got "fast"$/],
+      [
+        { REQUEST_BUFFER_BYTES: "1k" },
+        [],
+        /^REQUEST_BUFFER_BYTES must be an integer from 65536 to 1099511627776, got "1k"$/,
+      ],
+      [
+        { REQUEST_BUFFER_BYTES: "1048576", REQUEST_BUFFER_PER_CONNECTION_BYTES: "2097152" },
+        [],
+        /^REQUEST_BUFFER_PER_CONNECTION_BYTES \(2097152\) must not exceed REQUEST_BUFFER_BYTES \(1048576\)$/,
+      ],
+      [
+        { REQUEST_BODY_TIMEOUT_MS: "0" },
+        [],
+        /^REQUEST_BODY_TIMEOUT_MS must be an integer from 1 to 2147483647, got "0"$/,
+      ],
+      [{ MAX_WATCH_STREAMS: "-1" }, [], /^MAX_WATCH_STREAMS must be an integer from 0 to 1000000, got "-1"$/],
       [{}, ["--prot", "1"], /^Unknown option '--prot' \(the flags are/],
     ];
     for (const [env, argv, expected] of cases) {

@@ -11,7 +11,7 @@ export interface Config {
   readonly logLevel: LogLevel;
   /** Largest message accepted or sent, in bytes, after decompression. */
   readonly maxMessageBytes: number;
-  /** Longest deadline a client may ask for; longer ones are refused with invalid_argument. */
+  /** Longest a call may run: a call with no deadline, or a longer one (however long), gets this one. */
   readonly maxTimeoutMs: number;
   /** How long in-flight calls may run on after shutdown begins before they are cancelled. */
   readonly shutdownGraceMs: number;
@@ -20,6 +20,12 @@ export interface Config {
    * SIGTERM, so that load balancers see the health check fail before the port closes.
    */
   readonly shutdownDelayMs: number;
+  /**
+   * Connections open at once, in this process; past it new ones are closed as
+   * soon as they are accepted, so that a flood of them cannot use up the
+   * process's file descriptors and lock every client out.
+   */
+  readonly maxConnections: number;
   readonly http1: {
     readonly headersTimeoutMs: number;
     readonly requestTimeoutMs: number;
@@ -34,7 +40,18 @@ export interface Config {
     readonly keepAliveIntervalMs: number;
     /** How long a ping may go unanswered before its connection is closed. */
     readonly keepAliveTimeoutMs: number;
+    /** Streams a connection may reset at once, and per second after that, before it is closed (rapid reset). */
+    readonly resets: { readonly burst: number; readonly perSecond: number };
   };
+  /** Bounds on request bytes read and not yet handled, and on the time they take to arrive. */
+  readonly requestBodies: {
+    readonly perConnectionBytes: number;
+    readonly perServerBytes: number;
+    /** How long a unary request's body, or one message of a streaming request, may take to arrive. */
+    readonly timeoutMs: number;
+  };
+  /** grpc.health.v1.Health/Watch streams open at once; past it, resource_exhausted. */
+  readonly maxWatchStreams: number;
   /** Pause between GetList messages, to watch a stream arrive; 0 answers at once. */
   readonly getListIntervalMs: number;
   /** Serve gRPC server reflection (v1 and v1alpha), so grpcurl and buf curl need no proto files. */
@@ -116,6 +133,7 @@ export function loadConfig(env: Env, argv: readonly string[] = []): Config {
     maxTimeoutMs: int("MAX_TIMEOUT_MS", 300_000, 1, 2 ** 31 - 1),
     shutdownGraceMs: int("SHUTDOWN_GRACE_MS", 10_000, 0, 3_600_000),
     shutdownDelayMs: int("SHUTDOWN_DELAY_MS", 0, 0, 600_000),
+    maxConnections: int("MAX_CONNECTIONS", 10_000, 1, 1_000_000),
     http1: {
       headersTimeoutMs: int("HTTP1_HEADERS_TIMEOUT_MS", 10_000, 1, 600_000),
       requestTimeoutMs: int("HTTP1_REQUEST_TIMEOUT_MS", 300_000, 0, 2 ** 31 - 1),
@@ -128,7 +146,13 @@ export function loadConfig(env: Env, argv: readonly string[] = []): Config {
       idleTimeoutMs: int("HTTP2_IDLE_TIMEOUT_MS", 60_000, 1, 2 ** 31 - 1),
       keepAliveIntervalMs: int("HTTP2_KEEPALIVE_MS", 30_000, 0, 2 ** 31 - 1),
       keepAliveTimeoutMs: int("HTTP2_KEEPALIVE_TIMEOUT_MS", 20_000, 1, 2 ** 31 - 1),
+      resets: {
+        burst: int("HTTP2_RESET_BURST", 200, 1, 1_000_000),
+        perSecond: int("HTTP2_RESET_RATE", 50, 1, 1_000_000),
+      },
     },
+    requestBodies: parseRequestBodies(int),
+    maxWatchStreams: int("MAX_WATCH_STREAMS", 1_000, 0, 1_000_000),
     getListIntervalMs: int("GETLIST_INTERVAL_MS", 0, 0, 60_000),
     reflection: parseOnOff("REFLECTION", read("REFLECTION"), true),
     metrics: parseOnOff("METRICS", read("METRICS"), true),
@@ -167,6 +191,18 @@ function parseInteger(name: string, raw: string | undefined, fallback: number, m
     throw new ConfigError(`${name} must be an integer from ${min} to ${max}, got "${raw}"`);
   }
   return value;
+}
+
+function parseRequestBodies(int: (name: string, fallback: number, min: number, max: number) => number) {
+  const mib = 1024 * 1024;
+  const perServerBytes = int("REQUEST_BUFFER_BYTES", 128 * mib, 64 * 1024, 2 ** 40);
+  const perConnectionBytes = int("REQUEST_BUFFER_PER_CONNECTION_BYTES", 16 * mib, 64 * 1024, 2 ** 40);
+  if (perConnectionBytes > perServerBytes) {
+    throw new ConfigError(
+      `REQUEST_BUFFER_PER_CONNECTION_BYTES (${perConnectionBytes}) must not exceed REQUEST_BUFFER_BYTES (${perServerBytes})`,
+    );
+  }
+  return { perConnectionBytes, perServerBytes, timeoutMs: int("REQUEST_BODY_TIMEOUT_MS", 30_000, 1, 2 ** 31 - 1) };
 }
 
 function parseOrigins(name: string, raw: string | undefined): string[] {

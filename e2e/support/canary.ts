@@ -23,11 +23,15 @@ export interface Canary {
  * own HTTP/2 connection, unary and server streaming by turns, one call at a
  * time with `pauseMs` between calls. Every call carries a deadline, so that a
  * server that stops answering shows up as a failure rather than a hang.
+ * `ca` trusts a server's own certificate, for an https URL.
  */
-export function startCanary(url: string, options: { pauseMs?: number; deadlineMs?: number } = {}): Canary {
+export function startCanary(
+  url: string,
+  options: { pauseMs?: number; deadlineMs?: number; ca?: string | Buffer } = {},
+): Canary {
   const pauseMs = options.pauseMs ?? 20;
   const timeoutMs = options.deadlineMs ?? 5_000;
-  const client = createSimpleTestClient({ baseUrl: url, protocol: "grpc", httpVersion: "2" });
+  const client = createSimpleTestClient({ baseUrl: url, protocol: "grpc", httpVersion: "2", ca: options.ca });
   const failures: string[] = [];
   const latenciesMs: number[] = [];
   let stopped = false;

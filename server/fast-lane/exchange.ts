@@ -13,6 +13,8 @@ export interface RequestInfo {
   readonly httpVersion: string;
   readonly socket: net.Socket;
   readonly headers: http.IncomingHttpHeaders;
+  /** The HTTP/2 stream, as `Http2ServerRequest.stream`: the key the front's `onStream` noted the peer under. */
+  readonly stream?: object;
 }
 
 /**
@@ -203,7 +205,12 @@ export class StreamExchange implements Exchange {
     return this.headers[":authority"];
   }
   get info(): RequestInfo {
-    return { httpVersion: "2.0", socket: this.#stream.session?.socket as net.Socket, headers: this.headers };
+    return {
+      httpVersion: "2.0",
+      socket: this.#stream.session?.socket as net.Socket,
+      headers: this.headers,
+      stream: this.#stream,
+    };
   }
   get body(): Readable {
     return this.#stream;

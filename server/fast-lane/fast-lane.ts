@@ -29,6 +29,7 @@ import * as connect from "@connectrpc/connect/protocol-connect";
 import * as grpc from "@connectrpc/connect/protocol-grpc";
 import type { CallDeadline } from "../call-deadline.js";
 import { type CallGate, gatesOffTheLane } from "../call-gates.js";
+import { connectionOf, type RequestBodyBudget } from "../request-body-budget.js";
 import { declaresTooLong, envelopeRefused } from "./declared-length.js";
 import {
   CompatExchange,
@@ -62,6 +63,8 @@ export interface FastLaneOptions extends Partial<Omit<UniversalHandlerOptions, "
    * lane declines any with one): connect-fastify passes Fastify's on.
    */
   readonly corsHeaders: Readonly<Record<string, string>>;
+  /** What bounds the request bytes held and the time they take to arrive, as on the router. */
+  readonly bodyBudget: Pick<RequestBodyBudget, "admit" | "meter">;
   /** Where a failure of the lane itself is told (one the call's own error handling did not catch). */
   readonly log: { error(fields: object, message: string): void };
 }
@@ -424,11 +427,20 @@ function readMessage(
   failed: (error: unknown) => void,
 ): void {
   const isGrpc = shape === "grpc";
-  const { readMaxBytes } = serving.opt;
-  const limit = isGrpc ? readMaxBytes + 5 : readMaxBytes;
+  const limit = isGrpc ? serving.opt.readMaxBytes + 5 : serving.opt.readMaxBytes;
+  const budget = serving.options.bodyBudget;
+  try {
+    budget.admit();
+  } catch (e) {
+    call.end(e);
+  }
   call.wait<Buffer | readonly Buffer[]>(
     // The whole body; or, past the limit or at an envelope the lane does not serve, the part read so far.
-    (resolve) => readBody(exchange.body, limit, resolve, resolve, isGrpc ? serving.envelopeRefused : undefined),
+    (resolve) => {
+      const meter = budget.meter(connectionOf(exchange.body));
+      meter.startClock((error) => call.end(error));
+      return readBody(exchange.body, limit, resolve, resolve, meter, isGrpc ? serving.envelopeRefused : undefined);
+    },
     (body) => {
       const input = Buffer.isBuffer(body) ? parse(route, isGrpc, shape !== "connect-json", body) : undefined;
       if (input !== undefined) {

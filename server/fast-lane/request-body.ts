@@ -1,6 +1,7 @@
 import type http from "node:http";
 import type http2 from "node:http2";
 import type { Readable } from "node:stream";
+import type { BodyMeter } from "../request-body-budget.js";
 
 export type NodeRequest = http.IncomingMessage | http2.Http2ServerRequest;
 
@@ -10,17 +11,20 @@ export type NodeRequest = http.IncomingMessage | http2.Http2ServerRequest;
  * once, while the rest may still be arriving; so it is as soon as `refused`
  * says what came so far will not do (a declared length over the limit). The
  * returned function stops the reading (the call ended meanwhile), leaving the
- * request paused.
+ * request paused. The bytes read are held on `meter`, which pauses the reading
+ * while the connection or the server holds too many, and lets them go at the end.
  */
 export function readBody(
   req: Readable,
   limit: number,
   done: (body: Buffer) => void,
   tooLong: (consumed: readonly Buffer[]) => void,
+  meter: Pick<BodyMeter, "hold" | "whenRoom" | "close">,
   refused?: (consumed: readonly Buffer[], size: number) => boolean,
 ): () => void {
   const chunks: Buffer[] = [];
   let size = 0;
+  const resume = () => req.resume();
   const onData = (chunk: Buffer) => {
     chunks.push(chunk);
     size += chunk.length;
@@ -28,11 +32,16 @@ export function readBody(
       req.off("data", onData);
       req.off("end", onEnd);
       req.pause();
+      meter.close();
       tooLong(chunks);
+    } else if (!meter.hold(chunk.length)) {
+      req.pause();
+      meter.whenRoom(resume);
     }
   };
   const onEnd = () => {
     req.off("data", onData);
+    meter.close();
     done(chunks.length === 1 ? chunks[0] : Buffer.concat(chunks, size));
   };
   req.on("data", onData);
@@ -41,6 +50,7 @@ export function readBody(
     req.off("data", onData);
     req.off("end", onEnd);
     req.pause();
+    meter.close();
   };
 }
 

@@ -5,6 +5,7 @@ import tls from "node:tls";
 import { keepSessionAlive } from "./http2-keepalive.js";
 import { classifyPreface } from "./http2-preface.js";
 import { ProxySafeResponse } from "./proxy-safe-response.js";
+import { guardResetFlood, type ResetFloodOptions } from "./reset-flood-guard.js";
 
 export type RequestListener = (
   req: http.IncomingMessage | http2.Http2ServerRequest,
@@ -13,6 +14,23 @@ export type RequestListener = (
 
 /** How much of an unread HTTP/1.1 request body is discarded to keep its connection. */
 const maxDrainBytes = 8 * 1024 * 1024;
+
+/**
+ * TLS 1.3's suites (all forward-secret AEAD) and, for TLS 1.2, ECDHE with
+ * AES-GCM or ChaCha20-Poly1305 only: no RSA key exchange, no CBC, no SHA-1
+ * MACs (Mozilla's "intermediate" list, less its finite-field DHE).
+ */
+const forwardSecretAeadCiphers = [
+  "TLS_AES_128_GCM_SHA256",
+  "TLS_AES_256_GCM_SHA384",
+  "TLS_CHACHA20_POLY1305_SHA256",
+  "ECDHE-ECDSA-AES128-GCM-SHA256",
+  "ECDHE-RSA-AES128-GCM-SHA256",
+  "ECDHE-ECDSA-AES256-GCM-SHA384",
+  "ECDHE-RSA-AES256-GCM-SHA384",
+  "ECDHE-ECDSA-CHACHA20-POLY1305",
+  "ECDHE-RSA-CHACHA20-POLY1305",
+].join(":");
 
 /**
  * Sees each HTTP/2 stream before Node builds its compatibility request and
@@ -29,6 +47,14 @@ export type StreamTaker = (
 
 export interface OnePortOptions {
   readonly takeStream?: StreamTaker;
+  /**
+   * Called with every HTTP/2 stream as it arrives, and its connection's
+   * socket: a stream the client resets at once has lost its way to the
+   * socket by the time anything else sees it.
+   */
+  readonly onStream?: (stream: http2.ServerHttp2Stream, socket: net.Socket | tls.TLSSocket) => void;
+  /** Connections open at once; past it, a new connection is closed as soon as it is accepted (a "drop" event). Default: no limit. */
+  readonly maxConnections?: number;
   /** PEM certificate and key: with them the port speaks TLS and picks the protocol by ALPN. */
   readonly tls?: { readonly cert: Buffer; readonly key: Buffer };
   readonly http1: {
@@ -43,6 +69,8 @@ export interface OnePortOptions {
     readonly idleTimeoutMs: number;
     readonly keepAliveIntervalMs: number;
     readonly keepAliveTimeoutMs: number;
+    /** How fast a connection may reset streams before it is closed with ENHANCE_YOUR_CALM. */
+    readonly resets: ResetFloodOptions;
   };
 }
 
@@ -80,6 +108,11 @@ export function createOnePortServer(listener: RequestListener, options: OnePortO
   h1.on("request", (req: http.IncomingMessage, res: http.ServerResponse) => {
     if (closing) res.shouldKeepAlive = false;
     res.once("finish", drainUnread);
+    // Node's parser takes any HTTP/x.y request line; only HTTP/2's preface leads to the http2 server.
+    if (req.httpVersionMajor !== 1) {
+      refuseVersion(res);
+      return;
+    }
     // Node itself refuses HTTP/1.1 requests without a Host; HTTP/1.0 ones may lack it.
     const host = req.headers.host;
     if (host !== undefined && !makesUrl(req.socket, host)) {
@@ -112,10 +145,15 @@ export function createOnePortServer(listener: RequestListener, options: OnePortO
     }
     listener(req, res);
   });
-  if (options.takeStream) offerStreams(h2, options.takeStream);
+  screenStreams(h2, options.http2.maxHeaderListBytes, options.takeStream);
+  guardResetFlood(h2, options.http2.resets);
   h2.on("session", (session: http2.ServerHttp2Session) => {
     sessions.add(session);
     session.once("close", () => sessions.delete(session));
+    const { onStream } = options;
+    // First, before the server's own listener, which may serve the request at once.
+    if (onStream)
+      session.prependListener("stream", (stream: http2.ServerHttp2Stream) => onStream(stream, session.socket));
     session.setTimeout(options.http2.idleTimeoutMs, () => session.close());
     keepSessionAlive(session, {
       intervalMs: options.http2.keepAliveIntervalMs,
@@ -149,11 +187,22 @@ export function createOnePortServer(listener: RequestListener, options: OnePortO
   const front = (
     options.tls
       ? tls.createServer(
-          { cert: options.tls.cert, key: options.tls.key, ALPNProtocols: ["h2", "http/1.1"] },
+          {
+            cert: options.tls.cert,
+            key: options.tls.key,
+            ALPNProtocols: ["h2", "http/1.1"],
+            ciphers: forwardSecretAeadCiphers,
+            // A handshake is the TLS client's first bytes: it gets the time the cleartext preface gets.
+            handshakeTimeout: options.http1.headersTimeoutMs,
+          },
           onConnection,
         )
       : net.createServer(onConnection)
   ) as OnePortServer;
+  // tls.Server reports a failed or timed-out handshake here and nowhere else, and
+  // unlike https.Server never closes its socket: without this it stays open for good.
+  front.on("tlsClientError", (_error: Error, socket: tls.TLSSocket) => socket.destroy());
+  if (options.maxConnections !== undefined) front.maxConnections = options.maxConnections;
 
   const closeListening = front.close.bind(front);
   front.close = (callback?: (err?: Error) => void) => {
@@ -176,13 +225,21 @@ export function createOnePortServer(listener: RequestListener, options: OnePortO
 }
 
 /**
- * Puts `take` in front of Node's compatibility layer, which serves requests
- * from the server's one "stream" listener (the one it adds with the first
- * "request" listener): streams `take` declines, or takes and gives back, go
- * through it as before. A stream whose authority needs repair or refusal
- * always does.
+ * Sees each HTTP/2 stream before Node's compatibility layer, which serves
+ * requests from the server's one "stream" listener (the one it adds with the
+ * first "request" listener).
+ *
+ * It refuses a header list over `maxHeaderListBytes`, measured as HTTP/2
+ * measures it (name + value + 32 per field): nghttp2 enforces the limit the
+ * server sends in SETTINGS only once the client has acknowledged them, so
+ * until then a request of any size got through. The stream is reset with
+ * ENHANCE_YOUR_CALM, as nghttp2 resets it after the acknowledgement.
+ *
+ * Then `take` may serve the stream itself; streams it declines, or takes and
+ * gives back, go to the compatibility layer as before. A stream whose
+ * authority needs repair or refusal always does.
  */
-function offerStreams(h2: net.Server, take: StreamTaker): void {
+function screenStreams(h2: net.Server, maxHeaderListBytes: number, take: StreamTaker | undefined): void {
   const listeners = h2.listeners("stream");
   if (listeners.length !== 1) throw new Error("node:http2 no longer serves requests from one stream listener");
   const compat = listeners[0] as (...args: unknown[]) => void;
@@ -190,11 +247,26 @@ function offerStreams(h2: net.Server, take: StreamTaker): void {
   h2.on(
     "stream",
     (stream: http2.ServerHttp2Stream, headers: http2.IncomingHttpHeaders, flags: number, rawHeaders: string[]) => {
+      if (headerListBytes(rawHeaders) > maxHeaderListBytes) {
+        // Closed with an error code, the stream emits that error: with no listener it would end the process.
+        stream.on("error", ignore);
+        stream.close(http2.constants.NGHTTP2_ENHANCE_YOUR_CALM);
+        return;
+      }
       const serveCompat = () => compat.call(h2, stream, headers, flags, rawHeaders);
-      const usable = makesUrl(stream.session, headers[":authority"]);
+      const usable = take !== undefined && makesUrl(stream.session, headers[":authority"]);
       if (!usable || !take(stream, headers, rawHeaders, serveCompat)) serveCompat();
     },
   );
+}
+
+function ignore(): void {}
+
+/** A header list's size as SETTINGS_MAX_HEADER_LIST_SIZE counts it (RFC 9113, 6.5.2); Node's strings hold one byte per character. */
+function headerListBytes(rawHeaders: readonly string[]): number {
+  let bytes = 0;
+  for (const field of rawHeaders) bytes += field.length;
+  return bytes + 16 * rawHeaders.length;
 }
 
 const goodAuthorities = new WeakMap<object, string>();
@@ -207,15 +279,31 @@ const goodAuthorities = new WeakMap<object, string>();
 function makesUrl(connection: object | undefined, authority: string | undefined): boolean {
   if (authority === undefined) return false;
   if (connection !== undefined && goodAuthorities.get(connection) === authority) return true;
-  if (!URL.canParse(`http://${authority}`)) return false;
+  if (!isHostPort(authority)) return false;
   if (connection !== undefined) goodAuthorities.set(connection, authority);
   return true;
+}
+
+/**
+ * Whether `authority` is a `host[:port]` and nothing more. URLs also take
+ * userinfo (`user@evil:1`) and a path or query after it (`a/b?c`), which a
+ * Host must not carry: a URL built from one would name another host or path.
+ */
+function isHostPort(authority: string): boolean {
+  return !/[@/?#\\\s]/.test(authority) && URL.canParse(`http://${authority}`);
 }
 
 /** Every layer above builds the request's URL from its authority: one no URL takes is refused here. */
 function refuseAuthority(res: http.ServerResponse | http2.Http2ServerResponse): void {
   res.writeHead(400, { "content-type": "text/plain; charset=utf-8" });
   res.end("the request's authority (Host or :authority) is not a valid host[:port]\n");
+}
+
+/** HTTP/2 starts with its preface, never with an HTTP/2.0 request line; HTTP/0.9 and 3 are not spoken here. */
+function refuseVersion(res: http.ServerResponse): void {
+  res.shouldKeepAlive = false;
+  res.writeHead(505, { "content-type": "text/plain; charset=utf-8" });
+  res.end("HTTP/1.1 only on this connection: HTTP/2 starts with its connection preface\n");
 }
 
 /**
@@ -226,10 +314,10 @@ function refuseAuthority(res: http.ServerResponse | http2.Http2ServerResponse): 
  */
 function repairAuthority(headers: http2.IncomingHttpHeaders): boolean {
   const authority = headers[":authority"];
-  if (authority === undefined || URL.canParse(`http://${authority}`)) return true;
+  if (authority === undefined || isHostPort(authority)) return true;
   const portAt = authority.lastIndexOf(":");
   const bracketed = `[${authority.slice(0, portAt)}]${authority.slice(portAt)}`;
-  if (!net.isIPv6(authority.slice(0, portAt)) || !URL.canParse(`http://${bracketed}`)) return false;
+  if (!net.isIPv6(authority.slice(0, portAt)) || !isHostPort(bracketed)) return false;
   headers[":authority"] = bracketed;
   return true;
 }

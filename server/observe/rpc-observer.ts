@@ -9,7 +9,7 @@ import type { CallMetrics, RpcLabels, RpcMetrics } from "./rpc-metrics.js";
 export interface CallTransport {
   readonly protocol: RpcLabels["protocol"];
   readonly httpVersion: string;
-  readonly peer: string;
+  readonly peer: string | undefined;
   /** The request's headers as Node parsed them: read without building a `Headers` (the lane builds one only when asked). */
   readonly headers: IncomingHttpHeaders;
   readonly log: RpcLogger;
@@ -112,14 +112,40 @@ export function observeRpcs(metrics: RpcMetrics, fallbackLog: RpcLogger): Interc
 
 const peers = new WeakMap<object, string>();
 
-/** `address:port` of the client at the other end of `socket`, worked out once per connection. */
-export function peerOf(socket: { readonly remoteAddress?: string; readonly remotePort?: number }): string {
+interface PeerSocket {
+  readonly remoteAddress?: string;
+  readonly remotePort?: number;
+}
+
+/**
+ * `address:port` of the client at the other end of `socket`, worked out once
+ * per connection; undefined once the connection is gone, if it was not
+ * worked out before.
+ */
+export function peerOf(socket: PeerSocket): string | undefined {
   let peer = peers.get(socket);
-  if (peer === undefined) {
+  if (peer === undefined && socket.remoteAddress !== undefined) {
     peer = `${socket.remoteAddress}:${socket.remotePort}`;
     peers.set(socket, peer);
   }
   return peer;
+}
+
+/**
+ * Works out an HTTP/2 stream's peer as it arrives, from its connection.
+ * Node's requests reach their socket only through the stream's session,
+ * which a stream closed before its call starts (reset at once by the client)
+ * no longer has: its call would be logged with peer `undefined:undefined`.
+ */
+export function notePeer(stream: object, connection: PeerSocket): void {
+  const peer = peerOf(connection);
+  if (peer !== undefined) peers.set(stream, peer);
+}
+
+/** The peer of a call's request: noted when its HTTP/2 stream arrived, or its connection's. */
+export function peerOfCall(request: { readonly socket?: PeerSocket; readonly stream?: object }): string | undefined {
+  const noted = request.stream === undefined ? undefined : peers.get(request.stream);
+  return noted ?? (request.socket === undefined ? undefined : peerOf(request.socket));
 }
 
 /** The protocol a request's content type names. Connect GET requests carry none; everything not gRPC is Connect. */

@@ -80,10 +80,11 @@ export function traceRpcs(tracer: Tracer): Interceptor {
     if (transport !== undefined) {
       attributes[ATTR_NETWORK_PROTOCOL_VERSION] = transport.httpVersion === "2.0" ? "2" : transport.httpVersion;
       // `peerOf` writes `address:port`; an IPv6 address has colons of its own.
-      const colon = transport.peer.lastIndexOf(":");
-      const port = Number(transport.peer.slice(colon + 1));
+      const peer = transport.peer ?? "";
+      const colon = peer.lastIndexOf(":");
+      const port = Number(peer.slice(colon + 1));
       if (colon > 0 && Number.isInteger(port)) {
-        attributes[ATTR_NETWORK_PEER_ADDRESS] = transport.peer.slice(0, colon);
+        attributes[ATTR_NETWORK_PEER_ADDRESS] = peer.slice(0, colon);
         attributes[ATTR_NETWORK_PEER_PORT] = port;
       }
     }

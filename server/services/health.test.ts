@@ -4,10 +4,10 @@ import { Code, ConnectError, createClient, createRouterTransport } from "@connec
 import { Health, HealthCheckResponse_ServingStatus as ServingStatus } from "../../gen/grpc/health/v1/health_pb.js";
 import { createHealthService, createHealthStatus, type HealthStatus } from "./health.js";
 
-function healthClient(status: HealthStatus) {
+function healthClient(status: HealthStatus, maxWatchStreams = 100) {
   return createClient(
     Health,
-    createRouterTransport((router) => router.service(Health, createHealthService(status))),
+    createRouterTransport((router) => router.service(Health, createHealthService(status, { maxWatchStreams }))),
   );
 }
 
@@ -89,5 +89,24 @@ describe("grpc.health.v1.Health", () => {
     })();
     await assert.rejects(watching, (e) => ConnectError.from(e).code === Code.Canceled);
     assert.deepEqual(seen, [ServingStatus.SERVICE_UNKNOWN]);
+  });
+  it("Watch past maxWatchStreams is resource_exhausted, and a stream that ends frees its place", async () => {
+    const status = createHealthStatus([]);
+    status.set(ServingStatus.SERVING);
+    const client = healthClient(status, 2);
+    const open = [0, 1].map(() => client.watch({ service: "" })[Symbol.asyncIterator]());
+    for (const watch of open) assert.equal((await watch.next()).value?.status, ServingStatus.SERVING);
+    await assert.rejects(
+      client.watch({ service: "" })[Symbol.asyncIterator]().next(),
+      (e) => ConnectError.from(e).code === Code.ResourceExhausted,
+    );
+    status.shutdown();
+    for (const watch of open) {
+      assert.equal((await watch.next()).value?.status, ServingStatus.NOT_SERVING);
+      assert.equal((await watch.next()).done, true);
+    }
+    const after: ServingStatus[] = [];
+    for await (const { status: now } of client.watch({ service: "" })) after.push(now);
+    assert.deepEqual(after, [ServingStatus.NOT_SERVING]);
   });
 });
