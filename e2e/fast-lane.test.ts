@@ -7,7 +7,9 @@ import { after, before, describe, it } from "node:test";
 import { setTimeout as sleep } from "node:timers/promises";
 import { createContextValues, createServiceImplSpec, type Interceptor, type ServiceImpl } from "@connectrpc/connect";
 import { SimpleTest } from "../gen/simpletest/simple_test_pb.js";
+import { type App, buildApp } from "../server/app.js";
 import { createCallDeadline } from "../server/call-deadline.js";
+import { loadConfig } from "../server/config.js";
 import { createFastLane } from "../server/fast-lane/fast-lane.js";
 import { createOnePortServer } from "../server/listen/one-port.js";
 import { createRequestBodyBudget } from "../server/request-body-budget.js";
@@ -15,7 +17,7 @@ import { createSimpleTestService } from "../server/services/simple-test.js";
 import { envelope, h2cRequest, type RawResponse } from "./support/raw-http.js";
 import {
   assertStillServing,
-  type RunningServer,
+  type InProcessServer,
   type ServerProcess,
   spawnServer,
   startServer,
@@ -58,83 +60,117 @@ function comparable(res: RawResponse) {
   return { status: res.status, headers, trailers: res.trailers, body: res.body.toString("base64") };
 }
 
-const cases: [string, (url: string) => Promise<RawResponse>][] = [
-  ["gRPC: a good call", (url) => h2cRequest(url, getOne, grpc, envelope(requestOne("world")))],
+/** Each request, and which path answers it with the lane on (off, connect-es answers all). */
+const cases: [string, "lane" | "connect-es", (url: string) => Promise<RawResponse>][] = [
+  ["gRPC: a good call", "lane", (url) => h2cRequest(url, getOne, grpc, envelope(requestOne("world")))],
   [
     "gRPC: with a deadline",
+    "lane",
     (url) => h2cRequest(url, getOne, { ...grpc, "grpc-timeout": "5S" }, envelope(requestOne("x"))),
   ],
   [
     "gRPC: a deadline already passed",
+    "lane",
     (url) => h2cRequest(url, getOne, { ...grpc, "grpc-timeout": "0n" }, envelope(requestOne("x"))),
   ],
   [
     "gRPC: a malformed deadline",
+    "connect-es",
     (url) => h2cRequest(url, getOne, { ...grpc, "grpc-timeout": "1x" }, envelope(requestOne("x"))),
   ],
   [
     "gRPC: an answer compressed because the client accepts gzip",
+    "lane",
     (url) =>
       h2cRequest(url, getOne, { ...grpc, "grpc-accept-encoding": "gzip" }, envelope(requestOne("z".repeat(1000)))),
   ],
-  ["gRPC: an unknown method", (url) => h2cRequest(url, "/simpletest.SimpleTest/Nope", grpc, envelope(requestOne("x")))],
+  [
+    "gRPC: an unknown method",
+    "connect-es",
+    (url) => h2cRequest(url, "/simpletest.SimpleTest/Nope", grpc, envelope(requestOne("x"))),
+  ],
   [
     "gRPC: a request over the size limit",
+    "connect-es",
     (url) => h2cRequest(url, getOne, grpc, envelope(requestOne("x".repeat(limit + 10)))),
   ],
   [
     "gRPC: an answer over the size limit",
+    "lane",
     (url) => h2cRequest(url, getOne, grpc, envelope(requestOne("x".repeat(limit - 12)))),
   ],
-  ["gRPC: a truncated message", (url) => h2cRequest(url, getOne, grpc, envelope(Uint8Array.of(0x0a, 0x05, 0x61)))],
-  ["gRPC: invalid UTF-8", (url) => h2cRequest(url, getOne, grpc, envelope(Uint8Array.of(0x0a, 0x02, 0xc3, 0x28)))],
+  [
+    "gRPC: a truncated message",
+    "connect-es",
+    (url) => h2cRequest(url, getOne, grpc, envelope(Uint8Array.of(0x0a, 0x05, 0x61))),
+  ],
+  [
+    "gRPC: invalid UTF-8",
+    "connect-es",
+    (url) => h2cRequest(url, getOne, grpc, envelope(Uint8Array.of(0x0a, 0x02, 0xc3, 0x28))),
+  ],
   [
     "gRPC: an envelope whose length runs past the end",
+    "connect-es",
     (url) => h2cRequest(url, getOne, grpc, envelope(requestOne("abc")).slice(0, 6)),
   ],
-  ["gRPC: no message at all", (url) => h2cRequest(url, getOne, grpc, new Uint8Array(0))],
+  ["gRPC: no message at all", "connect-es", (url) => h2cRequest(url, getOne, grpc, new Uint8Array(0))],
   [
     "gRPC: two messages for a unary method",
+    "connect-es",
     (url) => h2cRequest(url, getOne, grpc, Buffer.concat([envelope(requestOne("a")), envelope(requestOne("b"))])),
   ],
   [
     "gRPC: the compressed flag without an encoding",
+    "connect-es",
     (url) => h2cRequest(url, getOne, grpc, envelope(requestOne("a"), 1)),
   ],
-  ["gRPC GetList: a good call", (url) => h2cRequest(url, getList, grpc, envelope(requestOne("world")))],
+  ["gRPC GetList: a good call", "lane", (url) => h2cRequest(url, getList, grpc, envelope(requestOne("world")))],
   [
     "gRPC GetList: a client that accepts gzip",
+    "lane",
     (url) =>
       h2cRequest(url, getList, { ...grpc, "grpc-accept-encoding": "gzip" }, envelope(requestOne("z".repeat(900)))),
   ],
   [
     "gRPC GetList: a deadline already passed",
+    "lane",
     (url) => h2cRequest(url, getList, { ...grpc, "grpc-timeout": "0n" }, envelope(requestOne("x"))),
   ],
-  ["gRPC GetList: a truncated message", (url) => h2cRequest(url, getList, grpc, envelope(Uint8Array.of(0x0a, 0x05)))],
+  [
+    "gRPC GetList: a truncated message",
+    "connect-es",
+    (url) => h2cRequest(url, getList, grpc, envelope(Uint8Array.of(0x0a, 0x05))),
+  ],
   [
     "gRPC GetList: two messages for a server-streaming method",
+    "connect-es",
     (url) => h2cRequest(url, getList, grpc, Buffer.concat([envelope(requestOne("a")), envelope(requestOne("b"))])),
   ],
   [
     "gRPC GetList: a request over the size limit",
+    "connect-es",
     (url) => h2cRequest(url, getList, grpc, envelope(requestOne("x".repeat(limit + 10)))),
   ],
   [
     "Connect proto over h2c: a good call",
+    "lane",
     (url) => h2cRequest(url, getOne, { "content-type": "application/proto" }, requestOne("world")),
   ],
   [
     "Connect JSON over HTTP/1.1: a good call",
+    "lane",
     (url) => h1Request(url, getOne, { "content-type": "application/json" }, Buffer.from('{"hello":"world"}')),
   ],
   [
     "Connect JSON over HTTP/1.1: with a deadline",
+    "lane",
     (url) =>
       h1Request(url, getOne, { "content-type": "application/json", "connect-timeout-ms": "5000" }, Buffer.from("{}")),
   ],
   [
     "Connect JSON over HTTP/1.1: an answer compressed because the client accepts gzip",
+    "lane",
     (url) =>
       h1Request(
         url,
@@ -145,50 +181,147 @@ const cases: [string, (url: string) => Promise<RawResponse>][] = [
   ],
   [
     "Connect JSON over HTTP/1.1: a wrong JSON type",
+    "connect-es",
     (url) => h1Request(url, getOne, { "content-type": "application/json" }, Buffer.from('{"hello":1}')),
   ],
   [
     "Connect JSON over HTTP/1.1: invalid JSON",
+    "connect-es",
     (url) => h1Request(url, getOne, { "content-type": "application/json" }, Buffer.from('{"hello":')),
   ],
   [
     "Connect JSON over HTTP/1.1: a request over the size limit",
+    "connect-es",
     (url) =>
       h1Request(url, getOne, { "content-type": "application/json" }, Buffer.from(`{"hello":"${"x".repeat(limit)}"}`)),
   ],
   [
     "Connect proto over HTTP/1.1: an undecodable message",
+    "connect-es",
     (url) => h1Request(url, getOne, { "content-type": "application/proto" }, Uint8Array.of(0x0a, 0x05, 0x61)),
   ],
   [
     "Connect proto over HTTP/1.1: an unknown method",
+    "connect-es",
     (url) => h1Request(url, "/simpletest.SimpleTest/Nope", { "content-type": "application/proto" }, requestOne("x")),
   ],
 ];
 
+/**
+ * A server's log lines, parsed, with what differs from call to call taken
+ * out (time, duration, the peer's port); each reqId is checked and replaced.
+ */
+function comparableLog(lines: string[]) {
+  return lines.map((line) => {
+    const { time: _, durationMs, reqId, peer, err, ...fields } = JSON.parse(line);
+    if (fields.msg === "rpc") {
+      assert.match(reqId, /^req-[0-9a-z]+$/, line);
+      assert.equal(typeof durationMs, "number", line);
+    }
+    return {
+      ...fields,
+      reqId: reqId === undefined ? undefined : "req-N",
+      peer: peer?.replace(/:\d+$/, ":port"),
+      err: err === undefined ? undefined : { type: err.type, message: err.message },
+    };
+  });
+}
+
+/** The RPC counters from /metrics: every series but timings (durations' buckets and sums). */
+async function rpcMetrics(url: string): Promise<string[]> {
+  const text = await (await fetch(`${url}/metrics`)).text();
+  return text.split("\n").filter((line) => line.startsWith("grpc_server_") && !/_(bucket|sum)\{/.test(line));
+}
+
+const laneAnswered = (server: InProcessServer) => server.app.fastLane?.answered() ?? 0;
+
 describe("the fast lane answers exactly as connect-es does (FAST_PATH=on vs off)", () => {
-  let on: RunningServer;
-  let off: RunningServer;
+  let on: InProcessServer;
+  let off: InProcessServer;
+  const logOf = { on: [] as string[], off: [] as string[] };
   before(async () => {
-    const env = { MAX_MESSAGE_BYTES: String(limit) };
+    const env = { MAX_MESSAGE_BYTES: String(limit), LOG_LEVEL: "info" };
     [on, off] = await Promise.all([
-      startServer({ ...env, FAST_PATH: "on" }),
-      startServer({ ...env, FAST_PATH: "off" }),
+      startServer({ ...env, FAST_PATH: "on" }, { logStream: { write: (line) => logOf.on.push(line) } }),
+      startServer({ ...env, FAST_PATH: "off" }, { logStream: { write: (line) => logOf.off.push(line) } }),
     ]);
+    assert.ok(on.app.fastLane, "FAST_PATH=on serves through the lane");
+    assert.equal(off.app.fastLane, undefined, "FAST_PATH=off has no lane to answer anything");
   });
   after(() => Promise.all([on?.close(), off?.close()]));
 
-  for (const [what, send] of cases) {
-    it(what, async () => {
+  for (const [what, path, send] of cases) {
+    it(`${what} (on, ${path} answers)`, async () => {
+      logOf.on.length = 0;
+      logOf.off.length = 0;
+      const answeredBefore = laneAnswered(on);
       const [fast, plain] = [comparable(await send(on.url)), comparable(await send(off.url))];
       assert.deepEqual(fast, plain);
+      // Proof of the path, without touching the bytes: the lane counts the calls it answered.
+      assert.equal(laneAnswered(on) - answeredBefore, path === "lane" ? 1 : 0, "calls the lane answered");
+      // A call's line is written as it ends, which may be just after its last byte left.
+      await sleep(20);
+      assert.deepEqual(comparableLog(logOf.on), comparableLog(logOf.off));
     });
   }
+
+  it("the RPC metrics, after every case, are the same on both servers", async () => {
+    const [fast, plain] = await Promise.all([rpcMetrics(on.url), rpcMetrics(off.url)]);
+    assert.ok(fast.length > 0);
+    assert.deepEqual(fast, plain);
+  });
 
   it("a good call really answers (the comparison is not between two failures)", async () => {
     const res = await h2cRequest(on.url, getOne, grpc, envelope(requestOne("world")));
     assert.equal(res.trailers["grpc-status"], "0");
     assert.ok(res.body.includes("Hello !! world"));
+  });
+});
+
+/**
+ * Builds the app with FAST_PATH as given, sends `calls` gRPC GetOne calls (the
+ * lane's hottest shape), and counts the requests that reached Node's
+ * compatibility layer: the "request" events of the HTTP/2 server the front makes.
+ */
+async function compatRequests(fastPath: "on" | "off", calls: number) {
+  const made: http2.Http2Server[] = [];
+  const createServer = http2.createServer;
+  // The front calls http2.createServer once: that server is the one to watch.
+  http2.createServer = ((...args: Parameters<typeof createServer>) => {
+    const server = createServer(...args);
+    made.push(server);
+    return server;
+  }) as typeof createServer;
+  let app: App;
+  try {
+    app = await buildApp(loadConfig({ LOG_LEVEL: "silent", PORT: "0", HOST: "127.0.0.1", FAST_PATH: fastPath }));
+  } finally {
+    http2.createServer = createServer;
+  }
+  assert.equal(made.length, 1);
+  let requests = 0;
+  made[0].on("request", () => requests++);
+  await app.fastify.listen({ host: "127.0.0.1", port: 0 });
+  const url = `http://127.0.0.1:${(app.fastify.server.address() as AddressInfo).port}`;
+  for (let i = 0; i < calls; i++) {
+    const res = await h2cRequest(url, getOne, grpc, envelope(requestOne("x")));
+    assert.equal(res.trailers["grpc-status"], "0");
+  }
+  await app.fastify.close();
+  return { requests, lane: app.fastLane };
+}
+
+describe("FAST_PATH=off installs nothing of the lane", () => {
+  it("off: no lane exists, and every call goes through Node's compatibility layer", async () => {
+    const { requests, lane } = await compatRequests("off", 5);
+    assert.equal(lane, undefined);
+    assert.equal(requests, 5);
+  });
+
+  it("on: the lane takes the same calls before Node makes compatibility objects for them", async () => {
+    const { requests, lane } = await compatRequests("on", 5);
+    assert.equal(lane?.answered(), 5);
+    assert.equal(requests, 0);
   });
 });
 
@@ -257,6 +390,8 @@ describe("interceptors on the fast lane see a request as connect-es gives it", (
       services: [createServiceImplSpec<typeof SimpleTest>(SimpleTest, service)],
       interceptors: [copies, replaces, reads],
       contextValues: () => createContextValues(),
+      gates: [],
+      corsHeaders: {},
       deadline: createCallDeadline({ maxTimeoutMs: 60_000, unbounded: [], stuckStreamGraceMs: 1_000 }),
       bodyBudget: createRequestBodyBudget({ perConnectionBytes: 2 ** 24, perServerBytes: 2 ** 27, timeoutMs: 30_000 }),
       log: { error: () => assert.fail("the lane failed a call") },

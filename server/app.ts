@@ -22,10 +22,11 @@ import { ServerReflection as ServerReflectionV1alpha } from "../gen/grpc/reflect
 import { SimpleTest } from "../gen/simpletest/simple_test_pb.js";
 import { buildAdminApp } from "./admin-app.js";
 import { createCallDeadline } from "./call-deadline.js";
+import { type CallGate, gatesOffTheLane, requestGate } from "./call-gates.js";
 import type { Config } from "./config.js";
-import { corsOptions } from "./cors.js";
+import { corsOf } from "./cors.js";
 import type { RequestInfo } from "./fast-lane/exchange.js";
-import { createFastLane } from "./fast-lane/fast-lane.js";
+import { createFastLane, type FastLane } from "./fast-lane/fast-lane.js";
 import { healthz } from "./healthz.js";
 import { createOnePortServer, type OnePortServer, type RequestListener } from "./listen/one-port.js";
 import { createMeteredRequestBodies } from "./metered-request-body.js";
@@ -34,6 +35,7 @@ import { logDroppedConnections } from "./observe/dropped-connections.js";
 import { hideInternalErrors } from "./observe/hide-internal-errors.js";
 import { stdoutLogDestination } from "./observe/log-destination.js";
 import { metricsRoute } from "./observe/metrics-route.js";
+import { requestIdSequence } from "./observe/request-ids.js";
 import type { RpcLogger } from "./observe/rpc-log-line.js";
 import { createRpcMetrics } from "./observe/rpc-metrics.js";
 import { callTransportKey, notePeer, observeRpcs, peerOfCall, protocolOf } from "./observe/rpc-observer.js";
@@ -60,6 +62,8 @@ export interface App {
   readonly admin?: FastifyInstance;
   /** OpenTelemetry, when OTEL_TRACES_EXPORTER switches it on: shut down after the last call, to export its spans. */
   readonly tracing?: { shutdown(): Promise<void> };
+  /** The fast lane, when it serves (FAST_PATH=on): how many calls it answered, which tests read to know the path. */
+  readonly fastLane?: Pick<FastLane, "answered">;
 }
 
 export interface BuildOptions {
@@ -70,6 +74,8 @@ export interface BuildOptions {
    * reports each. Default: the product's (productServices).
    */
   readonly services?: readonly ServiceImplSpec[];
+  /** Where log lines go instead of stdout (tests: a list to read). */
+  readonly logStream?: { write(line: string): void };
 }
 
 /** The product's services: SimpleTest. */
@@ -92,17 +98,52 @@ export async function buildApp(config: Config, options: BuildOptions = {}): Prom
     unbounded: [`/${Health.typeName}/${Health.method.watch.name}`],
     stuckStreamGraceMs: 1_000,
   });
+  // Request bytes read and not yet handled, bounded per connection and server, and timed.
+  const bodyBudget = createRequestBodyBudget(config.requestBodies);
+  const meteredBodies = createMeteredRequestBodies(bodyBudget);
+  // What every call passes before its body is read, on either path (call-gates.ts).
+  const gates: CallGate[] = [
+    {
+      name: "request body budget",
+      gate: meteredBodies.requestGate,
+      onLane: {
+        equivalent:
+          "the lane admits each call with the same bodyBudget.admit and reads its body through bodyBudget.meter",
+      },
+    },
+    {
+      name: "deadline",
+      gate: deadline.requestGate,
+      onLane: {
+        equivalent:
+          "the lane asks deadline.limit for the same limit and reason, keeps its own timer, and stops reading the body when the call ends",
+      },
+    },
+    {
+      name: "undecodable unary is invalid_argument",
+      gate: undecodableUnaryIsInvalidArgument,
+      onLane: { equivalent: "the lane hands a request it cannot decode to connect-es, before any interceptor" },
+    },
+  ];
+  const cors = corsOf(config.corsOrigins);
   // In front of Fastify, so that the calls it serves skip Fastify's per-request
   // work too; it hands everything else (and everything, until it serves) to Fastify.
-  const fastLane = createFastLane();
+  // FAST_PATH=off, or a gate it does not apply: none of it exists, and the front
+  // serves every request through Node's public APIs only (the lane's stream hook
+  // replaces a private listener of node:http2).
+  const fastLane = config.fastPath && gatesOffTheLane(gates).length === 0 ? createFastLane() : undefined;
+  const logController = new LogController({ disableRequestLogging: true });
+  const nextRequestId = requestIdSequence();
   const app = fastify({
     // The lines of one event-loop turn go out in one write, not one write(2) per RPC.
-    logger: { level: config.logLevel, stream: stdoutLogDestination() },
-    logController: new LogController({ disableRequestLogging: true }),
+    logger: { level: config.logLevel, stream: options.logStream ?? stdoutLogDestination() },
+    logController,
+    genReqId: nextRequestId,
     // Fastify's types tie one request type to one server type; the front feeds
     // it both HTTP/1.1 and HTTP/2 compatibility requests, which it handles alike.
     serverFactory: (handler) => {
-      const serve = fastLane.wrap(handler as RequestListener);
+      const next = handler as RequestListener;
+      const serve = fastLane ? fastLane.wrap(next) : next;
       // Both ways in cap the deadline headers before the lane or connect-es reads them.
       front = createOnePortServer(
         (req, res) => {
@@ -110,10 +151,12 @@ export async function buildApp(config: Config, options: BuildOptions = {}): Prom
           serve(req, res);
         },
         {
-          takeStream: (stream, headers, rawHeaders, compat) => {
-            deadline.capTimeoutHeaders(headers);
-            return fastLane.takeStream(stream, headers, rawHeaders, compat);
-          },
+          takeStream:
+            fastLane &&
+            ((stream, headers, rawHeaders, compat) => {
+              deadline.capTimeoutHeaders(headers);
+              return fastLane.takeStream(stream, headers, rawHeaders, compat);
+            }),
           tls: config.tls,
           onStream: notePeer,
           maxConnections: config.maxConnections,
@@ -140,7 +183,7 @@ export async function buildApp(config: Config, options: BuildOptions = {}): Prom
     timer.unref();
   });
 
-  await app.register(fastifyCors, corsOptions(config.corsOrigins));
+  await app.register(fastifyCors, cors.options);
   await app.register(webPage, { apiOrigins: config.pageApiOrigins });
 
   // SERVING once the port is open; NOT_SERVING for good the moment shutdown begins.
@@ -154,9 +197,6 @@ export async function buildApp(config: Config, options: BuildOptions = {}): Prom
   const registry = new Registry();
   collectProcessMetrics(registry);
   const rpcMetrics = createRpcMetrics(registry);
-  // Request bytes read and not yet handled, bounded per connection and server, and timed.
-  const bodyBudget = createRequestBodyBudget(config.requestBodies);
-  const meteredBodies = createMeteredRequestBodies(bodyBudget);
   new Gauge({
     name: "simpletest_request_bytes_held",
     help: "Request body bytes read and not yet handed to a handler (bounded by REQUEST_BUFFER_BYTES).",
@@ -181,7 +221,7 @@ export async function buildApp(config: Config, options: BuildOptions = {}): Prom
     tracing = await startTracing(config.tracing, { log: app.log, spanProcessors: options.spanProcessors });
   }
 
-  // What connect-es and the fast lane alike apply to every call.
+  // What connect-es and the fast lane alike apply to every call, besides the gates.
   const rpcOptions = {
     readMaxBytes: config.maxMessageBytes,
     writeMaxBytes: config.maxMessageBytes,
@@ -201,11 +241,6 @@ export async function buildApp(config: Config, options: BuildOptions = {}): Prom
       hideInternalErrors(app.log),
       undecodableStreamsAreInvalidArgument(),
     ],
-    requestGate: (context) => {
-      meteredBodies.requestGate(context);
-      deadline.requestGate(context);
-      undecodableUnaryIsInvalidArgument(context);
-    },
   } satisfies ConnectRouterOptions;
   const callTransport = (raw: RequestInfo, log: RpcLogger) =>
     createContextValues().set(callTransportKey, {
@@ -232,6 +267,7 @@ export async function buildApp(config: Config, options: BuildOptions = {}): Prom
       }
     },
     ...rpcOptions,
+    requestGate: requestGate(gates),
     contextValues: (request) =>
       deadline.watchBody(
         meteredBodies.watchBody(callTransport(request.raw, request.log), refuseBadEnvelopeFlags(request.raw)),
@@ -240,16 +276,25 @@ export async function buildApp(config: Config, options: BuildOptions = {}): Prom
   });
   // The services' unary and server-streaming calls of the common shapes, through the same
   // implementation and interceptors, without connect-es's per-call streams; FAST_PATH=off turns it off.
-  if (config.fastPath) {
-    const { requestGate: _, ...laneOptions } = rpcOptions;
+  if (fastLane) {
+    // A lane call's logger, made as Fastify makes request.log: the same id
+    // sequence, label and child factory.
+    const requestLog = (raw: RequestInfo): RpcLogger =>
+      app.childLoggerFactory.call(
+        app,
+        app.log,
+        { [logController.requestIdLogLabel]: nextRequestId() },
+        {},
+        raw as never,
+      );
     fastLane.serve({
-      ...laneOptions,
+      ...rpcOptions,
+      gates,
       deadline,
       bodyBudget,
       services,
-      contextValues: (raw) => callTransport(raw, app.log),
-      // @fastify/cors, given an origin function (server/cors.ts), varies every response by Origin.
-      fastifyHeaders: { vary: "Origin" },
+      contextValues: (raw) => callTransport(raw, requestLog(raw)),
+      corsHeaders: cors.withoutOrigin,
       log: app.log,
     });
     app.addHook("preClose", async () => fastLane.stop());
@@ -260,5 +305,5 @@ export async function buildApp(config: Config, options: BuildOptions = {}): Prom
   await app.ready();
   if (front === undefined) throw new Error("fastify did not call the server factory");
   logDroppedConnections(front, app.log, { maxConnections: config.maxConnections, everyMs: 10_000 });
-  return { fastify: app, front, health, admin, tracing };
+  return { fastify: app, front, health, admin, tracing, fastLane };
 }

@@ -1,8 +1,11 @@
 import assert from "node:assert/strict";
 import { after, before, describe, it } from "node:test";
 import { cors } from "@connectrpc/connect";
+import fastifyCors from "@fastify/cors";
+import { fastify } from "fastify";
 import { type App, buildApp } from "./app.js";
 import { ConfigError, loadConfig } from "./config.js";
+import { corsOf } from "./cors.js";
 
 describe("CORS_ORIGINS", () => {
   it("allows no other origin by default", () => {
@@ -86,4 +89,22 @@ describe("cross-origin calls", () => {
     assert.equal(response.headers["access-control-allow-origin"], undefined);
     assert.equal(response.headers["access-control-allow-methods"], undefined);
   });
+});
+
+describe("what CORS does to a request without an Origin (what the fast lane adds to its answers)", () => {
+  for (const origins of [[], ["http://localhost:5173"]]) {
+    it(`is what @fastify/cors does, with CORS_ORIGINS=${origins.join(",")}`, async () => {
+      const { options, withoutOrigin } = corsOf(origins);
+      const app = fastify();
+      await app.register(fastifyCors, options);
+      app.post("/", async () => "ok");
+      const response = await app.inject({ method: "POST", url: "/" });
+      await app.close();
+      const added = Object.entries(response.headers).filter(
+        ([name]) => name === "vary" || name.startsWith("access-control-"),
+      );
+      assert.deepEqual(Object.fromEntries(added), withoutOrigin);
+      assert.deepEqual(withoutOrigin, { vary: "Origin" });
+    });
+  }
 });

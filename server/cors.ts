@@ -1,19 +1,32 @@
 import { cors as connectCors } from "@connectrpc/connect";
 import type { FastifyCorsOptions } from "@fastify/cors";
 
+/** What CORS does on this server: @fastify/cors's options, and what they do to a request without an Origin. */
+export interface Cors {
+  /**
+   * For @fastify/cors. Register it on the root instance before the RPC
+   * routes: @fastify/cors answers preflights from an onRequest hook, which
+   * routes registered later inherit, even inside their own plugin.
+   */
+  readonly options: FastifyCorsOptions;
+  /**
+   * The headers @fastify/cors puts on the answer to a request that sends no
+   * Origin, the only requests the fast lane serves (it declines any with
+   * one, which @fastify/cors would act on): `vary: Origin` whenever the
+   * allowed origin is not one fixed string, as @fastify/cors decides it
+   * (https://fetch.spec.whatwg.org/#cors-protocol-and-http-caches).
+   */
+  readonly withoutOrigin: Readonly<Record<string, string>>;
+}
+
 /**
- * @fastify/cors options that let pages from `origins` call the service, with
- * the preflight and response headers Connect and gRPC-Web need. Any other
- * origin gets no CORS headers, so its browser refuses the call; same-origin
- * pages need none.
- *
- * Register them on the root instance before the RPC routes: @fastify/cors
- * answers preflights from an onRequest hook, which routes registered later
- * inherit, even inside their own plugin.
+ * Lets pages from `origins` call the service, with the preflight and
+ * response headers Connect and gRPC-Web need. Any other origin gets no CORS
+ * headers, so its browser refuses the call; same-origin pages need none.
  */
-export function corsOptions(origins: readonly string[]): FastifyCorsOptions {
+export function corsOf(origins: readonly string[]): Cors {
   const allowed = new Set(origins);
-  return {
+  const options: FastifyCorsOptions = {
     origin: (origin, callback) => callback(null, origin !== undefined && allowed.has(origin)),
     methods: [...connectCors.allowedMethods],
     // W3C Trace Context, which the page and traced clients send: the server's span continues their trace.
@@ -22,4 +35,6 @@ export function corsOptions(origins: readonly string[]): FastifyCorsOptions {
     // Browsers cap this (Chromium at 2 h); it spares a preflight before most calls.
     maxAge: 7200,
   };
+  const varies = typeof options.origin !== "string" && options.origin !== false;
+  return { options, withoutOrigin: varies ? { vary: "Origin" } : {} };
 }

@@ -125,19 +125,7 @@ export async function checkAnswer(
   request: FuzzRequest,
   timeoutMs = 5_000,
 ): Promise<RpcOutcome> {
-  const answer = await sendRaw(
-    session,
-    {
-      path: pathOf(request.method),
-      headers: {
-        "content-type": contentTypeOf(request.protocol, request.codec, request.method),
-        te: "trailers",
-        ...request.headers,
-      },
-      body: request.body,
-    },
-    timeoutMs,
-  );
+  const answer = await sendFuzzRequest(session, request, timeoutMs);
   const outcome = outcomeOf(request.protocol, request.method, answer);
   if (!knownCodes.has(outcome.code) && !httpRefusals.has(outcome.code)) {
     throw new Error(`unknown code ${outcome.code} (HTTP ${outcome.status})`);
@@ -159,3 +147,72 @@ export async function checkAnswer(
 /** A readable line for a failing case, as fast-check prints it. */
 export const describeRequest = (r: FuzzRequest) =>
   `${r.protocol} ${r.codec} ${r.method.name} ${JSON.stringify(r.headers)} body=${Buffer.from(r.body).toString("hex")}`;
+
+type Timeout = "long" | "short" | "passed" | "malformed" | "negative";
+const connectTimeouts: Record<Timeout, string> = {
+  long: "5000",
+  short: "100",
+  passed: "0",
+  malformed: "1x",
+  negative: "-1",
+};
+const grpcTimeouts: Record<Timeout, string> = {
+  long: "5S",
+  short: "100m",
+  passed: "0n",
+  malformed: "1x",
+  negative: "-1",
+};
+
+/**
+ * Requests of the shapes the fast lane takes (gRPC and Connect unary,
+ * gRPC server streaming, no Origin, identity encoding): good messages of
+ * sizes up to and past `maxBytes`, near-valid ones, and deadlines good and
+ * bad; mixed with `fuzzRequest`'s, they exercise both paths of a server.
+ */
+export const laneShapedRequest = (maxBytes: number): fc.Arbitrary<FuzzRequest> =>
+  fc
+    .record({
+      shape: fc.constantFrom(
+        { protocol: "grpc", codec: "proto", method: methods[0] },
+        { protocol: "grpc", codec: "proto", method: methods[1] },
+        { protocol: "connect", codec: "proto", method: methods[0] },
+        { protocol: "connect", codec: "json", method: methods[0] },
+      ),
+      // Around the size limit: the message's own bytes are the text's plus 2 or 3.
+      size: fc.oneof({ arbitrary: fc.nat(64), weight: 3 }, fc.integer({ min: maxBytes - 8, max: maxBytes + 4 })),
+      // One in four near-valid: those go to connect-es after the lane read them.
+      near: fc.nat(3).map((n) => n === 0),
+      timeout: fc.option(fc.constantFrom<Timeout>("long", "short", "passed", "malformed", "negative"), { freq: 2 }),
+      accept: fc.option(fc.constantFrom("gzip", "br", "identity"), { freq: 2 }),
+    })
+    .chain(({ shape, size, near, timeout, accept }) => {
+      const { protocol, codec, method } = shape as { protocol: RawProtocol; codec: RawCodec; method: Method };
+      const good = goodMessage(codec, method, "z".repeat(Math.max(0, size - 3)));
+      const message = near ? messageBytes(codec, method) : fc.constant(good);
+      return message.map((bytes): FuzzRequest => {
+        const headers: Record<string, string> = {};
+        if (timeout !== null) {
+          if (protocol === "connect") headers["connect-timeout-ms"] = connectTimeouts[timeout];
+          else headers["grpc-timeout"] = grpcTimeouts[timeout];
+        }
+        if (accept !== null) headers[protocol === "connect" ? "accept-encoding" : "grpc-accept-encoding"] = accept;
+        return { protocol, codec, method, headers, body: isBare(protocol, method) ? bytes : envelope(bytes) };
+      });
+    });
+
+/** Sends one request and gives back all of its answer, as it came. */
+export const sendFuzzRequest = (session: http2.ClientHttp2Session, request: FuzzRequest, timeoutMs = 5_000) =>
+  sendRaw(
+    session,
+    {
+      path: pathOf(request.method),
+      headers: {
+        "content-type": contentTypeOf(request.protocol, request.codec, request.method),
+        te: "trailers",
+        ...request.headers,
+      },
+      body: request.body,
+    },
+    timeoutMs,
+  );

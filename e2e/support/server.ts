@@ -5,7 +5,7 @@ import net, { type AddressInfo } from "node:net";
 import { createInterface } from "node:readline";
 import { createSimpleTestClient } from "../../client/simple-test-client.js";
 import { builtServerMain } from "../../scripts/built-server.js";
-import { buildApp } from "../../server/app.js";
+import { type App, type BuildOptions, buildApp } from "../../server/app.js";
 import { loadConfig } from "../../server/config.js";
 
 export interface RunningServer {
@@ -15,15 +15,21 @@ export interface RunningServer {
   close(): Promise<void>;
 }
 
+export interface InProcessServer extends RunningServer {
+  readonly app: App;
+}
+
 /** Builds the real app in this process and listens on a free loopback port (or on `env.PORT`). */
-export async function startServer(env: Record<string, string> = {}): Promise<RunningServer> {
+export async function startServer(env: Record<string, string> = {}, options?: BuildOptions): Promise<InProcessServer> {
   const config = loadConfig({ LOG_LEVEL: "silent", PORT: "0", ...env, HOST: "127.0.0.1" });
-  const { fastify } = await buildApp(config);
+  const app = await buildApp(config, options);
+  const { fastify } = app;
   await fastify.listen({ host: config.host, port: config.port });
   const { port } = fastify.server.address() as AddressInfo;
   return {
     url: `${config.tls ? "https" : "http"}://127.0.0.1:${port}`,
     port,
+    app,
     close: () => fastify.close(),
   };
 }

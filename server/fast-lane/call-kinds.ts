@@ -1,0 +1,77 @@
+import type { ConnectError } from "@connectrpc/connect";
+import { createAsyncIterable } from "@connectrpc/connect/protocol";
+import { type Answering, asConnectError } from "./answering.js";
+import { LaneResponse } from "./call-views.js";
+import { adoptHeaders, invokeServerStream, invokeUnary } from "./invoke.js";
+import * as connect from "./protocol-connect.js";
+import * as grpc from "./protocol-grpc.js";
+
+/** How the lane answers a call of one kind: with the request message read, or with why the call ended first. */
+export interface Kind {
+  serve(answering: Answering, input: unknown): Promise<void>;
+  fail(answering: Answering, error: unknown): Promise<void>;
+}
+
+export const unary: Kind = {
+  async serve(answering, input) {
+    const { plan, call, exchange } = answering;
+    const { serving, route } = plan;
+    let answer: Uint8Array;
+    try {
+      const values = serving.options.contextValues(exchange.info);
+      const result = await invokeUnary(call, route.spec, input, serving.opt.interceptors, values);
+      // Reading the headers of the lane's own answer would make them; they are the call's anyway.
+      if (!(result instanceof LaneResponse)) {
+        adoptHeaders(result.header, call, "responseHeader");
+        adoptHeaders(result.trailer, call, "responseTrailer");
+      }
+      answer = route.serialization.getO(plan.shape !== "connect-json").serialize(result.message);
+    } catch (e) {
+      return unary.fail(answering, e);
+    }
+    call.end();
+    return plan.shape === "grpc" ? grpc.answerUnary(answering, answer) : connect.answerUnary(answering, answer);
+  },
+
+  async fail(answering, e) {
+    answering.call.end(e);
+    const error = asConnectError(e);
+    if (answering.plan.shape === "grpc") grpc.answerError(answering, error);
+    else await connect.answerError(answering, error);
+  },
+};
+
+/** gRPC only: Connect's streaming protocol is connect-es's. */
+export const serverStreaming: Kind = {
+  serve: (answering, input) => streamAnswers(answering, createAsyncIterable([input])),
+  // As in connect-es, the interceptors see the call, its request failing with why it ended.
+  fail: (answering, e) => streamAnswers(answering, failing(e)),
+};
+
+async function streamAnswers(answering: Answering, requests: AsyncIterable<unknown>): Promise<void> {
+  const { plan, call, exchange } = answering;
+  const { serving, route } = plan;
+  const serialize = route.serialization.getO(true).serialize;
+  const writer = new grpc.StreamWriter(answering);
+  let error: ConnectError | undefined;
+  try {
+    const values = serving.options.contextValues(exchange.info);
+    const response = await invokeServerStream(call, route.spec, requests, serving.opt.interceptors, values);
+    // As for unary calls: an answer an interceptor made may bring headers of its own.
+    const replaced = !(response instanceof LaneResponse);
+    if (replaced) adoptHeaders(response.header, call, "responseHeader");
+    for await (const message of response.message) await writer.send(serialize(message));
+    if (replaced) adoptHeaders(response.trailer, call, "responseTrailer");
+  } catch (e) {
+    call.end(e);
+    error = asConnectError(e);
+  }
+  call.end();
+  writer.finish(error);
+}
+
+/** A request stream whose first read fails with `reason`. */
+async function* failing(reason: unknown): AsyncIterable<unknown> {
+  yield* [];
+  throw reason;
+}

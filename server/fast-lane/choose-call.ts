@@ -1,0 +1,127 @@
+import type http2 from "node:http2";
+import type { DescMessage } from "@bufbuild/protobuf";
+import type { MethodImplSpec, ServiceImplSpec } from "@connectrpc/connect";
+import {
+  type Compression,
+  compressionNegotiate,
+  createMethodSerializationLookup,
+  type MethodSerializationLookup,
+  type validateUniversalHandlerOptions,
+} from "@connectrpc/connect/protocol";
+import * as connect from "@connectrpc/connect/protocol-connect";
+import * as grpc from "@connectrpc/connect/protocol-grpc";
+import { declaresTooLong } from "./declared-length.js";
+import type { FastLaneOptions } from "./fast-lane.js";
+
+/** connect-es's options, validated and completed as its handlers use them. */
+export type Options = ReturnType<typeof validateUniversalHandlerOptions>;
+
+/** A method the lane serves. */
+export interface Route {
+  readonly spec: MethodImplSpec & { kind: "unary" | "server_streaming" };
+  readonly procedure: string;
+  readonly serialization: MethodSerializationLookup<DescMessage, DescMessage>;
+}
+
+/** What `FastLane.serve` set up. */
+export interface Serving {
+  readonly opt: Options;
+  readonly options: FastLaneOptions;
+  readonly routes: ReadonlyMap<string, Route>;
+  /** For a gRPC body read so far: whether its envelope header says the lane should not read on. */
+  readonly envelopeRefused: (consumed: readonly Buffer[], size: number) => boolean;
+}
+
+/** The shapes the lane serves, by content type; any other request is not touched. */
+export type Shape = "grpc" | "connect-proto" | "connect-json";
+const shapes: Readonly<Record<string, Shape>> = {
+  "application/grpc": "grpc",
+  "application/grpc+proto": "grpc",
+  "application/proto": "connect-proto",
+  "application/json": "connect-json",
+};
+
+/** A call the lane takes, as its headers tell it. */
+export interface Plan {
+  readonly serving: Serving;
+  readonly route: Route;
+  readonly shape: Shape;
+  readonly timeoutMs: number | undefined;
+}
+
+/** The services' unary and server-streaming methods, by path, with connect-es's serialization (and its size limits). */
+export function routesOf(services: readonly ServiceImplSpec[], opt: Options): Map<string, Route> {
+  const routes = new Map<string, Route>();
+  for (const service of services) {
+    for (const spec of Object.values(service.methods)) {
+      if (spec.kind !== "unary" && spec.kind !== "server_streaming") continue;
+      const procedure = `/${spec.method.parent.typeName}/${spec.method.name}`;
+      routes.set(procedure, {
+        spec,
+        procedure,
+        serialization: createMethodSerializationLookup(spec.method, opt.binaryOptions, opt.jsonOptions, opt),
+      });
+    }
+  }
+  return routes;
+}
+
+/** The request's head, as either way in (compatibility request or raw HTTP/2 stream) gives it. */
+export interface RequestHead {
+  readonly method: string | undefined;
+  readonly path: string | undefined;
+  readonly authority: string | undefined;
+  readonly headers: http2.IncomingHttpHeaders;
+  readonly overHttp2: boolean;
+}
+
+/**
+ * How the lane would serve a request with this head, or undefined if it
+ * would not: a POST to a route, of a shape it serves, without an Origin (CORS
+ * would act on it), an encoding, a declared length over the limit or a
+ * deadline connect-es would refuse; gRPC only over HTTP/2.
+ */
+export function chooseCall(serving: Serving, head: RequestHead): Plan | undefined {
+  const { method, path, authority, headers } = head;
+  if (method !== "POST" || !authority) return undefined;
+  const { opt } = serving;
+  const route = serving.routes.get(path ?? "");
+  const shape = route && shapes[headers["content-type"] ?? ""];
+  if (route === undefined || shape === undefined || headers.origin !== undefined) return undefined;
+  if (route.spec.kind === "server_streaming" && shape !== "grpc") return undefined;
+  let timeout: ReturnType<typeof grpc.parseTimeout>;
+  if (shape === "grpc") {
+    const encoding = headers["grpc-encoding"];
+    if (!head.overHttp2 || (encoding !== undefined && encoding !== "identity")) return undefined;
+    timeout = grpc.parseTimeout(headerValue(headers["grpc-timeout"]), opt.maxTimeoutMs);
+  } else {
+    const encoding = headers["content-encoding"];
+    if (encoding !== undefined && encoding !== "identity") return undefined;
+    if (opt.requireConnectProtocolHeader && headers["connect-protocol-version"] !== connect.protocolVersion) {
+      return undefined;
+    }
+    if (declaresTooLong(headers, opt.readMaxBytes)) return undefined;
+    timeout = connect.parseTimeout(headerValue(headers["connect-timeout-ms"]), opt.maxTimeoutMs);
+  }
+  if (timeout.error) return undefined;
+  return { serving, route, shape, timeoutMs: timeout.timeoutMs };
+}
+
+/** The response compression the client accepts, as connect-es negotiates it. */
+export function negotiateCompression(
+  opt: Options,
+  headers: http2.IncomingHttpHeaders,
+  isGrpc: boolean,
+): Compression | null {
+  const acceptHeader = isGrpc ? grpc.headerAcceptEncoding : connect.headerUnaryAcceptEncoding;
+  return compressionNegotiate(
+    opt.acceptCompression,
+    null,
+    headerValue(headers[acceptHeader.toLowerCase()]),
+    acceptHeader,
+  ).response;
+}
+
+function headerValue(value: string | string[] | undefined): string | null {
+  return value === undefined ? null : Array.isArray(value) ? value.join(", ") : value;
+}

@@ -1,0 +1,129 @@
+import { create, type DescMessage } from "@bufbuild/protobuf";
+import {
+  Code,
+  ConnectError,
+  type ContextValues,
+  type HandlerContext,
+  type Interceptor,
+  type MethodImplSpec,
+  type StreamRequest,
+  type StreamResponse,
+  type UnaryRequest,
+  type UnaryResponse,
+} from "@connectrpc/connect";
+import { completed, LaneHandlerContext, LaneRequest, LaneResponse } from "./call-views.js";
+import type { LaneCall } from "./lane-call.js";
+
+/*
+ * A lane call through the interceptors to the implementation, as connect-es's
+ * invoke-implementation.ts runs it, with the call's lazy views (call-views.ts).
+ */
+
+/**
+ * Runs a unary call through the interceptors to the implementation, as
+ * connect-es's `invokeUnaryImplementation` does, without reading the call's
+ * lazy parts unless someone asks for them.
+ */
+export function invokeUnary(
+  call: LaneCall,
+  spec: MethodImplSpec,
+  input: unknown,
+  interceptors: readonly Interceptor[],
+  contextValues: ContextValues,
+): Promise<UnaryResponse> {
+  const impl = spec.impl as (message: unknown, context: HandlerContext) => unknown;
+  const output = spec.method.output;
+  const respond = (message: unknown) =>
+    new LaneResponse(call, spec, false, create(output, message as never)) as UnaryResponse;
+  // As an async function would answer, without a turn of the microtask queue for a plain answer.
+  const answer = (req: UnaryRequest): Promise<UnaryResponse> => {
+    try {
+      const answered = impl(req.message, new LaneHandlerContext(call, req));
+      return isThenable(answered) ? Promise.resolve(answered).then(respond) : Promise.resolve(respond(answered));
+    } catch (e) {
+      return Promise.reject(e);
+    }
+  };
+  return chained(
+    call,
+    interceptors,
+    answer,
+  )(new LaneRequest(call, spec.method, false, input, contextValues) as UnaryRequest);
+}
+
+/** As `invokeUnary`, for a server-streaming call: its one request message in, a stream of answers out. */
+export function invokeServerStream(
+  call: LaneCall,
+  spec: MethodImplSpec,
+  requests: AsyncIterable<unknown>,
+  interceptors: readonly Interceptor[],
+  contextValues: ContextValues,
+): Promise<StreamResponse> {
+  const impl = spec.impl as (message: unknown, context: HandlerContext) => AsyncIterable<unknown>;
+  const output = spec.method.output;
+  const answer = async (req: StreamRequest) => {
+    const messages = impl(await onlyMessage(req.message), new LaneHandlerContext(call, req));
+    return new LaneResponse(call, spec, true, created(output, messages)) as StreamResponse;
+  };
+  return chained(
+    call,
+    interceptors,
+    answer,
+  )(new LaneRequest(call, spec.method, true, requests, contextValues) as StreamRequest);
+}
+
+/**
+ * `last` behind the interceptors, the first outermost, as connect-es's
+ * applyInterceptors chains them. Each one's `next` first makes whatever
+ * request it is handed a complete one: an interceptor that copies the
+ * request with `{ ...request }` gets no lazy parts with the copy (they sit on
+ * `LaneRequest`'s prototype), and those after it see the call's.
+ */
+function chained<F>(call: LaneCall, interceptors: readonly Interceptor[], last: F): F {
+  const complete = (next: Parameters<Interceptor>[0]): Parameters<Interceptor>[0] =>
+    ((req: UnaryRequest | StreamRequest) => next(req instanceof LaneRequest ? req : completed(call, req))) as never;
+  let next = last as unknown as Parameters<Interceptor>[0];
+  for (let i = interceptors.length - 1; i >= 0; i--) next = interceptors[i](complete(next));
+  return next as unknown as F;
+}
+
+/**
+ * An interceptor may answer with headers of its own: they replace the call's,
+ * as in connect-es. None (a copy of a `LaneResponse`) means the call's own.
+ */
+export function adoptHeaders(
+  from: Headers | undefined,
+  call: LaneCall,
+  which: "responseHeader" | "responseTrailer",
+): void {
+  if (from === undefined) return;
+  const to = call[which];
+  if (from === to) return;
+  for (const key of [...to.keys()]) to.delete(key);
+  for (const [key, value] of from) to.set(key, value);
+}
+
+/** The one request message of a server-streaming call, as connect-es insists on it. */
+async function onlyMessage(messages: AsyncIterable<unknown>): Promise<unknown> {
+  const it = messages[Symbol.asyncIterator]();
+  const first = await it.next();
+  if (first.done === true) {
+    throw new ConnectError("protocol error: missing input message for server-streaming method", Code.Unimplemented);
+  }
+  const second = await it.next();
+  if (second.done !== true) {
+    throw new ConnectError(
+      "protocol error: received extra input message for server-streaming method",
+      Code.Unimplemented,
+    );
+  }
+  return first.value;
+}
+
+async function* created(schema: DescMessage, messages: AsyncIterable<unknown>): AsyncIterable<unknown> {
+  for await (const message of messages) yield create(schema, message as never);
+}
+
+function isThenable(value: unknown): value is PromiseLike<unknown> {
+  return typeof (value as { then?: unknown } | null)?.then === "function";
+}

@@ -1,0 +1,68 @@
+import type { ConnectError } from "@connectrpc/connect";
+import { encodeEnvelope, envelopeCompress } from "@connectrpc/connect/protocol";
+import * as grpc from "@connectrpc/connect/protocol-grpc";
+import { type Answering, cutIfStuck } from "./answering.js";
+
+/*
+ * How connect-es's gRPC handler writes an answer: messages in envelopes,
+ * compressed as negotiated, the status in trailers.
+ */
+
+/** A unary call's answer: its one message, then the trailers. */
+export async function answerUnary(answering: Answering, message: Uint8Array): Promise<void> {
+  const { call, compression, exchange } = answering;
+  const body =
+    compression === null
+      ? encodeEnvelope(0, message)
+      : await envelopeCompress(
+          { flags: 0, data: message },
+          compression,
+          answering.plan.serving.opt.compressMinBytes,
+        ).then((envelope) => encodeEnvelope(envelope.flags, envelope.data));
+  exchange.answer(200, call.nodeResponseHeader(), body, call.nodeResponseTrailer());
+  cutIfStuck(answering);
+}
+
+/** A unary call's error: headers and trailers only. */
+export function answerError(answering: Answering, error: ConnectError): void {
+  const { call, exchange } = answering;
+  grpc.setTrailerStatus(call.responseTrailer, error);
+  exchange.answer(200, call.nodeResponseHeader(), undefined, call.nodeResponseTrailer());
+  cutIfStuck(answering);
+}
+
+/** A server-streaming call's answer, a message at a time: the head goes with the first. */
+export class StreamWriter {
+  readonly #answering: Answering;
+  #headSent = false;
+
+  constructor(answering: Answering) {
+    this.#answering = answering;
+  }
+
+  /** Sends one message, and waits while the client does not read. */
+  async send(message: Uint8Array): Promise<void> {
+    const { call, compression, exchange, plan } = this.#answering;
+    const envelope = await envelopeCompress(
+      { flags: 0, data: message },
+      compression,
+      plan.serving.opt.compressMinBytes,
+    );
+    if (!this.#headSent) {
+      exchange.head(call.nodeResponseHeader());
+      this.#headSent = true;
+    }
+    if (!exchange.send(encodeEnvelope(envelope.flags, envelope.data))) {
+      await call.until((resolve) => exchange.onceDrained(() => resolve(undefined)));
+    }
+  }
+
+  /** Ends the answer with the call's trailers; `error`, if any, is its status. */
+  finish(error: ConnectError | undefined): void {
+    const { call, exchange } = this.#answering;
+    if (error !== undefined) grpc.setTrailerStatus(call.responseTrailer, error);
+    if (!this.#headSent) exchange.head(call.nodeResponseHeader());
+    exchange.finish(call.nodeResponseTrailer() ?? {});
+    cutIfStuck(this.#answering);
+  }
+}
