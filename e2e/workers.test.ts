@@ -7,7 +7,7 @@ import { setTimeout as sleep } from "node:timers/promises";
 import { createHealthClient } from "../client/health-client.js";
 import { createSimpleTestClient } from "../client/simple-test-client.js";
 import { HealthCheckResponse_ServingStatus as ServingStatus } from "../gen/grpc/health/v1/health_pb.js";
-import { builtServerMain } from "../scripts/built-server.js";
+import { builtServerMain } from "../testkit/built-server.js";
 import { getOnNewConnection } from "./support/new-connection.js";
 import { total } from "./support/prometheus.js";
 import { runCommand } from "./support/run-command.js";
