@@ -167,7 +167,9 @@ describe("HTTP limits: a client that crosses one gets the documented error; othe
 });
 
 describe("HTTP/2 idle connections and keepalive pings", () => {
-  const idleMs = 700;
+  // Far above HTTP2_KEEPALIVE_MS + HTTP2_KEEPALIVE_TIMEOUT_MS, so that a busy machine cannot
+  // take a cut by the ping timeout for one by the idle timeout, or the other way round.
+  const idleMs = 2_500;
   const pingMs = 200;
   const pingTimeoutMs = 300;
   let server: RunningServer;
