@@ -94,22 +94,32 @@ describe("pino 10.4.0 (server/observe/rpc-log-line.ts)", () => {
 });
 
 describe("prom-client 15.1.3 (server/observe/rpc-metrics.ts, cluster-metrics.ts)", () => {
-  it("the registry reads a metric through getForPromString when it has one", async () => {
+  it("the registry reads a histogram through get() or getForPromString(), which SeriesHistogram both answers", async () => {
+    relied(
+      "prom-client's Histogram.prototype.getForPromString",
+      typeof (Histogram.prototype as { getForPromString?: unknown }).getForPromString,
+      "function",
+    );
     const registry = new Registry();
+    const marked = () =>
+      Promise.resolve({
+        name: "marked",
+        help: "h",
+        type: "histogram",
+        aggregator: "sum",
+        values: [{ metricName: "marked_count", labels: {}, value: 7 }],
+      } as unknown as ReturnType<Histogram["get"]>);
     class Marked extends Histogram<string> {
+      override get() {
+        return marked();
+      }
       getForPromString() {
-        return Promise.resolve({
-          name: "marked",
-          help: "h",
-          type: "histogram",
-          aggregator: "sum",
-          values: [{ metricName: "marked_count", labels: {}, value: 7 }],
-        } as unknown as ReturnType<Histogram["get"]>);
+        return marked();
       }
     }
     new Marked({ name: "marked", help: "h", registers: [registry] });
     relied(
-      "prom-client's Registry.metrics() reading getForPromString",
+      "prom-client's Registry.metrics() reading a histogram through get() or getForPromString()",
       (await registry.metrics()).includes("marked_count 7"),
       true,
     );
