@@ -1,7 +1,7 @@
 import assert from "node:assert/strict";
 import { after, before, describe, it } from "node:test";
-import { setTimeout as sleep } from "node:timers/promises";
 import { createSimpleTestClient } from "../client/simple-test-client.js";
+import { eventually } from "../testkit/eventually.js";
 import { getOnNewConnection as get } from "./support/new-connection.js";
 import { total } from "./support/prometheus.js";
 import { freePort, type ServerProcess, spawnServer } from "./support/server.js";
@@ -24,10 +24,10 @@ for (const workers of [1, 2]) {
       const port = await freePort();
       admin = `http://127.0.0.1:${port}`;
       server = await spawnServer({ WORKERS: String(workers), ADMIN_PORT: String(port), SHUTDOWN_DELAY_MS: "2000" });
-      for (let i = 0; server.lines.filter((l) => l.includes("listening at")).length < workers; i++) {
-        assert.ok(i < 400, "the workers did not all start");
-        await sleep(50);
-      }
+      await eventually(() => server.lines.filter((l) => l.includes("listening at")).length >= workers, {
+        timeoutMs: 20_000,
+        what: "every worker to listen",
+      });
     });
     after(() => server?.close());
 
@@ -71,10 +71,10 @@ for (const workers of [1, 2]) {
 
     it("answers NOT_SERVING on the admin port once shutdown begins, and metrics through the drain", async () => {
       server.child.kill("SIGTERM");
-      for (let i = 0; server.lines.filter((l) => l.includes('"msg":"shutting down"')).length < workers; i++) {
-        assert.ok(i < 100, "shutdown did not begin");
-        await sleep(20);
-      }
+      await eventually(() => server.lines.filter((l) => l.includes('"msg":"shutting down"')).length >= workers, {
+        intervalMs: 20,
+        what: "every worker to begin shutting down",
+      });
       assert.deepEqual(await get(`${admin}/healthz`), { status: 503, body: "NOT_SERVING\n" });
       assert.equal((await get(`${server.url}/healthz`)).status, 503);
       assert.equal(handled((await get(`${admin}/metrics`)).body), 4 * workers);

@@ -195,171 +195,52 @@ function assertClean(c: Combination, outcome: RpcOutcome): void {
   assert.doesNotMatch(outcome.message, /\/work\/|node_modules|\.ts:\d|\n\s+at /, `${label(c)} leaks internals`);
 }
 
-describe("malformed input gets a clean error with the right code, on every method, protocol and codec", () => {
-  let server: RunningServer;
-  let session: http2.ClientHttp2Session;
-  before(async () => {
-    server = await startServer();
-    session = http2.connect(server.url);
-  });
-  after(async () => {
-    session?.close();
-    await server?.close();
-  });
-
-  afterEach(async () => {
-    await assertStillServing(server.url);
-  });
-
-  const send = async (c: Combination, headers: Record<string, string>, body: Uint8Array): Promise<RpcOutcome> => {
-    const answer = await sendRaw(session, {
-      path: pathOf(c.method),
-      headers: { "content-type": contentTypeOf(c.protocol, c.codec, c.method), te: "trailers", ...headers },
-      body,
+for (const fastPath of ["on", "off"]) {
+  describe(`malformed input gets a clean error with the right code, on every method, protocol and codec (FAST_PATH=${fastPath})`, () => {
+    let server: RunningServer;
+    let session: http2.ClientHttp2Session;
+    before(async () => {
+      server = await startServer({ FAST_PATH: fastPath });
+      session = http2.connect(server.url);
     });
-    const outcome = outcomeOf(c.protocol, c.method, answer);
-    assertClean(c, outcome);
-    return outcome;
-  };
+    after(async () => {
+      session?.close();
+      await server?.close();
+    });
 
-  it("a good request of each combination answers ok (the baseline the rows below break)", async () => {
-    const outcomes = await Promise.all(
-      combinations.map(async (c) => [label(c), (await send(c, {}, one(goodMessage(c.codec, c.method))(c))).code]),
-    );
-    assert.deepEqual(
-      outcomes,
-      combinations.map((c) => [label(c), "ok"]),
-    );
-  });
+    afterEach(async () => {
+      await assertStillServing(server.url);
+    });
 
-  for (const bad of badInputs) {
-    it(`${bad.what}: ${bad.code}`, async () => {
-      const applicable = combinations.filter((c) => bad.only?.(c) ?? true);
-      assert.ok(applicable.length > 0);
+    const send = async (c: Combination, headers: Record<string, string>, body: Uint8Array): Promise<RpcOutcome> => {
+      const answer = await sendRaw(session, {
+        path: pathOf(c.method),
+        headers: { "content-type": contentTypeOf(c.protocol, c.codec, c.method), te: "trailers", ...headers },
+        body,
+      });
+      const outcome = outcomeOf(c.protocol, c.method, answer);
+      assertClean(c, outcome);
+      return outcome;
+    };
+
+    it("a good request of each combination answers ok (the baseline the rows below break)", async () => {
       const outcomes = await Promise.all(
-        applicable.map(async (c) => {
-          const body = bad.body?.(c) ?? one(goodMessage(c.codec, c.method))(c);
-          const outcome = await send(c, bad.headers?.(c) ?? {}, body);
-          return [label(c), outcome.code];
-        }),
+        combinations.map(async (c) => [label(c), (await send(c, {}, one(goodMessage(c.codec, c.method))(c))).code]),
       );
       assert.deepEqual(
         outcomes,
-        applicable.map((c) => [label(c), bad.code]),
+        combinations.map((c) => [label(c), "ok"]),
       );
     });
-  }
 
-  describe("wrong HTTP methods and content types are refused by HTTP status", () => {
-    for (const httpMethod of ["PUT", "DELETE", "PATCH"]) {
-      it(`${httpMethod}: 405 on every protocol`, async () => {
-        for (const c of combinations) {
-          const answer = await sendRaw(session, {
-            path: pathOf(c.method),
-            method: httpMethod,
-            headers: { "content-type": contentTypeOf(c.protocol, c.codec, c.method), te: "trailers" },
-            body: one(goodMessage(c.codec, c.method))(c),
-          });
-          assert.equal(answer.status, 405, `${label(c)} ${httpMethod}`);
-        }
-      });
-    }
-
-    it("GET of a streaming method: 405", async () => {
-      for (const c of combinations.filter((c) => c.method.kind !== "unary")) {
-        const answer = await sendRaw(session, {
-          path: pathOf(c.method),
-          method: "GET",
-          headers: { "content-type": contentTypeOf(c.protocol, c.codec, c.method) },
-          body: new Uint8Array(0),
-        });
-        assert.equal(answer.status, 405, label(c));
-      }
-    });
-
-    it("GET of GetOne that is not a Connect GET (gRPC, or no query): 415", async () => {
-      for (const contentType of ["application/grpc", "application/grpc-web+proto", "application/json"]) {
-        const answer = await sendRaw(session, {
-          path: pathOf(methods[0]),
-          method: "GET",
-          headers: { "content-type": contentType },
-          body: new Uint8Array(0),
-        });
-        assert.equal(answer.status, 415, contentType);
-      }
-    });
-
-    it("a content type no protocol knows: 415", async () => {
-      for (const method of methods) {
-        const answer = await sendRaw(session, {
-          path: pathOf(method),
-          headers: { "content-type": "text/plain" },
-          body: new TextEncoder().encode("hello"),
-        });
-        assert.equal(answer.status, 415, method.name);
-      }
-    });
-
-    it("a Connect unary content type on a streaming method, and the reverse: 415", async () => {
-      for (const method of methods) {
-        const wrong = method.kind === "unary" ? "application/connect+proto" : "application/proto";
-        const answer = await sendRaw(session, {
-          path: pathOf(method),
-          headers: { "content-type": wrong },
-          body: new Uint8Array(0),
-        });
-        assert.equal(answer.status, 415, method.name);
-      }
-    });
-  });
-
-  describe("Connect GET with a bad query", () => {
-    const getOne = methods[0];
-    for (const [what, query, code] of [
-      ["base64 of a truncated message", "encoding=proto&base64=1&message=CgVh", "invalid_argument"],
-      // connect-es's base64 decoder throws a plain Error, which it answers as a
-      // generic internal error; no hook sees it first (connect-go: invalid_argument).
-      ["base64 that is not base64", "encoding=proto&base64=1&message=%25%25%25", "internal"],
-      ["JSON of the wrong type", `encoding=json&message=${encodeURIComponent('{"hello":1}')}`, "invalid_argument"],
-      ["an unknown compression", "encoding=json&compression=zstd&message=%7B%7D", "unimplemented"],
-      ["an unknown encoding", "encoding=xml&message=%7B%7D", "http_415"],
-    ] as const) {
-      it(`${what}: ${code}`, async () => {
-        const answer = await sendRaw(session, {
-          path: `${pathOf(getOne)}?${query}`,
-          method: "GET",
-          headers: {},
-          body: new Uint8Array(0),
-        });
-        const outcome = outcomeOf("connect", getOne, answer);
-        assertClean({ protocol: "connect", codec: "json", method: getOne }, outcome);
-        assert.equal(outcome.code, code);
-      });
-    }
-  });
-
-  describe("over HTTP/1.1 too", () => {
-    const http1 = combinations.filter((c) => c.protocol !== "grpc" && c.method.kind !== "bidi_streaming");
-    for (const bad of badInputs.filter((b) =>
-      /cut short|past the end|unknown compression|a number where/.test(b.what),
-    )) {
+    for (const bad of badInputs) {
       it(`${bad.what}: ${bad.code}`, async () => {
-        const applicable = http1.filter((c) => bad.only?.(c) ?? true);
+        const applicable = combinations.filter((c) => bad.only?.(c) ?? true);
+        assert.ok(applicable.length > 0);
         const outcomes = await Promise.all(
           applicable.map(async (c) => {
-            const response = await fetch(server.url + pathOf(c.method), {
-              method: "POST",
-              headers: { "content-type": contentTypeOf(c.protocol, c.codec, c.method), ...bad.headers?.(c) },
-              body: Buffer.from(bad.body?.(c) ?? one(goodMessage(c.codec, c.method))(c)),
-            });
-            const answer: RawAnswer = {
-              status: response.status,
-              headers: Object.fromEntries(response.headers),
-              trailers: {},
-              body: Buffer.from(await response.arrayBuffer()),
-            };
-            const outcome = outcomeOf(c.protocol, c.method, answer);
-            assertClean(c, outcome);
+            const body = bad.body?.(c) ?? one(goodMessage(c.codec, c.method))(c);
+            const outcome = await send(c, bad.headers?.(c) ?? {}, body);
             return [label(c), outcome.code];
           }),
         );
@@ -369,5 +250,126 @@ describe("malformed input gets a clean error with the right code, on every metho
         );
       });
     }
+
+    describe("wrong HTTP methods and content types are refused by HTTP status", () => {
+      for (const httpMethod of ["PUT", "DELETE", "PATCH"]) {
+        it(`${httpMethod}: 405 on every protocol`, async () => {
+          for (const c of combinations) {
+            const answer = await sendRaw(session, {
+              path: pathOf(c.method),
+              method: httpMethod,
+              headers: { "content-type": contentTypeOf(c.protocol, c.codec, c.method), te: "trailers" },
+              body: one(goodMessage(c.codec, c.method))(c),
+            });
+            assert.equal(answer.status, 405, `${label(c)} ${httpMethod}`);
+          }
+        });
+      }
+
+      it("GET of a streaming method: 405", async () => {
+        for (const c of combinations.filter((c) => c.method.kind !== "unary")) {
+          const answer = await sendRaw(session, {
+            path: pathOf(c.method),
+            method: "GET",
+            headers: { "content-type": contentTypeOf(c.protocol, c.codec, c.method) },
+            body: new Uint8Array(0),
+          });
+          assert.equal(answer.status, 405, label(c));
+        }
+      });
+
+      it("GET of GetOne that is not a Connect GET (gRPC, or no query): 415", async () => {
+        for (const contentType of ["application/grpc", "application/grpc-web+proto", "application/json"]) {
+          const answer = await sendRaw(session, {
+            path: pathOf(methods[0]),
+            method: "GET",
+            headers: { "content-type": contentType },
+            body: new Uint8Array(0),
+          });
+          assert.equal(answer.status, 415, contentType);
+        }
+      });
+
+      it("a content type no protocol knows: 415", async () => {
+        for (const method of methods) {
+          const answer = await sendRaw(session, {
+            path: pathOf(method),
+            headers: { "content-type": "text/plain" },
+            body: new TextEncoder().encode("hello"),
+          });
+          assert.equal(answer.status, 415, method.name);
+        }
+      });
+
+      it("a Connect unary content type on a streaming method, and the reverse: 415", async () => {
+        for (const method of methods) {
+          const wrong = method.kind === "unary" ? "application/connect+proto" : "application/proto";
+          const answer = await sendRaw(session, {
+            path: pathOf(method),
+            headers: { "content-type": wrong },
+            body: new Uint8Array(0),
+          });
+          assert.equal(answer.status, 415, method.name);
+        }
+      });
+    });
+
+    describe("Connect GET with a bad query", () => {
+      const getOne = methods[0];
+      for (const [what, query, code] of [
+        ["base64 of a truncated message", "encoding=proto&base64=1&message=CgVh", "invalid_argument"],
+        // connect-es's base64 decoder throws a plain Error, which it answers as a
+        // generic internal error; no hook sees it first (connect-go: invalid_argument).
+        ["base64 that is not base64", "encoding=proto&base64=1&message=%25%25%25", "internal"],
+        ["JSON of the wrong type", `encoding=json&message=${encodeURIComponent('{"hello":1}')}`, "invalid_argument"],
+        ["an unknown compression", "encoding=json&compression=zstd&message=%7B%7D", "unimplemented"],
+        ["an unknown encoding", "encoding=xml&message=%7B%7D", "http_415"],
+      ] as const) {
+        it(`${what}: ${code}`, async () => {
+          const answer = await sendRaw(session, {
+            path: `${pathOf(getOne)}?${query}`,
+            method: "GET",
+            headers: {},
+            body: new Uint8Array(0),
+          });
+          const outcome = outcomeOf("connect", getOne, answer);
+          assertClean({ protocol: "connect", codec: "json", method: getOne }, outcome);
+          assert.equal(outcome.code, code);
+        });
+      }
+    });
+
+    describe("over HTTP/1.1 too", () => {
+      const http1 = combinations.filter((c) => c.protocol !== "grpc" && c.method.kind !== "bidi_streaming");
+      for (const bad of badInputs.filter((b) =>
+        /cut short|past the end|unknown compression|a number where/.test(b.what),
+      )) {
+        it(`${bad.what}: ${bad.code}`, async () => {
+          const applicable = http1.filter((c) => bad.only?.(c) ?? true);
+          const outcomes = await Promise.all(
+            applicable.map(async (c) => {
+              const response = await fetch(server.url + pathOf(c.method), {
+                method: "POST",
+                headers: { "content-type": contentTypeOf(c.protocol, c.codec, c.method), ...bad.headers?.(c) },
+                body: Buffer.from(bad.body?.(c) ?? one(goodMessage(c.codec, c.method))(c)),
+              });
+              const answer: RawAnswer = {
+                status: response.status,
+                headers: Object.fromEntries(response.headers),
+                trailers: {},
+                body: Buffer.from(await response.arrayBuffer()),
+              };
+              const outcome = outcomeOf(c.protocol, c.method, answer);
+              assertClean(c, outcome);
+              return [label(c), outcome.code];
+            }),
+          );
+          assert.deepEqual(
+            outcomes,
+            applicable.map((c) => [label(c), bad.code]),
+          );
+        });
+      }
+    });
   });
-});
+}

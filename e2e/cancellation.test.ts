@@ -5,6 +5,7 @@ import { createWritableIterable } from "@connectrpc/connect/protocol";
 import { createSimpleTestClient, type SimpleTestClient } from "../client/simple-test-client.js";
 import { sample, scrape, scrapeUntil, total } from "./support/prometheus.js";
 import { envelope } from "./support/raw-http.js";
+import { requestListBytes } from "./support/request-bytes.js";
 import { type RunningServer, startServer } from "./support/server.js";
 
 /** Every protocol over every HTTP version it runs on, with its `protocol` label. */
@@ -95,7 +96,7 @@ describe("cancellation: a client that aborts a stream mid-way releases the serve
           te: "trailers",
         });
         stream.on("error", () => {});
-        stream.write(envelope(Uint8Array.of(0x0a, 0x01, 0x61)));
+        stream.write(envelope(requestListBytes("a")));
         await scrapeUntil(server.url, "grpc_server_in_flight", series, 1);
         stream.destroy();
         const afterwards = await scrapeUntil(server.url, "grpc_server_in_flight", series, 0);

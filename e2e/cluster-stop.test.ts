@@ -6,8 +6,8 @@ import { existsSync, readdirSync, readFileSync } from "node:fs";
 import net from "node:net";
 import { createInterface } from "node:readline";
 import { describe, it } from "node:test";
-import { setTimeout as sleep } from "node:timers/promises";
 import { fileURLToPath } from "node:url";
+import { eventually } from "../testkit/eventually.js";
 import { freePort } from "./support/server.js";
 
 const root = fileURLToPath(new URL("..", import.meta.url));
@@ -107,17 +107,20 @@ const refuses = (port: number) =>
 
 /** Waits until nothing the command started is left, no port answers and HAProxy's directory is gone; fails after 40 s. */
 async function assertAllGone(started: Started): Promise<void> {
-  for (const since = Date.now(); ; await sleep(200)) {
+  const gone = async () => {
     const left = marked(started.mark);
     const open = [];
     for (const port of started.ports) if (!(await refuses(port))) open.push(port);
-    if (left.length === 0 && open.length === 0 && !existsSync(started.haproxyDir)) return;
-    if (Date.now() - since > 40_000) {
-      for (const p of left) process.kill(p.pid, "SIGKILL");
-      assert.fail(
-        `still running: ${JSON.stringify(left)}; ports still open: ${open}; ${started.haproxyDir} there: ${existsSync(started.haproxyDir)}\n${started.output.join("\n")}`,
-      );
-    }
+    if (left.length === 0 && open.length === 0 && !existsSync(started.haproxyDir)) return true;
+    throw new Error(
+      `still running: ${JSON.stringify(left)}; ports still open: ${open}; ${started.haproxyDir} there: ${existsSync(started.haproxyDir)}\n${started.output.join("\n")}`,
+    );
+  };
+  try {
+    await eventually(gone, { timeoutMs: 40_000, intervalMs: 200 });
+  } catch (e) {
+    for (const p of marked(started.mark)) process.kill(p.pid, "SIGKILL");
+    throw e;
   }
 }
 

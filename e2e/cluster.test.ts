@@ -4,8 +4,8 @@ import { setTimeout as sleep } from "node:timers/promises";
 import { Code, ConnectError } from "@connectrpc/connect";
 import { createAsyncIterable, createWritableIterable } from "@connectrpc/connect/protocol";
 import { createSimpleTestClient, type SimpleTestClient } from "../client/simple-test-client.js";
-import { freePort } from "../scripts/cluster/free-port.js";
 import { type Cluster, startCluster } from "../scripts/cluster/start-cluster.js";
+import { freePort } from "../testkit/server-process.js";
 import { describeContract, getListInterval } from "./support/contract.js";
 import {
   errorCases,

@@ -2,18 +2,12 @@ import assert from "node:assert/strict";
 import { after, before, describe, it } from "node:test";
 import { createSimpleTestClient } from "../client/simple-test-client.js";
 import { envelope, h2cRequest } from "./support/raw-http.js";
+import { requestOneBytes } from "./support/request-bytes.js";
 import { type RunningServer, startServer } from "./support/server.js";
 
 /** Large enough that the server compresses the answer (connect-es skips messages under 1 KiB). */
 const hello = "compress me ".repeat(400);
-const encodedRequest = new Uint8Array([0x0a, ...varint(hello.length), ...new TextEncoder().encode(hello)]);
-
-function varint(n: number): number[] {
-  const bytes: number[] = [];
-  for (; n > 0x7f; n >>>= 7) bytes.push((n & 0x7f) | 0x80);
-  bytes.push(n);
-  return bytes;
-}
+const encodedRequest = requestOneBytes(hello);
 
 describe("gzip and br are negotiated both ways", () => {
   let server: RunningServer;

@@ -4,6 +4,7 @@ import { Code, ConnectError } from "@connectrpc/connect";
 import { createSimpleTestClient } from "../client/simple-test-client.js";
 import { describeTransport, transports } from "./support/matrix.js";
 import { envelope, h2cRequest } from "./support/raw-http.js";
+import { requestOneBytes } from "./support/request-bytes.js";
 import { assertStillServing, type RunningServer, startServer } from "./support/server.js";
 
 const getOnePath = "/simpletest.SimpleTest/GetOne";
@@ -118,7 +119,7 @@ for (const fastPath of ["on", "off"]) {
       }
 
       it("gRPC: an envelope whose length runs past the end of the body", async () => {
-        const lying = envelope(Uint8Array.of(0x0a, 0x01, 0x61)).slice(0, 6);
+        const lying = envelope(requestOneBytes("a")).slice(0, 6);
         const res = await h2cRequest(
           server.url,
           getOnePath,

@@ -9,6 +9,7 @@ import { createHealthClient, type HealthClient } from "../client/health-client.j
 import { HealthCheckResponse_ServingStatus as ServingStatus } from "../gen/grpc/health/v1/health_pb.js";
 import { type App, buildApp } from "../server/app.js";
 import { loadConfig } from "../server/config.js";
+import { eventually } from "../testkit/eventually.js";
 import { makePythonStubs, type PythonStubs, runPythonScript } from "./support/grpc-proto-python.js";
 import { describeTransport, transports } from "./support/matrix.js";
 import type { CommandResult } from "./support/run-command.js";
@@ -30,14 +31,6 @@ async function watch(
   signal?: AbortSignal,
 ) {
   for await (const { status } of client.watch({ service }, { signal, timeoutMs: 20_000 })) seen(status);
-}
-
-/** Resolves once `condition` holds; fails after 10 s. */
-async function eventually(condition: () => boolean, what: string): Promise<void> {
-  for (let waited = 0; !condition(); waited += 10) {
-    if (waited > 10_000) throw new Error(`timed out waiting for ${what}`);
-    await sleep(10);
-  }
 }
 
 function getHealthz1(url: string): Promise<{ status: number; body: string }> {
@@ -106,13 +99,13 @@ describe("grpc.health.v1 and /healthz, from the project's Node client and plain 
         const abort = new AbortController();
         const watching = watch(client, "simpletest.SimpleTest", (s) => seen.push(s), abort.signal);
         try {
-          await eventually(() => seen.length === 1, "the current status");
+          await eventually(() => seen.length === 1, { intervalMs: 10, what: "the current status" });
           app.health.set(ServingStatus.NOT_SERVING);
-          await eventually(() => seen.length === 2, "the change to NOT_SERVING");
+          await eventually(() => seen.length === 2, { intervalMs: 10, what: "the change to NOT_SERVING" });
         } finally {
           app.health.set(ServingStatus.SERVING);
         }
-        await eventually(() => seen.length === 3, "the change back to SERVING");
+        await eventually(() => seen.length === 3, { intervalMs: 10, what: "the change back to SERVING" });
         abort.abort();
         await assert.rejects(watching, (e) => ConnectError.from(e).code === Code.Canceled);
         assert.deepEqual(seen, [ServingStatus.SERVING, ServingStatus.NOT_SERVING, ServingStatus.SERVING]);
@@ -126,7 +119,7 @@ describe("grpc.health.v1 and /healthz, from the project's Node client and plain 
     const abort = new AbortController();
     const watching = watch(client, "nope.Nope", (s) => seen.push(s), abort.signal);
     try {
-      await eventually(() => seen.length === 1, "the first answer");
+      await eventually(() => seen.length === 1, { intervalMs: 10, what: "the first answer" });
       await sleep(100);
       abort.abort();
       await assert.rejects(watching, (e) => ConnectError.from(e).code === Code.Canceled);
@@ -216,7 +209,10 @@ describe("on SIGTERM", () => {
     pythonWatch = runPythonScript("health_client.py", [`127.0.0.1:${server.port}`, "watch", ""], stubs, {
       onLine: (line) => fromPython.push(line),
     });
-    await eventually(() => fromNode.length > 0 && fromPython.length > 0, "both watches to start");
+    await eventually(() => fromNode.length > 0 && fromPython.length > 0, {
+      intervalMs: 10,
+      what: "both watches to start",
+    });
     assert.deepEqual(fromNode, [ServingStatus.SERVING]);
     assert.deepEqual(JSON.parse(fromPython[0]), { status: "SERVING" });
     assert.deepEqual(await getHealthz1(server.url), { status: 200, body: "SERVING\n" });

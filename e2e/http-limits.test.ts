@@ -6,6 +6,7 @@ import { setTimeout as sleep } from "node:timers/promises";
 import { createSimpleTestClient } from "../client/simple-test-client.js";
 import { http2Preface } from "../server/listen/http2-preface.js";
 import { envelope } from "./support/raw-http.js";
+import { requestListBytes } from "./support/request-bytes.js";
 import { type RunningServer, startServer } from "./support/server.js";
 
 /** Timers round to the millisecond. */
@@ -121,7 +122,7 @@ describe("HTTP limits: a client that crosses one gets the documented error; othe
               stream.on("error", () => {});
               stream.on("response", () => resolve("answered"));
               stream.on("close", () => resolve(`reset ${stream.rstCode}`));
-              stream.write(envelope(Uint8Array.of(0x0a, 0x01, 0x61)));
+              stream.write(envelope(requestListBytes("a")));
             }),
         ),
       );
@@ -166,7 +167,9 @@ describe("HTTP limits: a client that crosses one gets the documented error; othe
 });
 
 describe("HTTP/2 idle connections and keepalive pings", () => {
-  const idleMs = 700;
+  // Far above HTTP2_KEEPALIVE_MS + HTTP2_KEEPALIVE_TIMEOUT_MS, so that a busy machine cannot
+  // take a cut by the ping timeout for one by the idle timeout, or the other way round.
+  const idleMs = 2_500;
   const pingMs = 200;
   const pingTimeoutMs = 300;
   let server: RunningServer;
@@ -221,7 +224,7 @@ describe("HTTP/2 idle connections and keepalive pings", () => {
     stream.on("data", (chunk: Buffer) => answers.push(chunk));
     try {
       for (const name of ["a", "b", "c"]) {
-        stream.write(envelope(Uint8Array.of(0x0a, 0x01, name.charCodeAt(0))));
+        stream.write(envelope(requestListBytes(name)));
         await sleep(3 * pingMs);
       }
       stream.end();

@@ -1,7 +1,8 @@
 import assert from "node:assert/strict";
 import { after, before, describe, it } from "node:test";
 import { createSimpleTestClient } from "../client/simple-test-client.js";
-import { sample, scrape } from "./support/prometheus.js";
+import { eventually } from "../testkit/eventually.js";
+import { sample, scrape, scrapeUntil } from "./support/prometheus.js";
 import { type RunningServer, type ServerProcess, spawnServer, startServer } from "./support/server.js";
 
 describe("GET /metrics", () => {
@@ -39,12 +40,7 @@ describe("GET /metrics", () => {
     }
     client.close();
     // The next message is 200 ms away: a handler still running would still be in flight.
-    const deadline = Date.now() + 5_000;
-    let text = await scrape(server.url);
-    while (sample(text, "grpc_server_in_flight", { grpc_method: "GetList" }) !== 0 && Date.now() < deadline) {
-      await new Promise((r) => setTimeout(r, 20));
-      text = await scrape(server.url);
-    }
+    const text = await scrapeUntil(server.url, "grpc_server_in_flight", { grpc_method: "GetList" }, 0);
     assert.equal(sample(text, "grpc_server_in_flight", { grpc_method: "GetList" }), 0);
     assert.equal(sample(text, "grpc_server_handled_total", { grpc_method: "GetList", grpc_code: "Canceled" }), 1);
     assert.equal(sample(text, "grpc_server_msg_sent_total", { grpc_method: "GetList" }), 1);
@@ -71,9 +67,8 @@ describe("the log", () => {
     const client = createSimpleTestClient({ baseUrl: server.url, protocol: "grpc-web", httpVersion: "1.1" });
     await client.getOne({ hello: "a secret the log must not hold" });
     client.close();
-    const deadline = Date.now() + 5_000;
     const rpcLines = () => server.lines.filter((l) => l.includes('"msg":"rpc"')).map((l) => JSON.parse(l));
-    while (rpcLines().length === 0 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 20));
+    await eventually(() => rpcLines().length > 0, { intervalMs: 20, what: "the call's log line" });
     const [line, ...rest] = rpcLines();
     assert.equal(rest.length, 0);
     assert.equal(line.procedure, "/simpletest.SimpleTest/GetOne");

@@ -4,6 +4,7 @@ import net from "node:net";
 import { after, before, describe, it } from "node:test";
 import { setTimeout as sleep } from "node:timers/promises";
 import { envelope, h2cRequest } from "./support/raw-http.js";
+import { requestOneBytes } from "./support/request-bytes.js";
 import { type RunningServer, startServer } from "./support/server.js";
 
 /**
@@ -63,12 +64,11 @@ describe("the one port tells HTTP/2 from HTTP/1.1 however the first bytes arrive
   });
 
   it("serves gRPC over h2c when the connection preface comes a byte at a time", async () => {
-    const hello = new TextEncoder().encode("split");
     const res = await h2cRequest(
       proxy.url,
       "/simpletest.SimpleTest/GetOne",
       { "content-type": "application/grpc", te: "trailers" },
-      envelope(Uint8Array.of(0x0a, hello.length, ...hello)),
+      envelope(requestOneBytes("split")),
     );
     assert.equal(res.trailers["grpc-status"], "0");
     assert.equal(Buffer.from(res.body.subarray(7)).toString(), "Hello !! split");

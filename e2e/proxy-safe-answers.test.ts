@@ -4,10 +4,10 @@ import http2 from "node:http2";
 import { after, before, describe, it } from "node:test";
 import { setTimeout as sleep } from "node:timers/promises";
 import { envelope, h2cRequest, type RawH2Response, readAnswer } from "./support/raw-http.js";
+import { requestOneBytes } from "./support/request-bytes.js";
 import { type RunningServer, startServer } from "./support/server.js";
 
 const grpcHeaders = { "content-type": "application/grpc", te: "trailers" };
-const hello = (text: string) => Uint8Array.of(0x0a, text.length, ...Buffer.from(text));
 const maxMessageBytes = 100;
 
 /** A gRPC request whose body never ends: only its deadline ends it. */
@@ -15,7 +15,7 @@ async function bodyNeverEnds(url: string, path: string, timeout: string): Promis
   const session = http2.connect(url);
   try {
     const stream = session.request({ ":method": "POST", ":path": path, ...grpcHeaders, "grpc-timeout": timeout });
-    stream.write(envelope(hello("x")).subarray(0, 3));
+    stream.write(envelope(requestOneBytes("x")).subarray(0, 3));
     return await readAnswer(stream);
   } finally {
     session.destroy();
@@ -50,12 +50,17 @@ const cases: { name: string; code: number; ask: (url: string) => Promise<RawH2Re
     name: "a message over MAX_MESSAGE_BYTES",
     code: 8,
     ask: (url) =>
-      h2cRequest(url, "/simpletest.SimpleTest/GetOne", grpcHeaders, envelope(hello("x".repeat(maxMessageBytes)))),
+      h2cRequest(
+        url,
+        "/simpletest.SimpleTest/GetOne",
+        grpcHeaders,
+        envelope(requestOneBytes("x".repeat(maxMessageBytes))),
+      ),
   },
   {
     name: "an envelope flagged compressed with no grpc-encoding",
     code: 13,
-    ask: (url) => h2cRequest(url, "/simpletest.SimpleTest/GetOne", grpcHeaders, envelope(hello("x"), 1)),
+    ask: (url) => h2cRequest(url, "/simpletest.SimpleTest/GetOne", grpcHeaders, envelope(requestOneBytes("x"), 1)),
   },
   {
     name: "a malformed grpc-timeout",
@@ -65,7 +70,7 @@ const cases: { name: string; code: number; ask: (url: string) => Promise<RawH2Re
         url,
         "/simpletest.SimpleTest/GetOne",
         { ...grpcHeaders, "grpc-timeout": "soon" },
-        envelope(hello("x")),
+        envelope(requestOneBytes("x")),
       ),
   },
   {
@@ -101,7 +106,12 @@ for (const fastPath of ["on", "off"]) {
     }
 
     it("an answer with messages: head without content-length, then the messages, then the status as trailers", async () => {
-      const answer = await h2cRequest(server.url, "/simpletest.SimpleTest/GetOne", grpcHeaders, envelope(hello("x")));
+      const answer = await h2cRequest(
+        server.url,
+        "/simpletest.SimpleTest/GetOne",
+        grpcHeaders,
+        envelope(requestOneBytes("x")),
+      );
       assert.equal(answer.headers["content-length"], undefined);
       assert.equal(answer.headers["grpc-status"], undefined);
       assert.ok(answer.body.length > 5);

@@ -1,9 +1,9 @@
 import assert from "node:assert/strict";
 import { after, before, describe, it } from "node:test";
-import { setTimeout as sleep } from "node:timers/promises";
 import { createHealthClient } from "../client/health-client.js";
 import { createSimpleTestClient } from "../client/simple-test-client.js";
 import { HealthCheckResponse_ServingStatus as ServingStatus } from "../gen/grpc/health/v1/health_pb.js";
+import { eventually } from "../testkit/eventually.js";
 import { type ServerProcess, spawnServer } from "./support/server.js";
 
 const healthz = async (url: string) => (await fetch(`${url}/healthz`, { headers: { connection: "close" } })).status;
@@ -19,8 +19,10 @@ describe("SHUTDOWN_DELAY_MS: after SIGTERM, NOT_SERVING at once but calls still 
     assert.equal(await healthz(server.url), 200);
     const signalled = performance.now();
     server.child.kill("SIGTERM");
-    while ((await healthz(server.url)) === 200) await sleep(20);
-    assert.equal(await healthz(server.url), 503);
+    await eventually(async () => (await healthz(server.url)) === 503, {
+      intervalMs: 20,
+      what: "/healthz to answer 503",
+    });
 
     const health = createHealthClient({ baseUrl: server.url, protocol: "grpc" });
     assert.equal((await health.check({ service: "" })).status, ServingStatus.NOT_SERVING);

@@ -1,10 +1,10 @@
 import assert from "node:assert/strict";
 import net from "node:net";
 import { after, describe, it } from "node:test";
-import { setTimeout as sleep } from "node:timers/promises";
 import { Code, ConnectError } from "@connectrpc/connect";
 import { createWritableIterable } from "@connectrpc/connect/protocol";
 import { createSimpleTestClient, type SimpleTestClient } from "../client/simple-test-client.js";
+import { eventually } from "../testkit/eventually.js";
 import { type ServerProcess, spawnServer } from "./support/server.js";
 
 /** A bidi PostAndPost in flight: say a name, hear the answer; or end it. */
@@ -48,11 +48,11 @@ function connectAnew(port: number): Promise<"accepted" | "refused"> {
   });
 }
 
-async function refusedWithin(port: number, ms: number): Promise<boolean> {
-  for (const deadline = Date.now() + ms; Date.now() < deadline; await sleep(20)) {
-    if ((await connectAnew(port)) === "refused") return true;
-  }
-  return false;
+function refusedWithin(port: number, ms: number): Promise<boolean> {
+  return eventually(async () => (await connectAnew(port)) === "refused", { timeoutMs: ms, intervalMs: 20 }).then(
+    () => true,
+    () => false,
+  );
 }
 
 for (const signal of ["SIGTERM", "SIGINT"] as const) {

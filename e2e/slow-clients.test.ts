@@ -6,6 +6,7 @@ import { setTimeout as sleep } from "node:timers/promises";
 import { createWritableIterable } from "@connectrpc/connect/protocol";
 import { createSimpleTestClient, type SimpleTestClient } from "../client/simple-test-client.js";
 import { envelope } from "./support/raw-http.js";
+import { requestListBytes, requestOneBytes } from "./support/request-bytes.js";
 import { type ServerProcess, spawnServer } from "./support/server.js";
 
 const attackMs = 3_000;
@@ -122,8 +123,7 @@ describe("slow and greedy clients do not stop the server from answering everyone
         });
         stream.on("error", () => {});
         stream.pause();
-        const name = Buffer.alloc(60 * 1024, "n");
-        const request = envelope(Uint8Array.of(0x0a, 0x80, 0xe0, 0x03, ...name));
+        const request = envelope(requestListBytes("n".repeat(60 * 1024)));
         let written = 0;
         while (written < offeredPerStream && !stop.signal.aborted) {
           if (stream.write(request)) {
@@ -154,7 +154,7 @@ describe("slow and greedy clients do not stop the server from answering everyone
         });
         stream.on("error", () => {});
         stream.pause();
-        stream.end(envelope(Uint8Array.of(0x0a, 0x01, 0x78)));
+        stream.end(envelope(requestOneBytes("x")));
       }
 
       const polite = politeCalls(server.url, stop.signal);

@@ -1,7 +1,7 @@
 import assert from "node:assert/strict";
 import { execFile } from "node:child_process";
 import { describe, it } from "node:test";
-import { builtServerMain } from "../scripts/built-server.js";
+import { builtServerMain } from "../testkit/built-server.js";
 
 function start(env: Record<string, string>, ...args: string[]) {
   return new Promise<{ code: number; stdout: string; stderr: string }>((resolve) => {

@@ -3,13 +3,8 @@ import http2 from "node:http2";
 import { after, before, describe, it } from "node:test";
 import { sample, scrapeUntil } from "./support/prometheus.js";
 import { envelope } from "./support/raw-http.js";
+import { requestListBytes } from "./support/request-bytes.js";
 import { type RunningServer, startServer } from "./support/server.js";
-
-/** RequestList{namelist}, serialized by hand: field 1, length-delimited. */
-function requestList(namelist: string): Uint8Array {
-  const bytes = new TextEncoder().encode(namelist);
-  return Uint8Array.of(0x0a, bytes.length, ...bytes);
-}
 
 describe("a client that never reads cannot hold a stream past its call", () => {
   let server: RunningServer;
@@ -29,7 +24,7 @@ describe("a client that never reads cannot hold a stream past its call", () => {
         "grpc-timeout": "500m",
       });
       stream.pause(); // never read: the server's answers fill the window, then its writes wait
-      const frame = envelope(requestList("x".repeat(100)));
+      const frame = envelope(requestListBytes("x".repeat(100)));
       const started = performance.now();
       const closed = new Promise<number>((resolve) => stream.once("close", () => resolve(stream.rstCode ?? -1)));
       stream.on("error", () => {});

@@ -3,11 +3,11 @@ import { spawn } from "node:child_process";
 import { once } from "node:events";
 import { readFileSync } from "node:fs";
 import { after, before, describe, it } from "node:test";
-import { setTimeout as sleep } from "node:timers/promises";
 import { createHealthClient } from "../client/health-client.js";
 import { createSimpleTestClient } from "../client/simple-test-client.js";
 import { HealthCheckResponse_ServingStatus as ServingStatus } from "../gen/grpc/health/v1/health_pb.js";
-import { builtServerMain } from "../scripts/built-server.js";
+import { builtServerMain } from "../testkit/built-server.js";
+import { eventually } from "../testkit/eventually.js";
 import { getOnNewConnection } from "./support/new-connection.js";
 import { total } from "./support/prometheus.js";
 import { runCommand } from "./support/run-command.js";
@@ -15,10 +15,10 @@ import { type ServerProcess, spawnServer } from "./support/server.js";
 
 /** Waits until `count` workers have logged that they listen. */
 async function workersListening(server: ServerProcess, count: number): Promise<void> {
-  for (let i = 0; server.lines.filter((l) => l.includes("listening at")).length < count; i++) {
-    assert.ok(i < 400, `fewer than ${count} workers listen:\n${server.lines.join("\n")}`);
-    await sleep(50);
-  }
+  await eventually(() => server.lines.filter((l) => l.includes("listening at")).length >= count, {
+    timeoutMs: 20_000,
+    what: `${count} workers to listen`,
+  });
 }
 
 /** `calls` GetOne calls, each on a connection of its own: gRPC clients and curl (Connect JSON) in turn. */
@@ -129,10 +129,10 @@ for (const workers of [2, 3]) {
 
       server.child.kill("SIGTERM");
       // Every worker has been told; SHUTDOWN_DELAY_MS keeps the port open for a balancer to notice.
-      for (let i = 0; server.lines.filter((l) => l.includes('"msg":"shutting down"')).length < workers; i++) {
-        assert.ok(i < 100, "not every worker began shutting down");
-        await sleep(20);
-      }
+      await eventually(() => server.lines.filter((l) => l.includes('"msg":"shutting down"')).length >= workers, {
+        intervalMs: 20,
+        what: "every worker to begin shutting down",
+      });
       assert.deepEqual(await healthz(), new Array(checks).fill(503));
       assert.deepEqual(await grpcHealth(), new Array(checks).fill("NOT_SERVING"));
     });
@@ -182,10 +182,7 @@ describe("WORKERS=2: stopped while its workers are still starting", () => {
     const exited = once(child, "exit");
     // The primary forks once it has its signal handlers; the workers take far longer to listen.
     const forked = () => readFileSync(`/proc/${child.pid}/task/${child.pid}/children`, "utf8").trim() !== "";
-    for (let i = 0; !forked(); i++) {
-      assert.ok(i < 1_000, "no worker was forked");
-      await sleep(10);
-    }
+    await eventually(forked, { intervalMs: 10, what: "a worker to be forked" });
     child.kill("SIGTERM");
     const [code, signal] = await exited;
     assert.deepEqual({ code, signal }, { code: 0, signal: null });

@@ -3,7 +3,7 @@
 // browser tests, so neither serves a stale page nor waits for a needless build.
 import { join, sep } from "node:path";
 import { fileURLToPath } from "node:url";
-import { mtime, mtimesIn } from "./mtimes.js";
+import { mtime, mtimesIn } from "../testkit/mtimes.js";
 
 const repo = fileURLToPath(new URL("..", import.meta.url));
 const builtAt = mtime(join(repo, "web/dist/index.html"));

@@ -10,7 +10,7 @@ import { parseArgs } from "node:util";
 import fc from "fast-check";
 import { createSimpleTestClient } from "../client/simple-test-client.js";
 import { checkAnswer, describeRequest, fuzzRequest } from "../e2e/support/fuzz-requests.js";
-import { spawnServer } from "../e2e/support/server.js";
+import { spawnServer } from "../testkit/server-process.js";
 
 const { values } = parseArgs({
   options: { runs: { type: "string", default: "5000" }, seed: { type: "string" } },
@@ -23,8 +23,7 @@ if (!Number.isSafeInteger(runs) || runs < 1 || !Number.isSafeInteger(seed)) {
 }
 
 const batch = 1_000;
-// spawnServer learns the port from the "listening" line, logged at info.
-const server = await spawnServer({ LOG_LEVEL: "info" });
+const server = await spawnServer();
 const client = createSimpleTestClient({ baseUrl: server.url, protocol: "grpc" });
 const codes = new Map<string, number>();
 let failure: string | undefined;

@@ -10,7 +10,7 @@ import { parseArgs } from "node:util";
 import { createAsyncIterable, createWritableIterable } from "@connectrpc/connect/protocol";
 import { createSimpleTestClient, type SimpleTestClient } from "../client/simple-test-client.js";
 import { describeTransport, type Transport, transports } from "../e2e/support/matrix.js";
-import { spawnServer } from "../e2e/support/server.js";
+import { spawnServer } from "../testkit/server-process.js";
 
 const { values } = parseArgs({ options: { seconds: { type: "string", default: "60" } } });
 const seconds = Number(values.seconds);

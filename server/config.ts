@@ -60,7 +60,11 @@ export interface Config {
   readonly metrics: boolean;
   /** Where /metrics and /healthz are served apart from the public port (ADMIN_PORT); unset: on the public port. */
   readonly admin?: { readonly host: string; readonly port: number };
-  /** Serve unary calls of the common shapes on the fast lane (server/fast-lane/); off sends every call through connect-es. */
+  /**
+   * Serve the hot calls on the fast lane (server/fast-lane/): unary calls over gRPC (binary, HTTP/2)
+   * and Connect (binary or JSON, POST), and server-streaming calls over gRPC, with uncompressed
+   * requests and no Origin. It hands everything else to connect-es; off, every call goes there.
+   */
   readonly fastPath: boolean;
   /** Server processes sharing the port (node:cluster); 1 serves from this process. */
   readonly workers: number;

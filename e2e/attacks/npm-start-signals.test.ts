@@ -6,6 +6,7 @@ import { createInterface } from "node:readline";
 import { describe, it } from "node:test";
 import { setTimeout as sleep } from "node:timers/promises";
 import { fileURLToPath } from "node:url";
+import { eventually } from "../../testkit/eventually.js";
 import { assertStillServing, freePort } from "../support/server.js";
 
 const repo = fileURLToPath(new URL("../..", import.meta.url));
@@ -79,8 +80,7 @@ describe("npm start stops cleanly on SIGTERM and SIGINT, however they are sent",
         const ended = await Promise.race([started.exited, sleep(30_000).then(() => "npm still running after 30 s")]);
         assert.deepEqual(ended, { code: 0, signal: null }, started.output.join("\n"));
         // npm may exit as soon as its child does; the child's sockets close with it.
-        for (let i = 0; i < 50 && alive(started.serverPid); i++) await sleep(100);
-        assert.equal(alive(started.serverPid), false, "the server process is still running");
+        await eventually(() => !alive(started.serverPid), { intervalMs: 100, what: "the server process to end" });
         assert.equal(await listening(port), false, "something still listens on the port");
         assert.ok(
           started.output.some((line) => line.includes('"msg":"stopped"')),

@@ -3,6 +3,7 @@ import http2 from "node:http2";
 import { after, before, describe, it } from "node:test";
 import { setTimeout as sleep } from "node:timers/promises";
 import { createSimpleTestClient } from "../../client/simple-test-client.js";
+import { eventually } from "../../testkit/eventually.js";
 import { startCanary } from "../support/canary.js";
 import { assertStillServing, type ServerProcess, spawnServer } from "../support/server.js";
 
@@ -104,12 +105,10 @@ for (const fastPath of ["on", "off"]) {
           await canary.stop();
         }
         // The server sees the streams close a moment after the client destroys its connection.
-        let held = Number.NaN;
-        for (let i = 0; i < 50 && held !== 0; i++) {
-          await sleep(100);
-          held = (await memoryOf(server)).held;
-        }
-        assert.equal(held, 0, "every byte is let go when the calls end");
+        await eventually(async () => (await memoryOf(server)).held === 0, {
+          intervalMs: 100,
+          what: "every byte to be let go when the calls end",
+        });
         await assertStillServing(server.url);
       });
     });

@@ -2,6 +2,7 @@ import http2 from "node:http2";
 import type { Code } from "@connectrpc/connect";
 import { codeToString } from "@connectrpc/connect/protocol-connect";
 import { envelope, readAnswer } from "./raw-http.js";
+import { requestListBytes, requestOneBytes } from "./request-bytes.js";
 
 export type RawProtocol = "connect" | "grpc" | "grpc-web";
 export type RawCodec = "proto" | "json";
@@ -36,8 +37,7 @@ export function goodMessage(codec: RawCodec, method: Method, text = "x"): Uint8A
     const field = method.kind === "unary" || method.kind === "server_streaming" ? "hello" : "namelist";
     return new TextEncoder().encode(JSON.stringify({ [field]: text }));
   }
-  const bytes = new TextEncoder().encode(text);
-  return Uint8Array.of(0x0a, bytes.length, ...bytes);
+  return method.kind === "unary" || method.kind === "server_streaming" ? requestOneBytes(text) : requestListBytes(text);
 }
 
 /** The body carrying `messages` the way the protocol frames them. */

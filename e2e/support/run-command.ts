@@ -1,5 +1,6 @@
-import { spawn } from "node:child_process";
+import { type ChildProcessByStdio, spawn } from "node:child_process";
 import { createInterface } from "node:readline";
+import type { Readable, Writable } from "node:stream";
 
 export interface CommandResult {
   /** The exit code, or null when a signal ended the process (e.g. the timeout's). */
@@ -9,7 +10,7 @@ export interface CommandResult {
 }
 
 export interface RunOptions {
-  /** Written to stdin, which is then closed. */
+  /** Written to stdin, which is then closed; without it stdin is empty (/dev/null). */
   readonly input?: string;
   readonly env?: NodeJS.ProcessEnv;
   /** Killed after this long; default 20 s. */
@@ -23,11 +24,14 @@ export interface RunOptions {
  * the server under test may live in this very process.
  */
 export function runCommand(command: string, args: readonly string[], options: RunOptions = {}): Promise<CommandResult> {
+  // Nothing is written to a command given no input: a command that exits at once
+  // (a failed curl, `true`) would otherwise make the write fail with EPIPE under load.
+  const stdin: "ignore" | "pipe" = options.input === undefined ? "ignore" : "pipe";
   const child = spawn(command, args, {
     env: options.env ?? process.env,
-    stdio: ["pipe", "pipe", "pipe"],
+    stdio: [stdin, "pipe", "pipe"],
     timeout: options.timeoutMs ?? 20_000,
-  });
+  }) as ChildProcessByStdio<Writable | null, Readable, Readable>;
   let stdout = "";
   let stderr = "";
   child.stdout.setEncoding("utf8").on("data", (chunk: string) => {
@@ -37,7 +41,11 @@ export function runCommand(command: string, args: readonly string[], options: Ru
     stderr += chunk;
   });
   if (options.onLine) createInterface({ input: child.stdout }).on("line", options.onLine);
-  child.stdin.end(options.input ?? "");
+  if (child.stdin !== null) {
+    // A command may exit before it reads all its input: what it did is in its exit code and output.
+    child.stdin.on("error", () => {});
+    child.stdin.end(options.input);
+  }
   return new Promise((resolve, reject) => {
     child.once("error", reject);
     child.once("close", (code) => resolve({ code, stdout, stderr }));

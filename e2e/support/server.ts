@@ -1,12 +1,9 @@
 import assert from "node:assert/strict";
-import { type ChildProcess, spawn } from "node:child_process";
-import { once } from "node:events";
-import net, { type AddressInfo } from "node:net";
-import { createInterface } from "node:readline";
+import type { AddressInfo } from "node:net";
 import { createSimpleTestClient } from "../../client/simple-test-client.js";
-import { builtServerMain } from "../../scripts/built-server.js";
 import { type App, type BuildOptions, buildApp } from "../../server/app.js";
 import { loadConfig } from "../../server/config.js";
+import { type ServerProcess, spawnServer as spawnBuiltServer } from "../../testkit/server-process.js";
 
 export interface RunningServer {
   /** e.g. http://127.0.0.1:41234 */
@@ -34,53 +31,11 @@ export async function startServer(env: Record<string, string> = {}, options?: Bu
   };
 }
 
-/** A loopback port free right now, for a server that must be named before it starts. */
-export async function freePort(): Promise<number> {
-  const probe = net.createServer();
-  await new Promise<void>((resolve) => probe.listen(0, "127.0.0.1", resolve));
-  const { port } = probe.address() as AddressInfo;
-  await new Promise((resolve) => probe.close(resolve));
-  return port;
-}
+export { freePort, type ServerProcess } from "../../testkit/server-process.js";
 
-export interface ServerProcess extends RunningServer {
-  readonly child: ChildProcess;
-  /** Every line the server logged so far. */
-  readonly lines: string[];
-  /** Resolves with the exit code. */
-  readonly exited: Promise<number | null>;
-}
-
-/** Starts the built server as `npm start` does, on a free loopback port. */
-export async function spawnServer(env: Record<string, string> = {}): Promise<ServerProcess> {
-  const child = spawn(process.execPath, [builtServerMain(), "--host", "127.0.0.1", "--port", "0"], {
-    env: { ...process.env, LOG_LEVEL: "info", ...env },
-    stdio: ["ignore", "pipe", "pipe"],
-  });
-  const exited = once(child, "exit").then(([code]) => code as number | null);
-  const lines: string[] = [];
-  createInterface({ input: child.stderr }).on("line", (line) => lines.push(line));
-  const stdout = createInterface({ input: child.stdout });
-  const port = await new Promise<number>((resolve, reject) => {
-    stdout.on("line", (line) => {
-      lines.push(line);
-      const match = /listening at https?:\/\/127\.0\.0\.1:(\d+)/.exec(line);
-      if (match) resolve(Number(match[1]));
-    });
-    exited.then((code) => reject(new Error(`server exited with ${code}: ${lines.join("\n")}`)));
-  });
-  const url = `${env.TLS_CERT ? "https" : "http"}://127.0.0.1:${port}`;
-  return {
-    url,
-    port,
-    child,
-    lines,
-    exited,
-    close: async () => {
-      if (child.exitCode === null) child.kill("SIGTERM");
-      await exited;
-    },
-  };
+/** Starts the built server as `npm start` does, on a free loopback port, with `env` on top of this process's. */
+export function spawnServer(env: Record<string, string> = {}): Promise<ServerProcess> {
+  return spawnBuiltServer({ env });
 }
 
 /** Fails unless the server still answers a plain gRPC GetOne correctly. */

@@ -1,8 +1,8 @@
 import type { AddressInfo } from "node:net";
-import { setTimeout as sleep } from "node:timers/promises";
 import { InMemorySpanExporter, type ReadableSpan, SimpleSpanProcessor } from "@opentelemetry/sdk-trace";
 import { type App, buildApp } from "../../server/app.js";
 import { loadConfig } from "../../server/config.js";
+import { eventually } from "../../testkit/eventually.js";
 
 export interface TracedServer {
   readonly app: App;
@@ -33,6 +33,10 @@ export async function startTracedServer(env: Record<string, string> = {}): Promi
  * trailers go out, and the resource's detectors answer asynchronously).
  */
 export async function finishedSpans(exporter: InMemorySpanExporter, count: number): Promise<ReadableSpan[]> {
-  for (let waited = 0; exporter.getFinishedSpans().length < count && waited < 5_000; waited += 20) await sleep(20);
+  await eventually(() => exporter.getFinishedSpans().length >= count, {
+    timeoutMs: 5_000,
+    intervalMs: 20,
+    what: `${count} finished spans (have ${exporter.getFinishedSpans().length})`,
+  });
   return exporter.getFinishedSpans();
 }

@@ -1,8 +1,5 @@
-import { type ChildProcess, spawn } from "node:child_process";
-import { once } from "node:events";
-import { createInterface } from "node:readline";
-import { setTimeout as sleep } from "node:timers/promises";
-import { builtServerMain } from "../built-server.js";
+import type { ChildProcess } from "node:child_process";
+import { spawnServer } from "../../testkit/server-process.js";
 
 export interface ReplicaProcess {
   readonly name: string;
@@ -28,28 +25,28 @@ export interface ReplicaOptions {
 }
 
 /**
- * Starts the built server (as `npm start` runs it) on 127.0.0.1:`port` and resolves once it answers
- * GET /healthz with 200. The replica is its own process group, so that a
+ * Starts the built server (as `npm start` runs it) on 127.0.0.1:`port` and
+ * resolves once it listens. The replica is its own process group, so that a
  * Ctrl-C in the terminal reaches the cluster script alone, which then stops
  * each replica gracefully.
  */
 export async function startReplica(options: ReplicaOptions): Promise<ReplicaProcess> {
-  const args = [builtServerMain(), "--host", "127.0.0.1", "--port", String(options.port)];
-  const child = spawn(process.execPath, args, {
-    env: { ...process.env, ...options.env },
-    stdio: ["ignore", "pipe", "pipe"],
-    detached: true,
-  });
-  options.onSpawn?.(child);
-  const exited = once(child, "exit").then(([code, signal]) => (code ?? signal) as number | NodeJS.Signals);
-  const onLine = options.onLine ?? (() => {});
-  createInterface({ input: child.stdout }).on("line", onLine);
-  createInterface({ input: child.stderr }).on("line", onLine);
-  const url = `http://127.0.0.1:${options.port}`;
-  const replica: ReplicaProcess = {
-    name: options.name,
+  const server = await spawnServer({
     port: options.port,
-    url,
+    env: options.env,
+    logs: "pass",
+    onLine: options.onLine,
+    onSpawn: options.onSpawn,
+    detached: true,
+  }).catch((e: unknown) => {
+    throw new Error(`replica ${options.name} did not serve: ${e instanceof Error ? e.message : e}`);
+  });
+  const { child } = server;
+  const exited = server.exited.then((code) => code ?? (child.signalCode as NodeJS.Signals));
+  return {
+    name: options.name,
+    port: server.port,
+    url: server.url,
     child,
     exited,
     stop: (signal = "SIGTERM") => {
@@ -57,24 +54,4 @@ export async function startReplica(options: ReplicaOptions): Promise<ReplicaProc
       return exited;
     },
   };
-  let gone: number | NodeJS.Signals | undefined;
-  exited.then((end) => {
-    gone = end;
-  });
-  for (const started = Date.now(); !(await isServing(url)); await sleep(50)) {
-    if (gone !== undefined) throw new Error(`replica ${options.name} exited (${gone}) before serving`);
-    if (Date.now() - started > 30_000) {
-      await replica.stop("SIGKILL");
-      throw new Error(`replica ${options.name} did not serve within 30 s`);
-    }
-  }
-  return replica;
-}
-
-async function isServing(url: string): Promise<boolean> {
-  try {
-    return (await fetch(`${url}/healthz`, { signal: AbortSignal.timeout(1_000) })).ok;
-  } catch {
-    return false;
-  }
 }

@@ -1,7 +1,7 @@
 import { type ChildProcess, spawn } from "node:child_process";
 import type net from "node:net";
 import { fileURLToPath } from "node:url";
-import { freePort } from "./free-port.js";
+import { freePort } from "../../testkit/server-process.js";
 import { type Balancer, startBalancer } from "./haproxy.js";
 import { shutdownDelayFor } from "./haproxy-config.js";
 import { type ReplicaProcess, startReplica } from "./replica.js";
