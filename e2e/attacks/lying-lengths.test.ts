@@ -155,7 +155,8 @@ for (const fastPath of ["on", "off"]) {
         });
         const answers = await withTimeout(Promise.all(streams), atOnceMs);
         const afterMs = performance.now() - started;
-        for (const answer of answers) assert.equal(answer.trailers["grpc-status"] ?? answer.headers["grpc-status"], "8");
+        for (const answer of answers)
+          assert.equal(answer.trailers["grpc-status"] ?? answer.headers["grpc-status"], "8");
         slowestMs = Math.max(slowestMs, afterMs);
         await sleep(1_000);
       } finally {
