@@ -1,10 +1,7 @@
 import assert from "node:assert/strict";
-import { execFileSync, spawn } from "node:child_process";
+import { spawn } from "node:child_process";
 import { once } from "node:events";
-import { mkdtempSync, readFileSync, rmSync } from "node:fs";
 import net from "node:net";
-import { tmpdir } from "node:os";
-import { join } from "node:path";
 import { createInterface } from "node:readline";
 import { after, before, describe, it } from "node:test";
 import { gunzipSync, gzipSync } from "node:zlib";
@@ -29,6 +26,7 @@ import { collect, type InteropTransports, nodeInteropCases } from "./support/int
 import { createGrpcJsClients, type GrpcJsClients, grpcJsInteropCases } from "./support/interop-cases-grpc-js.js";
 import { envelope, h2cRequest } from "./support/raw-http.js";
 import { runCommand } from "./support/run-command.js";
+import { selfSigned } from "./support/self-signed.js";
 import { freePort, type RunningServer } from "./support/server.js";
 
 // gRPC's interop cases (grpc/grpc doc/interop-test-descriptions.md), run against
@@ -62,35 +60,19 @@ async function startInteropServer(env: Record<string, string>): Promise<RunningS
   return { url: `${config.tls ? "https" : "http"}://127.0.0.1:${port}`, port, close: () => fastify.close() };
 }
 
-/** A self-signed certificate for 127.0.0.1, which the clients are told to trust. */
-function makeCertificate(dir: string): { cert: string; key: string } {
-  const cert = join(dir, "cert.pem");
-  const key = join(dir, "key.pem");
-  const subject = ["-subj", "/CN=127.0.0.1", "-addext", "subjectAltName=IP:127.0.0.1"];
-  execFileSync(
-    "openssl",
-    ["req", "-x509", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:prime256v1", "-nodes", "-days", "1"].concat(
-      ["-keyout", key, "-out", cert],
-      subject,
-    ),
-    { stdio: "ignore" },
-  );
-  return { cert, key };
-}
-
 let stubs: PythonStubs;
-const certDir = mkdtempSync(join(tmpdir(), "simpletest-interop-"));
-const certificate = makeCertificate(certDir);
+/** A self-signed certificate for 127.0.0.1, which the clients are told to trust. */
+const certificate = selfSigned();
 before(() => {
   stubs = makePythonStubs(["grpc/testing/empty.proto", "grpc/testing/messages.proto", "grpc/testing/test.proto"]);
 });
 after(() => {
   stubs?.remove();
-  rmSync(certDir, { recursive: true, force: true });
+  certificate.remove();
 });
 
 const runPythonCase = (port: number, testCase: string, tls = false) => {
-  const tlsFlags = tls ? ["--use_tls=true", `--ca_file=${certificate.cert}`] : [];
+  const tlsFlags = tls ? ["--use_tls=true", `--ca_file=${certificate.certPath}`] : [];
   return runPythonScript(
     "interop_client.py",
     [`--server_port=${port}`, `--test_case=${testCase}`, ...tlsFlags],
@@ -114,7 +96,9 @@ for (const { name, fastPath, tls } of setups) {
     let transports: InteropTransports;
     let grpcJs: GrpcJsClients;
     before(async () => {
-      const tlsEnv: Record<string, string> = tls ? { TLS_CERT: certificate.cert, TLS_KEY: certificate.key } : {};
+      const tlsEnv: Record<string, string> = tls
+        ? { TLS_CERT: certificate.certPath, TLS_KEY: certificate.keyPath }
+        : {};
       // grpc-js 1.14.7's cancel_after_begin, cancelled while its call still waits for a
       // connection, opens the stream anyway and never resets it: the server holds it
       // until shutdown's grace period ends, which is kept short here.
@@ -122,15 +106,13 @@ for (const { name, fastPath, tls } of setups) {
       const options = {
         baseUrl: server.url,
         acceptCompression: [compressionGzip],
-        nodeOptions: tls ? { ca: readFileSync(certificate.cert) } : {},
+        nodeOptions: tls ? { ca: certificate.ca } : {},
       };
       transports = {
         plain: createGrpcTransport(options),
         gzip: createGrpcTransport({ ...options, sendCompression: compressionGzip }),
       };
-      const credentials = tls
-        ? grpc.credentials.createSsl(readFileSync(certificate.cert))
-        : grpc.credentials.createInsecure();
+      const credentials = tls ? grpc.credentials.createSsl(certificate.ca) : grpc.credentials.createInsecure();
       grpcJs = createGrpcJsClients(`127.0.0.1:${server.port}`, credentials);
     });
     after(async () => {
