@@ -6,33 +6,22 @@ import { codeFromString, codeToHttpStatus } from "@connectrpc/connect/protocol-c
 import { envelope } from "./support/raw-http.js";
 import {
   bodyOf,
+  type Combination,
+  combinations,
   contentTypeOf,
   goodMessage,
   isBare,
+  labelOf,
   type Method,
   methods,
   outcomeOf,
   pathOf,
   type RawAnswer,
-  type RawCodec,
   type RawProtocol,
   type RpcOutcome,
-  rawCodecs,
-  rawProtocols,
   sendRaw,
 } from "./support/raw-rpc.js";
 import { assertStillServing, type RunningServer, startServer } from "./support/server.js";
-
-interface Combination {
-  readonly protocol: RawProtocol;
-  readonly codec: RawCodec;
-  readonly method: Method;
-}
-
-const combinations: readonly Combination[] = rawProtocols.flatMap((protocol) =>
-  rawCodecs.flatMap((codec) => methods.map((method) => ({ protocol, codec, method }))),
-);
-const label = (c: Combination) => `${c.protocol} ${c.codec} ${c.method.name}`;
 
 interface BadInput {
   readonly what: string;
@@ -191,8 +180,8 @@ function allowedStatus(protocol: RawProtocol, method: Method, outcome: RpcOutcom
 }
 
 function assertClean(c: Combination, outcome: RpcOutcome): void {
-  assert.equal(outcome.status, allowedStatus(c.protocol, c.method, outcome), `${label(c)}: HTTP ${outcome.status}`);
-  assert.doesNotMatch(outcome.message, /\/work\/|node_modules|\.ts:\d|\n\s+at /, `${label(c)} leaks internals`);
+  assert.equal(outcome.status, allowedStatus(c.protocol, c.method, outcome), `${labelOf(c)}: HTTP ${outcome.status}`);
+  assert.doesNotMatch(outcome.message, /\/work\/|node_modules|\.ts:\d|\n\s+at /, `${labelOf(c)} leaks internals`);
 }
 
 for (const fastPath of ["on", "off"]) {
@@ -225,11 +214,11 @@ for (const fastPath of ["on", "off"]) {
 
     it("a good request of each combination answers ok (the baseline the rows below break)", async () => {
       const outcomes = await Promise.all(
-        combinations.map(async (c) => [label(c), (await send(c, {}, one(goodMessage(c.codec, c.method))(c))).code]),
+        combinations.map(async (c) => [labelOf(c), (await send(c, {}, one(goodMessage(c.codec, c.method))(c))).code]),
       );
       assert.deepEqual(
         outcomes,
-        combinations.map((c) => [label(c), "ok"]),
+        combinations.map((c) => [labelOf(c), "ok"]),
       );
     });
 
@@ -241,12 +230,12 @@ for (const fastPath of ["on", "off"]) {
           applicable.map(async (c) => {
             const body = bad.body?.(c) ?? one(goodMessage(c.codec, c.method))(c);
             const outcome = await send(c, bad.headers?.(c) ?? {}, body);
-            return [label(c), outcome.code];
+            return [labelOf(c), outcome.code];
           }),
         );
         assert.deepEqual(
           outcomes,
-          applicable.map((c) => [label(c), bad.code]),
+          applicable.map((c) => [labelOf(c), bad.code]),
         );
       });
     }
@@ -261,7 +250,7 @@ for (const fastPath of ["on", "off"]) {
               headers: { "content-type": contentTypeOf(c.protocol, c.codec, c.method), te: "trailers" },
               body: one(goodMessage(c.codec, c.method))(c),
             });
-            assert.equal(answer.status, 405, `${label(c)} ${httpMethod}`);
+            assert.equal(answer.status, 405, `${labelOf(c)} ${httpMethod}`);
           }
         });
       }
@@ -274,7 +263,7 @@ for (const fastPath of ["on", "off"]) {
             headers: { "content-type": contentTypeOf(c.protocol, c.codec, c.method) },
             body: new Uint8Array(0),
           });
-          assert.equal(answer.status, 405, label(c));
+          assert.equal(answer.status, 405, labelOf(c));
         }
       });
 
@@ -361,12 +350,12 @@ for (const fastPath of ["on", "off"]) {
               };
               const outcome = outcomeOf(c.protocol, c.method, answer);
               assertClean(c, outcome);
-              return [label(c), outcome.code];
+              return [labelOf(c), outcome.code];
             }),
           );
           assert.deepEqual(
             outcomes,
-            applicable.map((c) => [label(c), bad.code]),
+            applicable.map((c) => [labelOf(c), bad.code]),
           );
         });
       }

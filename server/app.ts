@@ -128,9 +128,9 @@ export async function buildApp(config: Config, options: BuildOptions = {}): Prom
   const cors = corsOf(config.corsOrigins);
   // In front of Fastify, so that the calls it serves skip Fastify's per-request
   // work too; it hands everything else (and everything, until it serves) to Fastify.
-  // FAST_PATH=off, or a gate it does not apply: none of it exists, and the front
-  // serves every request through Node's public APIs only (the lane's stream hook
-  // replaces a private listener of node:http2).
+  // FAST_PATH=off, or a gate it does not apply: none of it exists. The front still
+  // sees each HTTP/2 stream before Node's compatibility layer (header-list limit,
+  // reset guard), through node:http2's private "stream" listener (docs/internals.md).
   const fastLane = config.fastPath && gatesOffTheLane(gates).length === 0 ? createFastLane() : undefined;
   const logController = new LogController({ disableRequestLogging: true });
   const nextRequestId = requestIdSequence();

@@ -6,17 +6,16 @@ import { H1Socket, requestHead } from "../support/h1-socket.js";
 import { envelope } from "../support/raw-http.js";
 import {
   bodyOf,
+  type Combination,
+  combinations,
   contentTypeOf,
   goodMessage,
   isBare,
+  labelOf,
   type Method,
   methods,
   outcomeOf,
   pathOf,
-  type RawCodec,
-  type RawProtocol,
-  rawCodecs,
-  rawProtocols,
 } from "../support/raw-rpc.js";
 import { assertStillServing, type RunningServer, startServer } from "../support/server.js";
 
@@ -32,16 +31,6 @@ import { assertStillServing, type RunningServer, startServer } from "../support/
  *   answer (server/request-checks/envelope-flags.ts says why).
  */
 
-interface Combination {
-  readonly protocol: RawProtocol;
-  readonly codec: RawCodec;
-  readonly method: Method;
-}
-
-const combinations: readonly Combination[] = rawProtocols.flatMap((protocol) =>
-  rawCodecs.flatMap((codec) => methods.map((method) => ({ protocol, codec, method }))),
-);
-const label = (c: Combination) => `${c.protocol} ${c.codec} ${c.method.name}`;
 const fieldOf = (method: Method) =>
   method.kind === "unary" || method.kind === "server_streaming" ? "hello" : "namelist";
 
@@ -160,13 +149,13 @@ for (const fastPath of ["on", "off"]) {
         it(bad.what, async () => {
           for (const c of combinations.filter((one) => one.codec === "json")) {
             const outcome = await send(session, c, bodyOf(c.protocol, c.method, [jsonWithBytes(c.method, bad.bytes)]));
-            assert.equal(outcome.code, "invalid_argument", `${label(c)}: ${outcome.message}`);
+            assert.equal(outcome.code, "invalid_argument", `${labelOf(c)}: ${outcome.message}`);
           }
           // The same bytes in a protobuf string, for comparison.
           for (const c of combinations.filter((one) => one.codec === "proto")) {
             const message = Uint8Array.of(0x0a, 2 + bad.bytes.length, 0x61, ...bad.bytes, 0x62);
             const outcome = await send(session, c, bodyOf(c.protocol, c.method, [message]));
-            assert.equal(outcome.code, "invalid_argument", `${label(c)}: ${outcome.message}`);
+            assert.equal(outcome.code, "invalid_argument", `${labelOf(c)}: ${outcome.message}`);
           }
         });
       }
@@ -198,8 +187,8 @@ for (const fastPath of ["on", "off"]) {
         it(frames.what, async () => {
           for (const c of combinations.filter(frames.only)) {
             const outcome = await send(session, c, frames.body(c));
-            assert.equal(outcome.code, "internal", `${label(c)}: ${outcome.message}`);
-            assert.match(outcome.message, /invalid envelope flags/, label(c));
+            assert.equal(outcome.code, "internal", `${labelOf(c)}: ${outcome.message}`);
+            assert.match(outcome.message, /invalid envelope flags/, labelOf(c));
           }
         });
       }
@@ -253,7 +242,7 @@ for (const fastPath of ["on", "off"]) {
             trailers,
             body: Buffer.concat(chunks),
           });
-          assert.equal(outcome.code, "ok", `${label(c)}: ${outcome.message}`);
+          assert.equal(outcome.code, "ok", `${labelOf(c)}: ${outcome.message}`);
         }
       });
     });

@@ -21,6 +21,20 @@ export const methods = [
 
 export type Method = (typeof methods)[number];
 
+/** A protocol, a codec and a method: one raw request's shape. */
+export interface Combination {
+  readonly protocol: RawProtocol;
+  readonly codec: RawCodec;
+  readonly method: Method;
+}
+
+/** Every protocol × codec × method. */
+export const combinations: readonly Combination[] = rawProtocols.flatMap((protocol) =>
+  rawCodecs.flatMap((codec) => methods.map((method) => ({ protocol, codec, method }))),
+);
+
+export const labelOf = (c: Combination) => `${c.protocol} ${c.codec} ${c.method.name}`;
+
 export const pathOf = (method: Method) => `/simpletest.SimpleTest/${method.name}`;
 
 /** Connect unary sends the bare message; every other combination frames it in envelopes. */
