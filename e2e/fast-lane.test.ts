@@ -282,14 +282,19 @@ describe("the fast lane answers exactly as connect-es does (FAST_PATH=on vs off)
  * Builds the app with FAST_PATH as given, sends `calls` gRPC GetOne calls (the
  * lane's hottest shape), and counts the requests that reached Node's
  * compatibility layer: the "request" events of the HTTP/2 server the front makes.
+ * Also says which "stream" listeners that server was ever given and lost: Node
+ * adds its compatibility layer's own with the front's first "request" listener.
  */
 async function compatRequests(fastPath: "on" | "off", calls: number) {
   const made: http2.Http2Server[] = [];
+  const streamListeners = { added: [] as unknown[], removed: [] as unknown[] };
   const createServer = http2.createServer;
   // The front calls http2.createServer once: that server is the one to watch.
   http2.createServer = ((...args: Parameters<typeof createServer>) => {
     const server = createServer(...args);
     made.push(server);
+    server.on("newListener", (event, listener) => event === "stream" && streamListeners.added.push(listener));
+    server.on("removeListener", (event, listener) => event === "stream" && streamListeners.removed.push(listener));
     return server;
   }) as typeof createServer;
   let app: App;
@@ -307,8 +312,9 @@ async function compatRequests(fastPath: "on" | "off", calls: number) {
     const res = await h2cRequest(url, getOne, grpc, envelope(requestOne("x")));
     assert.equal(res.trailers["grpc-status"], "0");
   }
+  const listening = made[0].listeners("stream");
   await app.fastify.close();
-  return { requests, lane: app.fastLane };
+  return { requests, lane: app.fastLane, streamListeners: { ...streamListeners, listening } };
 }
 
 describe("FAST_PATH=off installs nothing of the lane", () => {
@@ -318,10 +324,24 @@ describe("FAST_PATH=off installs nothing of the lane", () => {
     assert.equal(requests, 5);
   });
 
+  it('off: the HTTP/2 server keeps the one "stream" listener Node gave it, untouched (public APIs only)', async () => {
+    const { streamListeners } = await compatRequests("off", 1);
+    assert.equal(streamListeners.added.length, 1, "Node's compatibility listener, and no other");
+    assert.deepEqual(streamListeners.removed, []);
+    assert.deepEqual(streamListeners.listening, streamListeners.added);
+  });
+
   it("on: the lane takes the same calls before Node makes compatibility objects for them", async () => {
     const { requests, lane } = await compatRequests("on", 5);
     assert.equal(lane?.answered(), 5);
     assert.equal(requests, 0);
+  });
+
+  it('on: to see streams first, the front takes Node\'s "stream" listener out and puts its own in', async () => {
+    const { streamListeners } = await compatRequests("on", 1);
+    const [node, front] = streamListeners.added;
+    assert.deepEqual(streamListeners.removed, [node]);
+    assert.deepEqual(streamListeners.listening, [front]);
   });
 });
 

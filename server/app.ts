@@ -128,9 +128,10 @@ export async function buildApp(config: Config, options: BuildOptions = {}): Prom
   const cors = corsOf(config.corsOrigins);
   // In front of Fastify, so that the calls it serves skip Fastify's per-request
   // work too; it hands everything else (and everything, until it serves) to Fastify.
-  // FAST_PATH=off, or a gate it does not apply: none of it exists. The front still
-  // sees each HTTP/2 stream before Node's compatibility layer (header-list limit,
-  // reset guard), through node:http2's private "stream" listener (docs/internals.md).
+  // FAST_PATH=off, or a gate it does not apply: none of it exists, and with no
+  // takeStream the front leaves node:http2's private "stream" listener alone: its
+  // header-list limit and reset guard run on the public "request" event
+  // (docs/internals.md).
   const fastLane = config.fastPath && gatesOffTheLane(gates).length === 0 ? createFastLane() : undefined;
   const logController = new LogController({ disableRequestLogging: true });
   const nextRequestId = requestIdSequence();

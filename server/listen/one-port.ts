@@ -5,7 +5,7 @@ import tls from "node:tls";
 import { keepSessionAlive } from "./http2-keepalive.js";
 import { classifyPreface } from "./http2-preface.js";
 import { ProxySafeResponse } from "./proxy-safe-response.js";
-import { guardResetFlood, type ResetFloodOptions } from "./reset-flood-guard.js";
+import { createResetFloodGuard, type ResetFloodGuard, type ResetFloodOptions } from "./reset-flood-guard.js";
 
 export type RequestListener = (
   req: http.IncomingMessage | http2.Http2ServerRequest,
@@ -46,6 +46,11 @@ export type StreamTaker = (
 ) => boolean;
 
 export interface OnePortOptions {
+  /**
+   * Only with one does the front reach past Node's public API: it takes over
+   * node:http2's private "stream" listener to see streams first. Without one
+   * it serves HTTP/2 through the "request" event alone.
+   */
   readonly takeStream?: StreamTaker;
   /**
    * Called with every HTTP/2 stream as it arrives, and its connection's
@@ -137,7 +142,7 @@ export function createOnePortServer(listener: RequestListener, options: OnePortO
     maxSessionRejectedStreams: 100,
     Http2ServerResponse: ProxySafeResponse,
   });
-  h2.on("request", (req: http2.Http2ServerRequest, res: http2.Http2ServerResponse) => {
+  const serveRequest = (req: http2.Http2ServerRequest, res: http2.Http2ServerResponse) => {
     // Node 20 never settles a write that waits for the peer's window once its
     // stream closes (nodejs/node#58252): a handler streaming to a client that
     // stopped reading would wait forever. "drain" wakes it; its next write fails.
@@ -147,9 +152,18 @@ export function createOnePortServer(listener: RequestListener, options: OnePortO
       return;
     }
     listener(req, res);
-  });
-  screenStreams(h2, options.http2.maxHeaderListBytes, options.takeStream);
-  guardResetFlood(h2, options.http2.resets);
+  };
+  const resetFlood = createResetFloodGuard(options.http2.resets);
+  const admit = createStreamGate(options.http2.maxHeaderListBytes, resetFlood);
+  if (options.takeStream) {
+    h2.on("request", serveRequest);
+    offerStreamsToTaker(h2, admit, options.takeStream);
+  } else {
+    // Without a taker the front needs nothing before the compatibility objects: Node's public API only.
+    h2.on("request", (req: http2.Http2ServerRequest, res: http2.Http2ServerResponse) =>
+      admit(req.stream, req.rawHeaders, () => serveRequest(req, res)),
+    );
+  }
   h2.on("session", (session: http2.ServerHttp2Session) => {
     sessions.add(session);
     session.once("close", () => sessions.delete(session));
@@ -162,6 +176,7 @@ export function createOnePortServer(listener: RequestListener, options: OnePortO
       // A stream not yet handed to anyone (deferred by the reset guard, or parsed just
       // before its session ended) emits the session's error: unheard, it would end the process.
       stream.on("error", ignore);
+      resetFlood.count(stream, session);
       onStream?.(stream, peer);
     });
     session.setTimeout(options.http2.idleTimeoutMs, () => session.close());
@@ -234,10 +249,12 @@ export function createOnePortServer(listener: RequestListener, options: OnePortO
   return front;
 }
 
+/** Serves an HTTP/2 stream, later or not at all, once the front's checks allow it. */
+type StreamGate = (stream: http2.ServerHttp2Stream, rawHeaders: string[], serve: () => void) => void;
+
 /**
- * Sees each HTTP/2 stream before Node's compatibility layer, which serves
- * requests from the server's one "stream" listener (the one it adds with the
- * first "request" listener).
+ * The front's checks on each HTTP/2 stream, before anything serves it. The
+ * same with and without a stream taker: a taker only moves them earlier.
  *
  * It refuses a header list over `maxHeaderListBytes`, measured as HTTP/2
  * measures it (name + value + 32 per field): nghttp2 enforces the limit the
@@ -245,11 +262,30 @@ export function createOnePortServer(listener: RequestListener, options: OnePortO
  * until then a request of any size got through. The stream is reset with
  * ENHANCE_YOUR_CALM, as nghttp2 resets it after the acknowledgement.
  *
- * Then `take` may serve the stream itself; streams it declines, or takes and
- * gives back, go to the compatibility layer as before. A stream whose
- * authority needs repair or refusal always does.
+ * Then the reset guard may hold the stream back a turn (reset-flood-guard.ts).
  */
-function screenStreams(h2: net.Server, maxHeaderListBytes: number, take: StreamTaker | undefined): void {
+function createStreamGate(maxHeaderListBytes: number, resetFlood: ResetFloodGuard): StreamGate {
+  return (stream, rawHeaders, serve) => {
+    if (headerListBytes(rawHeaders) > maxHeaderListBytes) {
+      // Closed with an error code, the stream emits that error: with no listener it would end the process.
+      stream.on("error", ignore);
+      stream.close(http2.constants.NGHTTP2_ENHANCE_YOUR_CALM);
+      return;
+    }
+    resetFlood.deferIfResetting(stream, serve);
+  };
+}
+
+/**
+ * Gives `take` each HTTP/2 stream that passes `admit` before Node builds its
+ * compatibility request and response (~10% of a call), which only node:http2's
+ * private "stream" listener allows: the compatibility layer serves requests from
+ * the server's one "stream" listener, added with the first "request" listener,
+ * and this replaces it. Streams `take` declines, or takes and gives back, go to
+ * that listener as before. A stream whose authority needs repair or refusal
+ * always does.
+ */
+function offerStreamsToTaker(h2: net.Server, admit: StreamGate, take: StreamTaker): void {
   const listeners = h2.listeners("stream");
   if (listeners.length !== 1) throw new Error("node:http2 no longer serves requests from one stream listener");
   const compat = listeners[0] as (...args: unknown[]) => void;
@@ -257,15 +293,12 @@ function screenStreams(h2: net.Server, maxHeaderListBytes: number, take: StreamT
   h2.on(
     "stream",
     (stream: http2.ServerHttp2Stream, headers: http2.IncomingHttpHeaders, flags: number, rawHeaders: string[]) => {
-      if (headerListBytes(rawHeaders) > maxHeaderListBytes) {
-        // Closed with an error code, the stream emits that error: with no listener it would end the process.
-        stream.on("error", ignore);
-        stream.close(http2.constants.NGHTTP2_ENHANCE_YOUR_CALM);
-        return;
-      }
       const serveCompat = () => compat.call(h2, stream, headers, flags, rawHeaders);
-      const usable = take !== undefined && makesUrl(stream.session, headers[":authority"]);
-      if (!usable || !take(stream, headers, rawHeaders, serveCompat)) serveCompat();
+      admit(stream, rawHeaders, () => {
+        if (!makesUrl(stream.session, headers[":authority"]) || !take(stream, headers, rawHeaders, serveCompat)) {
+          serveCompat();
+        }
+      });
     },
   );
 }

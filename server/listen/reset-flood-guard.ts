@@ -1,4 +1,3 @@
-import type { EventEmitter } from "node:events";
 import http2 from "node:http2";
 
 export interface ResetFloodOptions {
@@ -8,17 +7,20 @@ export interface ResetFloodOptions {
   readonly perSecond: number;
 }
 
-type StreamListener = (
-  stream: http2.ServerHttp2Stream,
-  headers: http2.IncomingHttpHeaders,
-  flags: number,
-  rawHeaders: string[],
-) => void;
-
 /** A token bucket of resets, one per connection. */
 interface Resets {
   tokens: number;
   at: number;
+}
+
+export interface ResetFloodGuard {
+  /** Counts the stream against its connection if it closes with RST_STREAM; called with every stream as it arrives. */
+  count(stream: http2.ServerHttp2Stream, session: http2.ServerHttp2Session): void;
+  /**
+   * Calls `serve` now, or a turn of the event loop later while the stream's
+   * connection has reset streams lately; not at all if the stream is gone by then.
+   */
+  deferIfResetting(stream: http2.ServerHttp2Stream, serve: () => void): void;
 }
 
 /**
@@ -30,22 +32,20 @@ interface Resets {
  * seen: a burst of 10 still let 1,054 streams through on Node 20.20, and Node
  * 24 ends the connection with INTERNAL_ERROR rather than ENHANCE_YOUR_CALM).
  *
- * So the server's stream listeners go behind this guard, which counts the
- * streams of each connection that close with RST_STREAM (a token bucket of
- * `burst` refilled at `perSecond`), and closes a connection that outruns it
- * with GOAWAY ENHANCE_YOUR_CALM. Node does not tell who sent the reset: the
- * streams the server resets itself (those whose client stopped reading their
- * answers, server/call-deadline.ts) count too, which only a client that
- * abuses the server's buffers would notice. And while a connection has reset streams
- * recently (its bucket is not full), its new streams are started a turn of
- * the event loop later: Node parses a whole read of frames one frame at a
- * time, running each stream's handler before it parses the RST_STREAM right
- * behind its HEADERS, so a stream reset in the same read is found reset and
- * never started. An honest connection, with a full bucket, pays nothing.
+ * So the front counts, for each connection, the streams that close with
+ * RST_STREAM (a token bucket of `burst` refilled at `perSecond`), and closes a
+ * connection that outruns it with GOAWAY ENHANCE_YOUR_CALM. Node does not tell
+ * who sent the reset: the streams the server resets itself (those whose client
+ * stopped reading their answers, server/call-deadline.ts) count too, which only
+ * a client that abuses the server's buffers would notice. And while a
+ * connection has reset streams recently (its bucket is not full), its new
+ * streams are served a turn of the event loop later: Node parses a whole read
+ * of frames one frame at a time, running each stream's handler before it
+ * parses the RST_STREAM right behind its HEADERS, so a stream reset in the same
+ * read is found reset and never served. An honest connection, with a full
+ * bucket, pays nothing.
  */
-export function guardResetFlood(h2: EventEmitter, options: ResetFloodOptions): void {
-  const listeners = h2.listeners("stream") as StreamListener[];
-  for (const listener of listeners) h2.removeListener("stream", listener);
+export function createResetFloodGuard(options: ResetFloodOptions): ResetFloodGuard {
   const buckets = new WeakMap<http2.Http2Session, Resets>();
   const bucketOf = (session: http2.Http2Session) => {
     let bucket = buckets.get(session);
@@ -63,33 +63,33 @@ export function guardResetFlood(h2: EventEmitter, options: ResetFloodOptions): v
     bucket.at = now;
     return bucket.tokens;
   };
-  const start: StreamListener = (stream, headers, flags, rawHeaders) => {
-    for (const listener of listeners) listener.call(h2, stream, headers, flags, rawHeaders);
-  };
 
-  const guarded: StreamListener = (stream, headers, flags, rawHeaders) => {
-    const session = stream.session;
-    if (session === undefined) return;
-    const bucket = bucketOf(session);
-    // "close" comes once: `on` spares the wrapper `once` makes.
-    stream.on("close", () => {
-      if (stream.rstCode === http2.constants.NGHTTP2_NO_ERROR || session.destroyed) return;
-      // A full bucket starts refilling from its first reset.
-      if (bucket.tokens >= options.burst) bucket.at = performance.now();
-      if (refill(bucket) >= 1) {
-        bucket.tokens -= 1;
+  return {
+    count(stream, session) {
+      const bucket = bucketOf(session);
+      // "close" comes once: `on` spares the wrapper `once` makes.
+      stream.on("close", () => {
+        if (stream.rstCode === http2.constants.NGHTTP2_NO_ERROR || session.destroyed) return;
+        // A full bucket starts refilling from its first reset.
+        if (bucket.tokens >= options.burst) bucket.at = performance.now();
+        if (refill(bucket) >= 1) {
+          bucket.tokens -= 1;
+          return;
+        }
+        // destroy() flushes a final GOAWAY with the code; without an error it would send NO_ERROR.
+        session.destroy(new Error("the client reset streams too fast"), http2.constants.NGHTTP2_ENHANCE_YOUR_CALM);
+      });
+    },
+    deferIfResetting(stream, serve) {
+      const session = stream.session;
+      if (session === undefined) return;
+      if (refill(bucketOf(session)) >= options.burst) {
+        serve();
         return;
       }
-      // destroy() flushes a final GOAWAY with the code; without an error it would send NO_ERROR.
-      session.destroy(new Error("the client reset streams too fast"), http2.constants.NGHTTP2_ENHANCE_YOUR_CALM);
-    });
-    if (refill(bucket) >= options.burst) {
-      start(stream, headers, flags, rawHeaders);
-      return;
-    }
-    setImmediate(() => {
-      if (!stream.destroyed && !stream.closed) start(stream, headers, flags, rawHeaders);
-    });
+      setImmediate(() => {
+        if (!stream.destroyed && !stream.closed) serve();
+      });
+    },
   };
-  h2.on("stream", guarded);
 }
