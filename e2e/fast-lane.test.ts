@@ -14,7 +14,7 @@ import { createFastLane } from "../server/fast-lane/fast-lane.js";
 import { createOnePortServer } from "../server/listen/one-port.js";
 import { createRequestBodyBudget } from "../server/request-body-budget.js";
 import { createSimpleTestService } from "../server/services/simple-test.js";
-import { envelope, h2cRequest, type RawResponse } from "./support/raw-http.js";
+import { envelope, h2cRequest, type RawResponse, readAnswer } from "./support/raw-http.js";
 import {
   assertStillServing,
   type InProcessServer,
@@ -25,6 +25,8 @@ import {
 
 const getOne = "/simpletest.SimpleTest/GetOne";
 const getList = "/simpletest.SimpleTest/GetList";
+const postList = "/simpletest.SimpleTest/PostList";
+const postAndPost = "/simpletest.SimpleTest/PostAndPost";
 const grpc = { "content-type": "application/grpc", te: "trailers" };
 const limit = 1024;
 const requestOne = (hello: string) => {
@@ -33,6 +35,32 @@ const requestOne = (hello: string) => {
   const length = text.length < 128 ? [text.length] : [(text.length & 0x7f) | 0x80, text.length >> 7];
   return Uint8Array.from([0x0a, ...length, ...text]);
 };
+
+/** `count` RequestList messages, each in its envelope, back to back. */
+const stream = (count: number, namelist = "world") =>
+  Buffer.concat(Array.from({ length: count }, (_, i) => envelope(requestOne(`${namelist}${i}`))));
+
+/**
+ * A gRPC call whose request parts go out one at a time: each after the
+ * answer's next bytes arrived (`waitFor: "answer"`, a ping-pong client), or
+ * after a pause (`"pause"`); then the request ends.
+ */
+async function inParts(url: string, path: string, parts: Uint8Array[], waitFor: "answer" | "pause") {
+  const session = http2.connect(url);
+  try {
+    const call = session.request({ ":method": "POST", ":path": path, ...grpc });
+    const answer = readAnswer(call);
+    for (const [i, part] of parts.entries()) {
+      if (i > 0 && waitFor === "pause") await sleep(50);
+      if (i > 0 && waitFor === "answer") await once(call, "data");
+      call.write(part);
+    }
+    call.end();
+    return await answer;
+  } finally {
+    session.close();
+  }
+}
 
 /** One HTTP/1.1 request; the answer as the client sees it. */
 function h1Request(url: string, path: string, headers: Record<string, string>, body: Uint8Array): Promise<RawResponse> {
@@ -151,6 +179,65 @@ const cases: [string, "lane" | "connect-es", (url: string) => Promise<RawRespons
     "gRPC GetList: a request over the size limit",
     "connect-es",
     (url) => h2cRequest(url, getList, grpc, envelope(requestOne("x".repeat(limit + 10)))),
+  ],
+  ["gRPC PostList: ten messages in one go", "lane", (url) => h2cRequest(url, postList, grpc, stream(10))],
+  ["gRPC PostList: no message at all", "lane", (url) => h2cRequest(url, postList, grpc, new Uint8Array(0))],
+  [
+    "gRPC PostList: with a deadline",
+    "lane",
+    (url) => h2cRequest(url, postList, { ...grpc, "grpc-timeout": "5S" }, stream(3)),
+  ],
+  [
+    "gRPC PostList: a deadline already passed",
+    "lane",
+    (url) => h2cRequest(url, postList, { ...grpc, "grpc-timeout": "0n" }, stream(3)),
+  ],
+  [
+    "gRPC PostList: a truncated message after good ones",
+    "connect-es",
+    (url) => h2cRequest(url, postList, grpc, Buffer.concat([stream(2), envelope(Uint8Array.of(0x0a, 0x05, 0x61))])),
+  ],
+  [
+    "gRPC PostList: an envelope cut short at the end",
+    "connect-es",
+    (url) => h2cRequest(url, postList, grpc, stream(2).subarray(0, -3)),
+  ],
+  [
+    "gRPC PostList: a message over the size limit after a good one",
+    "connect-es",
+    (url) => h2cRequest(url, postList, grpc, Buffer.concat([stream(1), envelope(requestOne("x".repeat(limit + 10)))])),
+  ],
+  [
+    "gRPC PostList: the compressed flag on the second message",
+    "connect-es",
+    (url) => h2cRequest(url, postList, grpc, Buffer.concat([stream(1), envelope(requestOne("a"), 1)])),
+  ],
+  [
+    "gRPC PostList: messages sent with pauses between them",
+    "connect-es",
+    (url) => inParts(url, postList, [stream(1), stream(2), stream(1)], "pause"),
+  ],
+  [
+    "gRPC PostList: the headers, then the messages after a pause",
+    "connect-es",
+    (url) => inParts(url, postList, [new Uint8Array(0), stream(3)], "pause"),
+  ],
+  ["gRPC PostAndPost: ten messages in one go", "lane", (url) => h2cRequest(url, postAndPost, grpc, stream(10))],
+  ["gRPC PostAndPost: no message at all", "lane", (url) => h2cRequest(url, postAndPost, grpc, new Uint8Array(0))],
+  [
+    "gRPC PostAndPost: a client that accepts gzip",
+    "lane",
+    (url) => h2cRequest(url, postAndPost, { ...grpc, "grpc-accept-encoding": "gzip" }, stream(3, "z".repeat(300))),
+  ],
+  [
+    "gRPC PostAndPost: a ping-pong client, each message after the last answer",
+    "connect-es",
+    (url) => inParts(url, postAndPost, [stream(1, "a"), stream(1, "b"), stream(1, "c")], "answer"),
+  ],
+  [
+    "gRPC PostAndPost: an undecodable message after good ones",
+    "connect-es",
+    (url) => h2cRequest(url, postAndPost, grpc, Buffer.concat([stream(2), envelope(Uint8Array.of(0x0a, 0x05))])),
   ],
   [
     "Connect proto over h2c: a good call",

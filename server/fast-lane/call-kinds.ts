@@ -1,19 +1,18 @@
 import type { ConnectError } from "@connectrpc/connect";
-import { createAsyncIterable } from "@connectrpc/connect/protocol";
 import { type Answering, asConnectError } from "./answering.js";
 import { LaneResponse } from "./call-views.js";
-import { adoptHeaders, invokeServerStream, invokeUnary } from "./invoke.js";
+import { adoptHeaders, invokeStream, invokeUnary, listed } from "./invoke.js";
 import * as connect from "./protocol-connect.js";
 import * as grpc from "./protocol-grpc.js";
 
-/** How the lane answers a call of one kind: with the request message read, or with why the call ended first. */
+/** How the lane answers a call of one kind: with the request messages read, or with why the call ended first. */
 export interface Kind {
-  serve(answering: Answering, input: unknown): Promise<void>;
+  serve(answering: Answering, inputs: unknown[]): Promise<void>;
   fail(answering: Answering, error: unknown): Promise<void>;
 }
 
 export const unary: Kind = {
-  async serve(answering, input) {
+  async serve(answering, [input]) {
     const { plan, call, exchange } = answering;
     const { serving, route } = plan;
     let answer: Uint8Array;
@@ -41,9 +40,9 @@ export const unary: Kind = {
   },
 };
 
-/** gRPC only: Connect's streaming protocol is connect-es's. */
-export const serverStreaming: Kind = {
-  serve: (answering, input) => streamAnswers(answering, createAsyncIterable([input])),
+/** Server, client and bidi streaming; gRPC only: Connect's streaming protocol is connect-es's. */
+export const streaming: Kind = {
+  serve: (answering, inputs) => streamAnswers(answering, listed(inputs)),
   // As in connect-es, the interceptors see the call, its request failing with why it ended.
   fail: (answering, e) => streamAnswers(answering, failing(e)),
 };
@@ -56,7 +55,7 @@ async function streamAnswers(answering: Answering, requests: AsyncIterable<unkno
   let error: ConnectError | undefined;
   try {
     const values = serving.options.contextValues(exchange.info);
-    const response = await invokeServerStream(call, route.spec, requests, serving.opt.interceptors, values);
+    const response = await invokeStream(call, route.spec, requests, serving.opt.interceptors, values);
     // As for unary calls: an answer an interceptor made may bring headers of its own.
     const replaced = !(response instanceof LaneResponse);
     if (replaced) adoptHeaders(response.header, call, "responseHeader");

@@ -18,7 +18,7 @@ export type Options = ReturnType<typeof validateUniversalHandlerOptions>;
 
 /** A method the lane serves. */
 export interface Route {
-  readonly spec: MethodImplSpec & { kind: "unary" | "server_streaming" };
+  readonly spec: MethodImplSpec;
   readonly procedure: string;
   readonly serialization: MethodSerializationLookup<DescMessage, DescMessage>;
 }
@@ -49,12 +49,11 @@ export interface Plan {
   readonly timeoutMs: number | undefined;
 }
 
-/** The services' unary and server-streaming methods, by path, with connect-es's serialization (and its size limits). */
+/** The services' methods, by path, with connect-es's serialization (and its size limits). */
 export function routesOf(services: readonly ServiceImplSpec[], opt: Options): Map<string, Route> {
   const routes = new Map<string, Route>();
   for (const service of services) {
     for (const spec of Object.values(service.methods)) {
-      if (spec.kind !== "unary" && spec.kind !== "server_streaming") continue;
       const procedure = `/${spec.method.parent.typeName}/${spec.method.name}`;
       routes.set(procedure, {
         spec,
@@ -79,7 +78,8 @@ export interface RequestHead {
  * How the lane would serve a request with this head, or undefined if it
  * would not: a POST to a route, of a shape it serves, without an Origin (CORS
  * would act on it), an encoding, a declared length over the limit or a
- * deadline connect-es would refuse; gRPC only over HTTP/2.
+ * deadline connect-es would refuse; gRPC only over HTTP/2, and streaming
+ * methods only over gRPC.
  */
 export function chooseCall(serving: Serving, head: RequestHead): Plan | undefined {
   const { method, path, authority, headers } = head;
@@ -88,7 +88,7 @@ export function chooseCall(serving: Serving, head: RequestHead): Plan | undefine
   const route = serving.routes.get(path ?? "");
   const shape = route && shapes[headers["content-type"] ?? ""];
   if (route === undefined || shape === undefined || headers.origin !== undefined) return undefined;
-  if (route.spec.kind === "server_streaming" && shape !== "grpc") return undefined;
+  if (route.spec.kind !== "unary" && shape !== "grpc") return undefined;
   let timeout: ReturnType<typeof grpc.parseTimeout>;
   if (shape === "grpc") {
     const encoding = headers["grpc-encoding"];

@@ -163,7 +163,7 @@ export function takeHandedOver(req: NodeRequest): boolean {
   const taken = handedOver.get(req.stream);
   if (taken === undefined) return false;
   handedOver.delete(req.stream);
-  unread(req, taken.consumed, taken.whole);
+  unread(req, taken.consumed, taken.whole, req.stream);
   return true;
 }
 
@@ -264,8 +264,9 @@ export class StreamExchange implements Exchange {
     this.#stream.destroy();
   }
   handOver(consumed: readonly Buffer[], whole: boolean) {
-    // Read to its end, the stream would never end again for the request Node wraps around it.
-    if (consumed.length > 0 || whole) handedOver.set(this.#stream, { consumed, whole });
+    // Read to its end, the stream would never end again for the request Node wraps around it;
+    // paused by the lane (even before its first byte), it would never flow again.
+    handedOver.set(this.#stream, { consumed, whole });
     this.#compat();
   }
 

@@ -7,7 +7,7 @@ import type { CallDeadline } from "../call-deadline.js";
 import { type CallGate, gatesOffTheLane } from "../call-gates.js";
 import type { RequestBodyBudget } from "../request-body-budget.js";
 import type { Answering } from "./answering.js";
-import { serverStreaming, unary } from "./call-kinds.js";
+import { streaming, unary } from "./call-kinds.js";
 import {
   chooseCall,
   negotiateCompression,
@@ -33,7 +33,7 @@ import type { NodeRequest } from "./request-body.js";
 export type Listener = (req: NodeRequest, res: NodeResponse) => void;
 
 export interface FastLaneOptions extends Partial<Omit<UniversalHandlerOptions, "requestGate">> {
-  /** Implementations the router also serves; their unary and server-streaming methods take the lane. */
+  /** Implementations the router also serves; their methods take the lane. */
   readonly services: readonly ServiceImplSpec[];
   /** The context values connect-fastify's `contextValues` would give the call. */
   readonly contextValues: (req: RequestInfo) => ContextValues;
@@ -81,7 +81,8 @@ export interface FastLane {
 /**
  * Serves the hottest calls without connect-es's per-call stream machinery:
  * unary RPCs over gRPC (binary, HTTP/2) and Connect (binary or JSON, POST),
- * and server-streaming RPCs over gRPC, with uncompressed requests and no CORS.
+ * and streaming RPCs over gRPC (client and bidi streams only when the whole
+ * request comes at once), with uncompressed requests and no CORS.
  * It is built from connect-es's own exported pieces (interceptor types,
  * serialization with its size limits, timeout parsing, compression
  * negotiation, envelopes, error encoding), so a call gets the same answer,
@@ -146,16 +147,16 @@ export function createFastLane(): FastLane {
     const compression = negotiateCompression(planned.serving.opt, exchange.headers, planned.shape === "grpc");
     const call = startCall(planned, exchange, compression !== null ? compression.name : undefined);
     const answering: Answering = { plan: planned, call, compression, exchange };
-    const kind = planned.route.spec.kind === "unary" ? unary : serverStreaming;
+    const kind = planned.route.spec.kind === "unary" ? unary : streaming;
     // A rejection here would be unhandled and end the process: cut this one call instead.
     const failed = (error: unknown) => {
       planned.serving.options.log.error({ err: error, url: exchange.path }, "the fast lane failed a call");
       exchange.destroy();
     };
     readRequest(planned, call, exchange, {
-      read(input) {
+      read(inputs) {
         answered++;
-        kind.serve(answering, input).catch(failed);
+        kind.serve(answering, inputs).catch(failed);
       },
       interrupted(reason) {
         answered++;

@@ -51,20 +51,38 @@ export function invokeUnary(
   )(new LaneRequest(call, spec.method, false, input, contextValues) as UnaryRequest);
 }
 
-/** As `invokeUnary`, for a server-streaming call: its one request message in, a stream of answers out. */
-export function invokeServerStream(
+/**
+ * As `invokeUnary`, for a streaming call: a stream of request messages in (for
+ * a server-streaming call, connect-es insists on exactly one), a stream of
+ * answers out (for a client-streaming call, one), as connect-es's
+ * `transformInvokeImplementation` makes them.
+ */
+export function invokeStream(
   call: LaneCall,
   spec: MethodImplSpec,
   requests: AsyncIterable<unknown>,
   interceptors: readonly Interceptor[],
   contextValues: ContextValues,
 ): Promise<StreamResponse> {
-  const impl = spec.impl as (message: unknown, context: HandlerContext) => AsyncIterable<unknown>;
   const output = spec.method.output;
-  const answer = async (req: StreamRequest) => {
-    const messages = impl(await onlyMessage(req.message), new LaneHandlerContext(call, req));
-    return new LaneResponse(call, spec, true, created(output, messages)) as StreamResponse;
-  };
+  const respond = (messages: AsyncIterable<unknown>) =>
+    new LaneResponse(call, spec, true, created(output, messages)) as StreamResponse;
+  const impl = spec.impl as (input: unknown, context: HandlerContext) => unknown;
+  const streamed = impl as (input: unknown, context: HandlerContext) => AsyncIterable<unknown>;
+  let answer: (req: StreamRequest) => Promise<StreamResponse>;
+  switch (spec.kind) {
+    case "server_streaming":
+      answer = async (req) => respond(streamed(await onlyMessage(req.message), new LaneHandlerContext(call, req)));
+      break;
+    case "client_streaming":
+      answer = async (req) => respond(listed([await impl(req.message, new LaneHandlerContext(call, req))]));
+      break;
+    case "bidi_streaming":
+      answer = async (req) => respond(streamed(req.message, new LaneHandlerContext(call, req)));
+      break;
+    default:
+      throw new Error(`not a streaming method: ${spec.method.name}`);
+  }
   return chained(
     call,
     interceptors,
@@ -118,6 +136,11 @@ async function onlyMessage(messages: AsyncIterable<unknown>): Promise<unknown> {
     );
   }
   return first.value;
+}
+
+/** Messages as a stream: natively, where connect-es's `createAsyncIterable` is down-levelled to ES2017. */
+export async function* listed(messages: readonly unknown[]): AsyncIterable<unknown> {
+  yield* messages;
 }
 
 async function* created(schema: DescMessage, messages: AsyncIterable<unknown>): AsyncIterable<unknown> {

@@ -31,7 +31,7 @@ export function answerError(answering: Answering, error: ConnectError): void {
   cutIfStuck(answering);
 }
 
-/** A server-streaming call's answer, a message at a time: the head goes with the first. */
+/** A streaming call's answer, a message at a time: the head goes with the first. */
 export class StreamWriter {
   readonly #answering: Answering;
   #headSent = false;

@@ -5,64 +5,92 @@ import type { BodyMeter } from "../request-body-budget.js";
 
 export type NodeRequest = http.IncomingMessage | http2.Http2ServerRequest;
 
+export interface ReadBodyOptions {
+  /** Whether what came so far will not do (a declared length over the limit): stop at once. */
+  readonly refused?: (consumed: readonly Buffer[], size: number) => boolean;
+  /** Stop as soon as a turn of the event loop brings neither a byte nor the end. */
+  readonly whileComing?: boolean;
+}
+
 /**
  * Reads a whole request body of at most `limit` bytes into memory and calls
- * `done` with it. A longer body is not read further: `tooLong` is called at
- * once, while the rest may still be arriving; so it is as soon as `refused`
- * says what came so far will not do (a declared length over the limit). The
- * returned function stops the reading (the call ended meanwhile), leaving the
- * request paused. The bytes read are held on `meter`, which pauses the reading
- * while the connection or the server holds too many, and lets them go at the end.
+ * `done` with it. A longer body is not read further: `stopped` is called at
+ * once with what came so far, while the rest may still be arriving; so it is
+ * when `options` say to stop. The returned function stops the reading (the
+ * call ended meanwhile), leaving the request paused. The bytes read are held
+ * on `meter`, which pauses the reading while the connection or the server
+ * holds too many, and lets them go at the end.
  */
 export function readBody(
   req: Readable,
   limit: number,
   done: (body: Buffer) => void,
-  tooLong: (consumed: readonly Buffer[]) => void,
+  stopped: (consumed: readonly Buffer[]) => void,
   meter: Pick<BodyMeter, "hold" | "whenRoom" | "close">,
-  refused?: (consumed: readonly Buffer[], size: number) => boolean,
+  options: ReadBodyOptions = {},
 ): () => void {
   const chunks: Buffer[] = [];
   let size = 0;
+  let reading = true;
+  const stop = () => {
+    reading = false;
+    req.off("data", onData);
+    req.off("end", onEnd);
+    req.pause();
+    meter.close();
+  };
   const resume = () => req.resume();
   const onData = (chunk: Buffer) => {
     chunks.push(chunk);
     size += chunk.length;
-    if (size > limit || refused?.(chunks, size)) {
-      req.off("data", onData);
-      req.off("end", onEnd);
-      req.pause();
-      meter.close();
-      tooLong(chunks);
+    if (size > limit || options.refused?.(chunks, size)) {
+      stop();
+      stopped(chunks);
     } else if (!meter.hold(chunk.length)) {
       req.pause();
       meter.whenRoom(resume);
     }
   };
   const onEnd = () => {
+    reading = false;
     req.off("data", onData);
     meter.close();
     done(chunks.length === 1 ? chunks[0] : Buffer.concat(chunks, size));
   };
   req.on("data", onData);
   req.once("end", onEnd);
-  return () => {
-    req.off("data", onData);
-    req.off("end", onEnd);
-    req.pause();
-    meter.close();
-  };
+  if (options.whileComing) {
+    let seen = -1;
+    const watch = () => {
+      if (!reading) return;
+      if (size === seen) {
+        stop();
+        stopped(chunks);
+        return;
+      }
+      seen = size;
+      setImmediate(watch);
+    };
+    watch();
+  }
+  return stop;
 }
 
 /**
  * Makes `req` read as if nothing had been taken from it: whoever iterates it
  * next (connect-es) first gets `consumed`, then whatever is still to come,
- * or nothing more when `consumed` is the whole body.
+ * or nothing more when `consumed` is the whole body. `paused` is the stream
+ * under `req` that the lane paused (an HTTP/2 stream under its compatibility
+ * request): Node's request only listens for its "data", which a paused stream
+ * never sends, so it flows again once the request reads on.
  */
-export function unread(req: NodeRequest, consumed: readonly Buffer[], whole: boolean): void {
+export function unread(req: NodeRequest, consumed: readonly Buffer[], whole: boolean, paused?: Readable): void {
   const rest = req[Symbol.asyncIterator].bind(req);
   req[Symbol.asyncIterator] = async function* () {
     yield* consumed;
-    if (!whole) yield* rest();
+    if (whole) return;
+    // After the request's first read of the rest, which starts its listening, in this same turn.
+    if (paused !== undefined) process.nextTick(() => paused.resume());
+    yield* rest();
   } as (typeof req)[typeof Symbol.asyncIterator];
 }
