@@ -4,17 +4,19 @@ import { join } from "node:path";
 import { parseArgs } from "node:util";
 import { runH2load } from "./h2load.js";
 import { resolveNode } from "./node-binary.js";
-import { startServer } from "./servers.js";
+import { peerSpecs, startServer } from "./servers.js";
 import { workloads } from "./workloads.js";
 
 /**
- * Profiles our server under one h2load workload with `node --cpu-prof` and
- * prints where the time goes: by package, then the hottest functions (self
- * time). `npm run bench:profile -- --workload grpc-unary [--env FAST_PATH=off]`
+ * Profiles our server (or a peer, `--server grpc-js`) under one h2load
+ * workload with `node --cpu-prof` and prints where the time goes: by
+ * package, then the hottest functions (self time).
+ * `npm run bench:profile -- --workload grpc-unary [--env FAST_PATH=off] [--node 24]`
  */
 const { values } = parseArgs({
   options: {
     workload: { type: "string", default: "grpc-unary" },
+    server: { type: "string", default: "simpletest" },
     seconds: { type: "string", default: "5" },
     node: { type: "string" },
     env: { type: "string", multiple: true, default: [] },
@@ -27,19 +29,17 @@ if (!workload)
 
 const dir = mkdtempSync(join(tmpdir(), "simpletest-prof-"));
 const env = Object.fromEntries(values.env.map((pair) => pair.split("=", 2) as [string, string]));
-const server = await startServer(
-  { name: "simpletest", script: "server/main.ts", env },
-  resolveNode(values.node),
-  ["--cpu-prof", `--cpu-prof-dir=${dir}`],
-  0,
-);
+const spec =
+  values.server === "simpletest" ? { name: "simpletest", script: "server/main.ts", env } : peerSpecs[values.server];
+if (!spec) throw new Error(`--server must be simpletest or one of ${Object.keys(peerSpecs)}`);
+const server = await startServer(spec, resolveNode(values.node), ["--cpu-prof", `--cpu-prof-dir=${dir}`], 0);
 let result: Awaited<ReturnType<typeof runH2load>>;
 try {
   result = await runH2load({
     url: server.url + workload.path,
     ...workload,
-    connections: 16,
-    streams: 16,
+    connections: workload.connections ?? 16,
+    streams: workload.streams ?? 16,
     seconds: Number(values.seconds),
     cpu: 1,
   });
@@ -71,7 +71,9 @@ const sum = (keyOf: (n: Node) => string) => {
   for (const n of profile.nodes) by.set(keyOf(n), (by.get(keyOf(n)) ?? 0) + n.hitCount);
   return [...by].sort((a, b) => b[1] - a[1]);
 };
-process.stdout.write(`${workload.id}: ${result.rps.toFixed(0)} req/s under the profiler\n\nby package:\n`);
+process.stdout.write(
+  `${spec.name}, ${workload.id}: ${result.rps.toFixed(0)} req/s under the profiler\n\nby package:\n`,
+);
 for (const [name, hits] of sum((n) => area(n.callFrame.url)).slice(0, 12))
   process.stdout.write(`${pct(hits)}  ${name}\n`);
 process.stdout.write("\nhottest functions (self time):\n");

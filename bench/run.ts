@@ -2,11 +2,12 @@ import { execFile } from "node:child_process";
 import { mkdirSync, writeFileSync } from "node:fs";
 import { parseArgs } from "node:util";
 import { runH2load } from "./h2load.js";
+import { type IdleMemory, measureIdle } from "./idle.js";
 import { nodeVersion, resolveNode } from "./node-binary.js";
 import { probe } from "./probe.js";
 import { formatTable, median, type Row, renderSvg } from "./report.js";
 import { sampleRss } from "./rss.js";
-import { type ServerSpec, type StartedServer, startServer } from "./servers.js";
+import { peerSpecs, type ServerSpec, type StartedServer, startServer } from "./servers.js";
 import { type Workload, workloads } from "./workloads.js";
 
 const usage = `npm run bench -- [options]
@@ -15,8 +16,8 @@ const usage = `npm run bench -- [options]
   --workload ID      only this workload (repeatable): ${workloads.map((w) => w.id).join(", ")}
   --node V|PATH      run the servers on Node major V from the npm registry (cached), or this binary
   --workers N        also run our server with WORKERS=N
-  --connections N    h2load connections (default 16)
-  --streams N        concurrent streams per HTTP/2 connection (default 16)
+  --connections N    h2load connections (default 16; some workloads set their own)
+  --streams N        concurrent streams per HTTP/2 connection (default 16; likewise)
   --no-compare-off   skip our server with FAST_PATH=off
   --env K=V          extra environment for our server (repeatable), e.g. LOG_LEVEL=warn
   --node-flag F      a Node flag for every server (repeatable), e.g. --max-semi-space-size=32
@@ -70,11 +71,6 @@ const ours: ServerSpec[] = [
       ]
     : []),
 ];
-const peerSpecs: Record<string, ServerSpec> = {
-  "grpc-js": { name: "grpc-js", script: "bench/peers/grpc-js-server.ts" },
-  "bare-http2": { name: "bare-http2", script: "bench/peers/bare-http2-server.ts" },
-  "bare-fastify": { name: "bare-fastify", script: "bench/peers/bare-fastify-server.ts" },
-};
 const peerNames = [...new Set(chosen.flatMap((w) => w.peers))];
 
 process.stderr.write(
@@ -94,10 +90,18 @@ interface Sample {
 }
 const samples = new Map<string, Sample[]>();
 const key = (workload: string, server: string) => `${workload}\t${server}`;
+// Fresh servers at rest, and with idle connections: ours against grpc-js.
+const idleOf = ["simpletest", ...peerNames.filter((p) => p === "grpc-js")];
+const idle = new Map<string, IdleMemory>();
+const idleCall = workloads[0];
 
 try {
   for (const spec of [...ours, ...peerNames.map((p) => peerSpecs[p])]) {
     servers.set(spec.name, await startServer(spec, node, values["node-flag"], serverCpu));
+  }
+  for (const name of idleOf) {
+    const server = servers.get(name) as StartedServer;
+    idle.set(name, await measureIdle(server.url, server.pid, idleCall));
   }
   for (const workload of chosen) {
     for (const name of [...ours.map((s) => s.name), ...workload.peers])
@@ -149,16 +153,32 @@ const rows: Row[] = chosen.flatMap((workload) =>
 );
 
 const flags = [...values.env, ...values["node-flag"]].join(" ");
-const setting = `Node ${version}${flags ? ` (${flags})` : ""}, ${rounds} rounds × ${seconds} s, ${values.connections} connections × ${values.streams} streams, server on 1 core, load on the other`;
+const setting = `Node ${version}${flags ? ` (${flags})` : ""}, ${rounds} rounds × ${seconds} s, ${values.connections} connections × ${values.streams} streams unless the workload says, server on 1 core, load on the other, our log read by another process`;
 const table = formatTable(rows, peerNames);
-process.stdout.write(`\n${setting}\n\n${table}\n`);
+const idleTable = formatIdle(idle);
+process.stdout.write(`\n${setting}\n\n${table}\n\n${idleTable}\n`);
 mkdirSync(values.out, { recursive: true });
 const stamp = new Date().toISOString().replace(/[:.]/g, "-");
-const json = JSON.stringify({ node: version, date: new Date().toISOString(), setting, rows }, null, 2);
+const json = JSON.stringify(
+  { node: version, date: new Date().toISOString(), setting, rows, idle: Object.fromEntries(idle) },
+  null,
+  2,
+);
 writeFileSync(`${values.out}/bench-${stamp}.json`, json);
 writeFileSync(`${values.out}/latest.json`, json);
+writeFileSync(`${values.out}/latest.md`, `${setting}\n\n${table}\n\n${idleTable}\n`);
 writeFileSync(`${values.out}/latest.svg`, renderSvg(rows, setting));
-process.stdout.write(`\nwrote ${values.out}/latest.json and ${values.out}/latest.svg\n`);
+process.stdout.write(`\nwrote ${values.out}/latest.json, latest.md and latest.svg\n`);
+
+function formatIdle(measured: ReadonlyMap<string, IdleMemory>): string {
+  const mb = (bytes: number) => (bytes / 2 ** 20).toFixed(0);
+  const kb = (bytes: number) => (bytes / 1024).toFixed(1);
+  return [
+    "| server (fresh) | idle RSS MB | RSS per idle HTTP/2 connection KB |",
+    "|---|--:|--:|",
+    ...[...measured].map(([name, m]) => `| ${name} | ${mb(m.idleRss)} | ${kb(m.perConnection)} |`),
+  ].join("\n");
+}
 
 async function check(workload: Workload, server: StartedServer): Promise<void> {
   const answer = await probe({ url: server.url + workload.path, ...workload });
@@ -177,8 +197,8 @@ function load(workload: Workload, server: StartedServer) {
       body: workload.body,
       headers: workload.headers,
       http1: workload.http1,
-      connections: Number(values.connections),
-      streams: Number(values.streams),
+      connections: workload.connections ?? Number(values.connections),
+      streams: workload.streams ?? Number(values.streams),
       seconds,
       cpu: loadCpu,
     });

@@ -10,6 +10,14 @@ export interface ServerSpec {
   readonly cpus?: string;
 }
 
+/** The peers a team would compare this server with, each run as its own users run it. */
+export const peerSpecs: Readonly<Record<string, ServerSpec>> = {
+  // grpc-js as its users run it: @grpc/proto-loader and protobuf.js.
+  "grpc-js": { name: "grpc-js", script: "bench/peers/grpc-js-server.ts" },
+  "bare-http2": { name: "bare-http2", script: "bench/peers/bare-http2-server.ts" },
+  "bare-fastify": { name: "bare-fastify", script: "bench/peers/bare-fastify-server.ts" },
+};
+
 export interface StartedServer {
   readonly spec: ServerSpec;
   readonly url: string;
@@ -31,7 +39,8 @@ export async function startServer(
     node,
     nodeFlags,
     under: ["taskset", "-c", spec.cpus ?? String(cpu)],
-    logs: "ignore",
+    // Read by another process, as a log shipper reads a server in production: the per-RPC line costs what it costs there.
+    logs: "ship",
   });
   return { spec, url: server.url, pid: server.child.pid ?? 0, stop: server.close };
 }

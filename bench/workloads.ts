@@ -1,55 +1,127 @@
 import { Buffer } from "node:buffer";
+import { create, toBinary } from "@bufbuild/protobuf";
+import { RequestListSchema, RequestOneSchema } from "../gen/simpletest/simple_test_pb.js";
 
 /** A load shape, the servers it runs against, and how to tell a right answer. */
 export interface Workload {
   readonly id: string;
   readonly title: string;
-  /** h2load requests, or the Node bidi client's messages. */
+  /** h2load requests, or the Node bidi client's messages on long-lived streams. */
   readonly driver: "h2load" | "bidi";
+  /** What the headline table groups it under. */
+  readonly group: "kinds" | "size" | "concurrency";
   readonly path: string;
   readonly http1: boolean;
   readonly headers: Readonly<Record<string, string>>;
   readonly body: Uint8Array;
+  /** h2load connections and streams per connection, when not the run's own. */
+  readonly connections?: number;
+  readonly streams?: number;
   /** Peer names this workload runs against besides our server. */
   readonly peers: readonly string[];
   /** True when a probe's answer body is the right one. */
   readonly expect: (body: Buffer) => boolean;
 }
 
+const service = "/simpletest.SimpleTest";
 const grpcHeaders = { "content-type": "application/grpc", te: "trailers" };
-// RequestOne{hello:"world"}, protobuf binary.
-const requestOne = Buffer.from([0x0a, 5, ...Buffer.from("world")]);
-const enveloped = (message: Uint8Array) => Buffer.concat([Buffer.from([0, 0, 0, 0, message.length]), message]);
-const holds = (text: string) => (body: Buffer) => body.includes(text);
+const requestOne = (hello: string) => toBinary(RequestOneSchema, create(RequestOneSchema, { hello }));
+const requestList = (namelist: string) => toBinary(RequestListSchema, create(RequestListSchema, { namelist }));
+const enveloped = (message: Uint8Array, times = 1) => {
+  const one = Buffer.concat([Buffer.from([0, 0, 0, 0, 0]), message]);
+  one.writeUInt32BE(message.length, 1);
+  return Buffer.concat(Array.from({ length: times }, () => one));
+};
+const holds =
+  (text: string, times = 1) =>
+  (body: Buffer) =>
+    body.toString("latin1").split(text).length - 1 === times;
+const kb64 = "x".repeat(64 * 1024);
+const mb1 = "x".repeat(1024 * 1024);
 
-export const workloads: readonly Workload[] = [
-  {
-    id: "grpc-unary",
-    title: "gRPC unary GetOne (h2c)",
+/** gRPC over h2c against grpc-js (and the bare http2 ceiling when `ceiling`). */
+function grpcLoad(
+  fields: Pick<Workload, "id" | "title" | "group" | "path" | "body" | "expect" | "connections" | "streams">,
+  ceiling = false,
+): Workload {
+  return {
     driver: "h2load",
-    path: "/simpletest.SimpleTest/GetOne",
     http1: false,
     headers: grpcHeaders,
-    body: enveloped(requestOne),
+    peers: ceiling ? ["grpc-js", "bare-http2"] : ["grpc-js"],
+    ...fields,
+  };
+}
+
+export const workloads: readonly Workload[] = [
+  grpcLoad(
+    {
+      id: "grpc-unary",
+      title: "gRPC unary GetOne (h2c)",
+      group: "kinds",
+      path: `${service}/GetOne`,
+      body: enveloped(requestOne("world")),
+      expect: holds("Hello !! world"),
+    },
+    true,
+  ),
+  grpcLoad(
+    {
+      id: "grpc-getlist",
+      title: "gRPC GetList, 5 messages (h2c)",
+      group: "kinds",
+      path: `${service}/GetList`,
+      body: enveloped(requestOne("world")),
+      expect: (body) => holds("test0")(body) && holds("test4")(body),
+    },
+    true,
+  ),
+  grpcLoad({
+    id: "grpc-postlist",
+    title: "gRPC PostList, 10 messages per call (h2c)",
+    group: "kinds",
+    path: `${service}/PostList`,
+    body: enveloped(requestList("world"), 10),
+    expect: holds("PostList OK"),
+  }),
+  grpcLoad({
+    id: "grpc-postandpost",
+    title: "gRPC PostAndPost, 10 messages each way per call (h2c)",
+    group: "kinds",
+    path: `${service}/PostAndPost`,
+    body: enveloped(requestList("world"), 10),
+    expect: holds("Hello !! world", 10),
+  }),
+  {
+    id: "grpc-bidi",
+    title: "gRPC PostAndPost on long-lived streams, messages/s (h2c)",
+    driver: "bidi",
+    group: "kinds",
+    path: `${service}/PostAndPost`,
+    http1: false,
+    headers: grpcHeaders,
+    body: enveloped(requestList("world")),
     peers: ["grpc-js", "bare-http2"],
     expect: holds("Hello !! world"),
   },
   {
-    id: "grpc-getlist",
-    title: "gRPC GetList, 5 messages (h2c)",
+    id: "grpc-web-unary",
+    title: "gRPC-Web unary GetOne (h2c)",
     driver: "h2load",
-    path: "/simpletest.SimpleTest/GetList",
+    group: "kinds",
+    path: `${service}/GetOne`,
     http1: false,
-    headers: grpcHeaders,
-    body: enveloped(requestOne),
-    peers: ["grpc-js", "bare-http2"],
-    expect: holds("test4"),
+    headers: { "content-type": "application/grpc-web+proto", "x-grpc-web": "1" },
+    body: enveloped(requestOne("world")),
+    peers: ["bare-http2"],
+    expect: holds("Hello !! world"),
   },
   {
     id: "connect-json-h1",
     title: "Connect JSON unary GetOne (HTTP/1.1)",
     driver: "h2load",
-    path: "/simpletest.SimpleTest/GetOne",
+    group: "kinds",
+    path: `${service}/GetOne`,
     http1: true,
     headers: { "content-type": "application/json" },
     body: Buffer.from('{"hello":"world"}'),
@@ -60,22 +132,76 @@ export const workloads: readonly Workload[] = [
     id: "connect-proto-h2",
     title: "Connect proto unary GetOne (h2c)",
     driver: "h2load",
-    path: "/simpletest.SimpleTest/GetOne",
+    group: "kinds",
+    path: `${service}/GetOne`,
     http1: false,
     headers: { "content-type": "application/proto" },
-    body: requestOne,
+    body: requestOne("world"),
     peers: ["bare-http2"],
     expect: holds("Hello !! world"),
   },
-  {
-    id: "grpc-bidi",
-    title: "gRPC bidi PostAndPost, messages/s (h2c)",
-    driver: "bidi",
-    path: "/simpletest.SimpleTest/PostAndPost",
-    http1: false,
-    headers: grpcHeaders,
-    body: enveloped(Buffer.from([0x0a, 5, ...Buffer.from("world")])),
-    peers: ["grpc-js", "bare-http2"],
+  grpcLoad({
+    id: "grpc-unary-64k",
+    title: "gRPC unary GetOne, 64 KiB each way (h2c)",
+    group: "size",
+    path: `${service}/GetOne`,
+    body: enveloped(requestOne(kb64)),
+    expect: holds(`Hello !! ${kb64}`),
+  }),
+  grpcLoad({
+    id: "grpc-unary-1m",
+    title: "gRPC unary GetOne, 1 MiB each way (h2c, 4 × 4)",
+    group: "size",
+    path: `${service}/GetOne`,
+    body: enveloped(requestOne(mb1)),
+    connections: 4,
+    streams: 4,
+    expect: holds(`Hello !! ${mb1}`),
+  }),
+  grpcLoad({
+    id: "grpc-postlist-64k",
+    title: "gRPC PostList, 10 × 64 KiB up (h2c)",
+    group: "size",
+    path: `${service}/PostList`,
+    body: enveloped(requestList(kb64), 10),
+    expect: holds("PostList OK"),
+  }),
+  grpcLoad({
+    id: "grpc-postandpost-64k",
+    title: "gRPC PostAndPost, 10 × 64 KiB each way (h2c)",
+    group: "size",
+    path: `${service}/PostAndPost`,
+    body: enveloped(requestList(kb64), 10),
+    expect: holds(`Hello !! ${kb64}`, 10),
+  }),
+  grpcLoad({
+    id: "grpc-postandpost-1m",
+    title: "gRPC PostAndPost, 4 × 1 MiB each way (h2c, 4 × 4)",
+    group: "size",
+    path: `${service}/PostAndPost`,
+    body: enveloped(requestList(mb1), 4),
+    connections: 4,
+    streams: 4,
+    expect: holds(`Hello !! ${mb1}`, 4),
+  }),
+  grpcLoad({
+    id: "grpc-unary-c4m100",
+    title: "gRPC unary GetOne, 4 connections × 100 streams (h2c)",
+    group: "concurrency",
+    path: `${service}/GetOne`,
+    body: enveloped(requestOne("world")),
+    connections: 4,
+    streams: 100,
     expect: holds("Hello !! world"),
-  },
+  }),
+  grpcLoad({
+    id: "grpc-unary-c64m4",
+    title: "gRPC unary GetOne, 64 connections × 4 streams (h2c)",
+    group: "concurrency",
+    path: `${service}/GetOne`,
+    body: enveloped(requestOne("world")),
+    connections: 64,
+    streams: 4,
+    expect: holds("Hello !! world"),
+  }),
 ];

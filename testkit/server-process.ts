@@ -33,10 +33,11 @@ export interface SpawnOptions {
   /**
    * `keep` (default): every line it writes is kept in `lines`, and given to
    * `onLine`. `pass`: given to `onLine` only (a long-running process). `ignore`:
-   * stdout goes nowhere and stderr to this process's, as a production log
-   * shipper would take them (a bench must not hold a line per call).
+   * stdout goes nowhere and stderr to this process's. `ship`: stdout goes down
+   * a pipe that another process (`cat`, under `under` too) reads and throws
+   * away, as a log shipper reads a server's output; stderr to this process's.
    */
-  readonly logs?: "keep" | "pass" | "ignore";
+  readonly logs?: "keep" | "pass" | "ignore" | "ship";
   /** Each line it writes, stdout and stderr alike, as it comes (unless `logs: "ignore"`). */
   readonly onLine?: (line: string) => void;
   /** Told of the process as soon as it exists, before it listens. */
@@ -74,7 +75,7 @@ const serverMain = "server/main.ts";
 export async function spawnServer(options: SpawnOptions = {}): Promise<ServerProcess> {
   const script = options.script ?? serverMain;
   const env: Record<string, string> = { LOG_LEVEL: "info", ...options.env };
-  const logsRead = options.logs !== "ignore";
+  const logsRead = options.logs !== "ignore" && options.logs !== "ship";
   const reportsPort =
     script === serverMain &&
     logsRead &&
@@ -87,9 +88,10 @@ export async function spawnServer(options: SpawnOptions = {}): Promise<ServerPro
   const [command, ...args] = [...(options.under ?? []), node, ...argv];
   const child = spawn(command, args, {
     env: { ...process.env, ...env, HOST: "127.0.0.1", PORT: String(port) },
-    stdio: logsRead ? ["ignore", "pipe", "pipe"] : ["ignore", "ignore", "inherit"],
+    stdio: logsRead ? ["ignore", "pipe", "pipe"] : ["ignore", options.logs === "ship" ? "pipe" : "ignore", "inherit"],
     detached: options.detached,
   });
+  if (options.logs === "ship") shipLines(child, options.under ?? []);
   options.onSpawn?.(child);
   const exited = once(child, "exit").then(([code]) => code as number | null);
   const lines: string[] = [];
@@ -133,6 +135,14 @@ export async function spawnServer(options: SpawnOptions = {}): Promise<ServerPro
   }
   const scheme = env.TLS_CERT ? "https" : "http";
   return { url: `${scheme}://127.0.0.1:${listened}`, port: listened, child, lines, exited, close };
+}
+
+/** Hands `child`'s stdout to a `cat` that reads it to /dev/null, and lets go of this process's end of the pipe. */
+function shipLines(child: ChildProcess, under: readonly string[]): void {
+  const [command, ...args] = [...under, "cat"];
+  const shipper = spawn(command, args, { stdio: [child.stdout, "ignore", "inherit"] });
+  shipper.on("error", () => child.kill("SIGKILL"));
+  child.stdout?.destroy();
 }
 
 /** Whether a TCP connection to 127.0.0.1:`port` is accepted. */

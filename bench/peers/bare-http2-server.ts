@@ -37,6 +37,22 @@ function grpcUnary(stream: http2.ServerHttp2Stream, body: Buffer): void {
   );
 }
 
+/** gRPC-Web: the trailers go in the body, in an envelope flagged 0x80. */
+function grpcWebUnary(stream: http2.ServerHttp2Stream, body: Buffer): void {
+  const request = fromBinary(RequestOneSchema, body.subarray(5));
+  const trailer = envelope(Buffer.from("grpc-status: 0\r\n"));
+  trailer[0] = 0x80;
+  stream.respond({ ":status": 200, "content-type": "application/grpc-web+proto" });
+  stream.end(
+    Buffer.concat([
+      envelope(
+        toBinary(ResponseOneSchema, { $typeName: "simpletest.ResponseOne", result: `Hello !! ${request.hello}` }),
+      ),
+      trailer,
+    ]),
+  );
+}
+
 function grpcList(stream: http2.ServerHttp2Stream, body: Buffer): void {
   fromBinary(RequestOneSchema, body.subarray(5));
   stream.respond({ ":status": 200, "content-type": "application/grpc+proto" }, { waitForTrailers: true });
@@ -90,10 +106,12 @@ const server = http2.createServer();
 server.on("stream", (stream, headers) => {
   const path = headers[":path"];
   const contentType = String(headers["content-type"]);
-  const grpc = contentType.startsWith("application/grpc");
+  const grpcWeb = contentType.startsWith("application/grpc-web");
+  const grpc = !grpcWeb && contentType.startsWith("application/grpc");
   if (grpc && path === "/simpletest.SimpleTest/PostAndPost") return grpcBidi(stream);
   readAll(stream, (body) => {
     if (grpc && path === "/simpletest.SimpleTest/GetOne") return grpcUnary(stream, body);
+    if (grpcWeb && path === "/simpletest.SimpleTest/GetOne") return grpcWebUnary(stream, body);
     if (grpc && path === "/simpletest.SimpleTest/GetList") return grpcList(stream, body);
     if (path === "/simpletest.SimpleTest/GetOne") return connectUnary(stream, contentType, body);
     stream.respond({ ":status": 404 });

@@ -1,0 +1,49 @@
+import http2 from "node:http2";
+import { setTimeout as sleep } from "node:timers/promises";
+import { treeRss } from "./rss.js";
+
+export interface IdleMemory {
+  /** RSS of the server with no connection, in bytes. */
+  readonly idleRss: number;
+  /** RSS added per idle HTTP/2 connection that made one call, in bytes. */
+  readonly perConnection: number;
+}
+
+/**
+ * A fresh server's resident memory at rest, then with `connections` HTTP/2
+ * connections open and idle, each after one gRPC call (`path`, `body`), so
+ * that the session and its buffers exist as they would for a real client.
+ */
+export async function measureIdle(
+  url: string,
+  pid: number,
+  call: { readonly path: string; readonly body: Uint8Array },
+  connections = 200,
+): Promise<IdleMemory> {
+  await sleep(1000);
+  const idleRss = treeRss(pid);
+  const sessions: http2.ClientHttp2Session[] = [];
+  try {
+    for (let i = 0; i < connections; i++) {
+      const session = http2.connect(url);
+      session.on("error", () => {});
+      sessions.push(session);
+      await new Promise<void>((resolve, reject) => {
+        const stream = session.request({
+          ":method": "POST",
+          ":path": call.path,
+          "content-type": "application/grpc",
+          te: "trailers",
+        });
+        stream.on("error", reject);
+        stream.resume();
+        stream.on("close", resolve);
+        stream.end(call.body);
+      });
+    }
+    await sleep(1000);
+    return { idleRss, perConnection: (treeRss(pid) - idleRss) / connections };
+  } finally {
+    for (const session of sessions) session.destroy();
+  }
+}
