@@ -11,7 +11,8 @@ import { workloads } from "./workloads.js";
  * Profiles our server (or a peer, `--server grpc-js`) under one h2load
  * workload with `node --cpu-prof` and prints where the time goes: by
  * package, then the hottest functions (self time).
- * `npm run bench:profile -- --workload grpc-unary [--env FAST_PATH=off] [--node 24]`
+ * `npm run bench:profile -- --workload grpc-unary [--env FAST_PATH=off] [--node 24] [--node-flag=--no-opt]
+ * [--callers nextTick]`
  */
 const { values } = parseArgs({
   options: {
@@ -20,7 +21,9 @@ const { values } = parseArgs({
     seconds: { type: "string", default: "5" },
     node: { type: "string" },
     env: { type: "string", multiple: true, default: [] },
+    "node-flag": { type: "string", multiple: true, default: [] },
     top: { type: "string", default: "25" },
+    callers: { type: "string" },
   },
 });
 const workload = workloads.find((w) => w.id === values.workload && w.driver === "h2load");
@@ -32,7 +35,12 @@ const env = Object.fromEntries(values.env.map((pair) => pair.split("=", 2) as [s
 const spec =
   values.server === "simpletest" ? { name: "simpletest", script: "server/main.ts", env } : peerSpecs[values.server];
 if (!spec) throw new Error(`--server must be simpletest or one of ${Object.keys(peerSpecs)}`);
-const server = await startServer(spec, resolveNode(values.node), ["--cpu-prof", `--cpu-prof-dir=${dir}`], 0);
+const server = await startServer(
+  spec,
+  resolveNode(values.node),
+  [...values["node-flag"], "--cpu-prof", `--cpu-prof-dir=${dir}`],
+  0,
+);
 let result: Awaited<ReturnType<typeof runH2load>>;
 try {
   result = await runH2load({
@@ -51,6 +59,7 @@ interface Node {
   id: number;
   callFrame: { functionName: string; url: string; lineNumber: number };
   hitCount: number;
+  children?: number[];
 }
 const file = readdirSync(dir).find((f) => f.endsWith(".cpuprofile"));
 if (!file) throw new Error("the server wrote no profile");
@@ -82,3 +91,20 @@ const top = sum(
     `${n.callFrame.functionName || "(anonymous)"}  ${n.callFrame.url.replace(/.*node_modules\//, "")}:${n.callFrame.lineNumber + 1}`,
 );
 for (const [name, hits] of top.slice(0, Number(values.top))) process.stdout.write(`${pct(hits)}  ${name}\n`);
+
+// --callers NAME: where the self time of the functions called NAME comes from, by the chain of callers.
+if (values.callers) {
+  const parentOf = new Map<number, Node>();
+  for (const n of profile.nodes) for (const child of n.children ?? []) parentOf.set(child, n);
+  const label = (n: Node) => `${n.callFrame.functionName || "(anonymous)"} ${n.callFrame.url.replace(/.*\//, "")}`;
+  const chains = new Map<string, number>();
+  for (const n of profile.nodes) {
+    if (n.callFrame.functionName !== values.callers || n.hitCount === 0) continue;
+    const chain: string[] = [];
+    for (let p = parentOf.get(n.id); p !== undefined && chain.length < 4; p = parentOf.get(p.id)) chain.push(label(p));
+    chains.set(chain.join(" < "), (chains.get(chain.join(" < ")) ?? 0) + n.hitCount);
+  }
+  process.stdout.write(`\ncallers of ${values.callers} (self time):\n`);
+  for (const [chain, hits] of [...chains].sort((a, b) => b[1] - a[1]).slice(0, 12))
+    process.stdout.write(`${pct(hits)}  < ${chain}\n`);
+}

@@ -95,21 +95,28 @@ const idleOf = ["simpletest", ...peerNames.filter((p) => p === "grpc-js")];
 const idle = new Map<string, IdleMemory>();
 const idleCall = workloads[0];
 
+const specOf = (name: string) => ours.find((s) => s.name === name) ?? peerSpecs[name];
+const start = async (names: readonly string[]) => {
+  for (const name of names) servers.set(name, await startServer(specOf(name), node, values["node-flag"], serverCpu));
+};
+const stopStarted = async () => {
+  await stopAll();
+  servers.clear();
+};
+
 try {
-  for (const spec of [...ours, ...peerNames.map((p) => peerSpecs[p])]) {
-    servers.set(spec.name, await startServer(spec, node, values["node-flag"], serverCpu));
-  }
+  await start(idleOf);
   for (const name of idleOf) {
     const server = servers.get(name) as StartedServer;
     idle.set(name, await measureIdle(server.url, server.pid, idleCall));
   }
+  await stopStarted();
+  // Fresh servers for each workload, so that its RSS is its own and not what an earlier load left.
   for (const workload of chosen) {
-    for (const name of [...ours.map((s) => s.name), ...workload.peers])
-      await check(workload, servers.get(name) as StartedServer);
-  }
-  for (let round = 0; round < rounds; round++) {
-    for (const workload of chosen) {
-      const names = [...ours.map((s) => s.name), ...workload.peers];
+    const names = [...ours.map((s) => s.name), ...workload.peers];
+    await start(names);
+    for (const name of names) await check(workload, servers.get(name) as StartedServer);
+    for (let round = 0; round < rounds; round++) {
       // Interleaved, and in a different order each round, so that drift on a shared machine hits everyone alike.
       const order = names.map((_, i) => names[(i + round) % names.length]);
       for (const name of order) {
@@ -122,6 +129,7 @@ try {
         process.stderr.write(`round ${round + 1} ${workload.id} ${name}: ${result.rps.toFixed(0)}/s\n`);
       }
     }
+    await stopStarted();
   }
 } finally {
   await stopAll();
