@@ -1,7 +1,8 @@
 import type { ConnectError } from "@connectrpc/connect";
 import { type Answering, asConnectError } from "./answering.js";
 import { LaneResponse } from "./call-views.js";
-import { adoptHeaders, invokeStream, invokeUnary, listed } from "./invoke.js";
+import { adoptHeaders, invokeStream, invokeUnary } from "./invoke.js";
+import { listed } from "./message-streams.js";
 import * as connect from "./protocol-connect.js";
 import * as grpc from "./protocol-grpc.js";
 
@@ -59,7 +60,10 @@ async function streamAnswers(answering: Answering, requests: AsyncIterable<unkno
     // As for unary calls: an answer an interceptor made may bring headers of its own.
     const replaced = !(response instanceof LaneResponse);
     if (replaced) adoptHeaders(response.header, call, "responseHeader");
-    for await (const message of response.message) await writer.send(serialize(message));
+    for await (const message of response.message) {
+      const full = writer.send(serialize(message));
+      if (full !== undefined) await full;
+    }
     if (replaced) adoptHeaders(response.trailer, call, "responseTrailer");
   } catch (e) {
     call.end(e);

@@ -168,6 +168,7 @@ export function takeHandedOver(req: NodeRequest): boolean {
 }
 
 const ignore = () => {};
+const uncork = (stream: http2.ServerHttp2Stream) => stream.uncork();
 
 /** An exchange on a bare HTTP/2 stream; `compat` serves the stream the usual way if the lane lets it go. */
 export class StreamExchange implements Exchange {
@@ -239,7 +240,14 @@ export class StreamExchange implements Exchange {
   }
   send(bytes: Uint8Array) {
     this.#sendHead();
-    return !this.#stream.destroyed && this.#stream.write(bytes);
+    const stream = this.#stream;
+    if (stream.destroyed) return false;
+    // The parts sent before the next tick (a handler's messages, passed on by promises) go out in one write.
+    if (stream.writableCorked === 0) {
+      stream.cork();
+      process.nextTick(uncork, stream);
+    }
+    return stream.write(bytes);
   }
   onceDrained(callback: () => void) {
     this.#stream.once("drain", callback);

@@ -1,4 +1,4 @@
-import { create, type DescMessage } from "@bufbuild/protobuf";
+import { create } from "@bufbuild/protobuf";
 import {
   Code,
   ConnectError,
@@ -13,6 +13,7 @@ import {
 } from "@connectrpc/connect";
 import { completed, LaneHandlerContext, LaneRequest, LaneResponse } from "./call-views.js";
 import type { LaneCall } from "./lane-call.js";
+import { created, listed } from "./message-streams.js";
 
 /*
  * A lane call through the interceptors to the implementation, as connect-es's
@@ -136,15 +137,6 @@ async function onlyMessage(messages: AsyncIterable<unknown>): Promise<unknown> {
     );
   }
   return first.value;
-}
-
-/** Messages as a stream: natively, where connect-es's `createAsyncIterable` is down-levelled to ES2017. */
-export async function* listed(messages: readonly unknown[]): AsyncIterable<unknown> {
-  yield* messages;
-}
-
-async function* created(schema: DescMessage, messages: AsyncIterable<unknown>): AsyncIterable<unknown> {
-  for await (const message of messages) yield create(schema, message as never);
 }
 
 function isThenable(value: unknown): value is PromiseLike<unknown> {

@@ -40,21 +40,27 @@ export class StreamWriter {
     this.#answering = answering;
   }
 
-  /** Sends one message, and waits while the client does not read. */
-  async send(message: Uint8Array): Promise<void> {
-    const { call, compression, exchange, plan } = this.#answering;
-    const envelope = await envelopeCompress(
-      { flags: 0, data: message },
-      compression,
-      plan.serving.opt.compressMinBytes,
+  /**
+   * Sends one message; a promise to wait for while the client does not read
+   * (or while it is compressed), else undefined: most messages cost no turn
+   * of the microtask queue.
+   */
+  send(message: Uint8Array): Promise<void> | undefined {
+    const { compression, plan } = this.#answering;
+    if (compression === null || message.byteLength < plan.serving.opt.compressMinBytes) return this.#write(0, message);
+    return envelopeCompress({ flags: 0, data: message }, compression, plan.serving.opt.compressMinBytes).then(
+      (envelope) => this.#write(envelope.flags, envelope.data),
     );
+  }
+
+  #write(flags: number, data: Uint8Array): Promise<void> | undefined {
+    const { call, exchange } = this.#answering;
     if (!this.#headSent) {
       exchange.head(call.nodeResponseHeader());
       this.#headSent = true;
     }
-    if (!exchange.send(encodeEnvelope(envelope.flags, envelope.data))) {
-      await call.until((resolve) => exchange.onceDrained(() => resolve(undefined)));
-    }
+    if (exchange.send(encodeEnvelope(flags, data))) return undefined;
+    return call.until((resolve) => exchange.onceDrained(() => resolve(undefined)));
   }
 
   /** Ends the answer with the call's trailers; `error`, if any, is its status. */

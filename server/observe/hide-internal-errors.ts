@@ -2,6 +2,7 @@ import type { DescMethod } from "@bufbuild/protobuf";
 import { Code, ConnectError, type Interceptor } from "@connectrpc/connect";
 import type { RpcLogger } from "./rpc-log-line.js";
 import { procedureOf } from "./rpc-observer.js";
+import { watched } from "./watched-stream.js";
 
 /**
  * Turns an unexpected exception from a handler into `internal` with a generic
@@ -18,17 +19,9 @@ export function hideInternalErrors(log: RpcLogger): Interceptor {
     try {
       const response = await next(request);
       if (!response.stream) return response;
-      return { ...response, message: rethrowHidden(response.message, (e) => hide(request, e)) };
+      return { ...response, message: watched(response.message, { error: (e) => hide(request, e) }) };
     } catch (e) {
       throw hide(request, e);
     }
   };
-}
-
-async function* rethrowHidden<T>(messages: AsyncIterable<T>, hide: (error: unknown) => unknown): AsyncIterable<T> {
-  try {
-    yield* messages;
-  } catch (e) {
-    throw hide(e);
-  }
 }

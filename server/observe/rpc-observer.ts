@@ -4,6 +4,7 @@ import { Code, ConnectError, createContextKey, type Interceptor, type StreamResp
 import { codeToString } from "@connectrpc/connect/protocol-connect";
 import { logRpc, type RpcLogger } from "./rpc-log-line.js";
 import type { CallMetrics, RpcLabels, RpcMetrics } from "./rpc-metrics.js";
+import { watched } from "./watched-stream.js";
 
 /** What the transport knows about a call, handed in through the call's context values. */
 export interface CallTransport {
@@ -89,7 +90,10 @@ export function observeRpcs(metrics: RpcMetrics, fallbackLog: RpcLogger): Interc
       finish(call, method, transport, protocol, start, error);
     };
     try {
-      const response = await next({ ...request, message: counted(request.message, () => call.received()) });
+      const response = await next({
+        ...request,
+        message: watched(request.message, { message: () => call.received() }),
+      });
       if (!response.stream) {
         call.sent();
         finishOnce(undefined);
@@ -97,11 +101,10 @@ export function observeRpcs(metrics: RpcMetrics, fallbackLog: RpcLogger): Interc
       }
       return {
         ...response,
-        message: observed(
-          response.message,
-          () => call.sent(),
-          (outcome) => finishOnce(outcome === null ? abandonedReason(request.signal) : outcome),
-        ),
+        message: watched(response.message, {
+          message: () => call.sent(),
+          end: (outcome) => finishOnce(outcome === null ? abandonedReason(request.signal) : outcome),
+        }),
       } satisfies StreamResponse;
     } catch (e) {
       finishOnce(e);
@@ -153,38 +156,6 @@ export function protocolOf(contentType: string | undefined): RpcLabels["protocol
   if (contentType?.startsWith("application/grpc-web")) return "grpc_web";
   if (contentType?.startsWith("application/grpc")) return "grpc";
   return "connect";
-}
-
-async function* counted<T>(messages: AsyncIterable<T>, onMessage: () => void): AsyncIterable<T> {
-  for await (const message of messages) {
-    onMessage();
-    yield message;
-  }
-}
-
-/**
- * Passes a response stream through, calling `done` once when it ends: with
- * undefined after the last message, with the error if it fails, and with
- * null when the reader stops early (the client went away).
- */
-export async function* observed<T>(
-  messages: AsyncIterable<T>,
-  onMessage: () => void,
-  done: (error: unknown) => void,
-): AsyncIterable<T> {
-  let outcome: unknown = null;
-  try {
-    for await (const message of messages) {
-      onMessage();
-      yield message;
-    }
-    outcome = undefined;
-  } catch (e) {
-    outcome = e;
-    throw e;
-  } finally {
-    done(outcome);
-  }
 }
 
 /** Why a response stream its reader stopped early ended: the call's abort reason, or canceled. */

@@ -27,7 +27,8 @@ import {
   ATTR_RPC_SYSTEM,
 } from "@opentelemetry/semantic-conventions/incubating";
 import type { RpcLogger } from "./rpc-log-line.js";
-import { abandonedReason, callTransportKey, observed, protocolOf } from "./rpc-observer.js";
+import { abandonedReason, callTransportKey, protocolOf } from "./rpc-observer.js";
+import { watched } from "./watched-stream.js";
 
 /**
  * The codes after which a server span's status is ERROR, as the RPC semantic
@@ -106,11 +107,9 @@ export function traceRpcs(tracer: Tracer): Interceptor {
       }
       return {
         ...response,
-        message: observed(
-          activeWhileRead(response.message, active),
-          () => {},
-          (outcome) => end(outcome === null ? abandonedReason(request.signal) : outcome),
-        ),
+        message: watched(activeWhileRead(response.message, active), {
+          end: (outcome) => end(outcome === null ? abandonedReason(request.signal) : outcome),
+        }),
       } satisfies StreamResponse;
     } catch (e) {
       end(e);

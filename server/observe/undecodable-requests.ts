@@ -1,4 +1,5 @@
 import { Code, ConnectError, type HandlerContext, type Interceptor } from "@connectrpc/connect";
+import { watched } from "./watched-stream.js";
 
 /*
  * connect-es calls a request message it cannot decode (truncated, a bad
@@ -22,15 +23,12 @@ function isUndecodableRequest(error: unknown): error is ConnectError {
  */
 export function undecodableStreamsAreInvalidArgument(): Interceptor {
   return (next) => (request) =>
-    request.stream ? next({ ...request, message: reclassified(request.message) }) : next(request);
+    request.stream ? next({ ...request, message: watched(request.message, { error: reclassified }) }) : next(request);
 }
 
-async function* reclassified<T>(messages: AsyncIterable<T>): AsyncIterable<T> {
-  try {
-    yield* messages;
-  } catch (e) {
-    throw isUndecodableRequest(e) ? new ConnectError(e.rawMessage, Code.InvalidArgument) : e;
-  }
+/** An undecodable message's error as invalid_argument, other errors as they are. */
+function reclassified(e: unknown): unknown {
+  return isUndecodableRequest(e) ? new ConnectError(e.rawMessage, Code.InvalidArgument) : e;
 }
 
 /**
