@@ -141,13 +141,18 @@ export function peerOf(socket: PeerSocket): string | undefined {
  * no longer has: its call would be logged with peer `undefined:undefined`.
  */
 export function notePeer(stream: object, connection: PeerSocket): void {
-  const peer = peerOf(connection);
-  if (peer !== undefined) peers.set(stream, peer);
+  // On the stream itself: a WeakMap entry per stream cost more than the rest of noting it.
+  (stream as NotedStream)[notedPeer] = peerOf(connection);
+}
+
+const notedPeer = Symbol("peer");
+interface NotedStream {
+  [notedPeer]?: string;
 }
 
 /** The peer of a call's request: noted when its HTTP/2 stream arrived, or its connection's. */
 export function peerOfCall(request: { readonly socket?: PeerSocket; readonly stream?: object }): string | undefined {
-  const noted = request.stream === undefined ? undefined : peers.get(request.stream);
+  const noted = (request.stream as NotedStream | undefined)?.[notedPeer];
   return noted ?? (request.socket === undefined ? undefined : peerOf(request.socket));
 }
 
