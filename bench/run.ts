@@ -1,6 +1,7 @@
 import { execFile } from "node:child_process";
 import { mkdirSync, writeFileSync } from "node:fs";
 import { parseArgs } from "node:util";
+import { answerCodes, errorsBetween } from "./answer-codes.js";
 import { runH2load } from "./h2load.js";
 import { type IdleMemory, measureIdle } from "./idle.js";
 import { nodeVersion, resolveNode } from "./node-binary.js";
@@ -121,10 +122,16 @@ try {
       const order = names.map((_, i) => names[(i + round) % names.length]);
       for (const name of order) {
         const server = servers.get(name) as StartedServer;
+        const isOurs = ours.some((s) => s.name === name);
+        const codesBefore = isOurs ? await answerCodes(server.url) : undefined;
         const peak = sampleRss(server.pid);
         const result = await load(workload, server);
         const rss = peak();
         if (result.failed > 0) throw new Error(`${name} failed ${result.failed} requests on ${workload.id}`);
+        if (codesBefore !== undefined) {
+          const errors = errorsBetween(codesBefore, await answerCodes(server.url));
+          if (errors.size > 0) throw new Error(`${name} answered errors on ${workload.id}: ${[...errors].join(", ")}`);
+        }
         samples.set(key(workload.id, name), [...(samples.get(key(workload.id, name)) ?? []), { ...result, rss }]);
         process.stderr.write(`round ${round + 1} ${workload.id} ${name}: ${result.rps.toFixed(0)}/s\n`);
       }

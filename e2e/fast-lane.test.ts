@@ -213,13 +213,13 @@ const cases: [string, "lane" | "connect-es", (url: string) => Promise<RawRespons
     (url) => h2cRequest(url, postList, grpc, Buffer.concat([stream(1), envelope(requestOne("a"), 1)])),
   ],
   [
-    "gRPC PostList: messages sent with pauses between them",
+    "gRPC PostList: messages sent with pauses between them (a slow stream: connect-es serves it as it comes)",
     "connect-es",
     (url) => inParts(url, postList, [stream(1), stream(2), stream(1)], "pause"),
   ],
   [
-    "gRPC PostList: the headers, then the messages after a pause",
-    "connect-es",
+    "gRPC PostList: the headers, then the messages after a pause (the lane waits for a client stream's first byte)",
+    "lane",
     (url) => inParts(url, postList, [new Uint8Array(0), stream(3)], "pause"),
   ],
   ["gRPC PostAndPost: ten messages in one go", "lane", (url) => h2cRequest(url, postAndPost, grpc, stream(10))],
@@ -403,6 +403,70 @@ async function compatRequests(fastPath: "on" | "off", calls: number) {
   await app.fastify.close();
   return { requests, lane: app.fastLane, streamListeners: { ...streamListeners, listening } };
 }
+
+describe("client streams that pause inside a message or run long, on the fast lane as through connect-es", () => {
+  let on: InProcessServer;
+  let off: InProcessServer;
+  const bodyTimeoutMs = 300;
+  before(async () => {
+    const env = { REQUEST_BODY_TIMEOUT_MS: String(bodyTimeoutMs), LOG_LEVEL: "silent" };
+    [on, off] = await Promise.all([
+      startServer({ ...env, FAST_PATH: "on" }),
+      startServer({ ...env, FAST_PATH: "off" }),
+    ]);
+  });
+  after(() => Promise.all([on?.close(), off?.close()]));
+
+  /**
+   * Sends `body`: whole, or its first `sent` bytes and, after `pauseMs`, the
+   * rest (without it, a client that stalls there); and reads the answer.
+   */
+  async function send(url: string, body: Uint8Array, sent = body.length, pauseMs?: number) {
+    const session = http2.connect(url);
+    try {
+      const call = session.request({ ":method": "POST", ":path": postList, ...grpc });
+      const answer = readAnswer(call);
+      if (sent < body.length) {
+        call.write(body.subarray(0, sent));
+        if (pauseMs !== undefined) await sleep(pauseMs).then(() => call.end(body.subarray(sent)));
+      } else call.end(body);
+      return comparable(await answer);
+    } finally {
+      // A stalled call's stream is still open on the client's side: the connection goes with it.
+      session.destroy();
+    }
+  }
+
+  it("a message that pauses midway (for less than the body timeout): the lane waits for the rest", async () => {
+    const whole = stream(2, "y".repeat(1000));
+    const before = laneAnswered(on);
+    const sent = whole.length - 500;
+    const [fast, plain] = await Promise.all([send(on.url, whole, sent, 100), send(off.url, whole, sent, 100)]);
+    assert.deepEqual(fast, plain);
+    assert.equal(fast.trailers["grpc-status"], "0");
+    assert.ok(Buffer.from(fast.body, "base64").includes("PostList OK"));
+    assert.equal(laneAnswered(on) - before, 1, "the lane answered it");
+  });
+
+  it("ten 64 KiB messages: longer than the lane holds, so connect-es serves them a message at a time", async () => {
+    const body = stream(10, "x".repeat(64 * 1024));
+    const before = laneAnswered(on);
+    const [fast, plain] = [await send(on.url, body), await send(off.url, body)];
+    assert.deepEqual(fast, plain);
+    assert.equal(fast.trailers["grpc-status"], "0");
+    assert.equal(laneAnswered(on) - before, 0, "connect-es answered it");
+  });
+
+  it("a message begun and not finished: deadline_exceeded after the body timeout, on both paths alike", async () => {
+    const whole = stream(2, "y".repeat(1000));
+    const before = laneAnswered(on);
+    const sent = whole.length - 500;
+    const [fast, plain] = await Promise.all([send(on.url, whole, sent), send(off.url, whole, sent)]);
+    assert.deepEqual(fast, plain);
+    assert.equal(fast.trailers["grpc-status"] ?? fast.headers["grpc-status"], "4");
+    assert.equal(laneAnswered(on) - before, 1, "the lane answered it");
+  });
+});
 
 describe("FAST_PATH=off installs nothing of the lane", () => {
   it("off: no lane exists, and every call goes through Node's compatibility layer", async () => {

@@ -1,4 +1,5 @@
 import { type ConnectError, type ContextValues, createContextKey, type HandlerContext } from "@connectrpc/connect";
+import { EnvelopeProgress } from "./envelope-progress.js";
 import { type BodyMeter, connectionOf, type RequestBodyBudget } from "./request-body-budget.js";
 
 export interface MeteredRequestBodies {
@@ -52,11 +53,8 @@ class MeteredBody {
   whole = true;
   #failure: ConnectError | undefined;
   #rejectPending: ((reason: unknown) => void) | undefined;
-  /** Of the envelope being read: header bytes seen (0 to 5), its length, payload bytes still to come, bytes so far. */
-  #headerSeen = 0;
-  #length = 0;
-  #remaining = 0;
-  #inMessage = 0;
+  /** Of a stream: the message being read. */
+  readonly #progress = new EnvelopeProgress();
 
   constructor(meter: BodyMeter) {
     this.#meter = meter;
@@ -89,7 +87,7 @@ class MeteredBody {
     return new Promise((resolve, reject) => {
       this.#rejectPending = reject;
       this.#meter.whenRoom(() => {
-        if (this.whole || this.#inMessage > 0) {
+        if (this.whole || this.#progress.inMessage > 0) {
           if (this.#meter.clockStarted) this.#meter.resumeClock();
           else this.#meter.startClock(this.#expired);
         }
@@ -104,6 +102,8 @@ class MeteredBody {
     });
   }
 
+  readonly #messageIn = () => this.#meter.stopClock();
+
   readonly #expired = (error: ConnectError) => {
     this.#failure = error;
     this.#meter.close();
@@ -116,28 +116,8 @@ class MeteredBody {
       this.#meter.hold(chunk.length);
       return;
     }
-    for (let i = 0; i < chunk.length; ) {
-      if (this.#headerSeen < 5) {
-        // The first byte is the envelope's flags, the next four its length.
-        if (this.#headerSeen > 0) this.#length = this.#length * 256 + chunk[i];
-        this.#headerSeen++;
-        this.#inMessage++;
-        i++;
-        if (this.#headerSeen === 5) this.#remaining = this.#length;
-      } else {
-        const taken = Math.min(this.#remaining, chunk.length - i);
-        this.#remaining -= taken;
-        this.#inMessage += taken;
-        i += taken;
-      }
-      if (this.#headerSeen === 5 && this.#remaining === 0) {
-        this.#headerSeen = 0;
-        this.#length = 0;
-        this.#inMessage = 0;
-        // A message is in: the next one's clock starts from zero.
-        this.#meter.stopClock();
-      }
-    }
-    this.#meter.setHeld(this.#inMessage);
+    // A message is in: the next one's clock starts from zero.
+    this.#progress.feed(chunk, this.#messageIn);
+    this.#meter.setHeld(this.#progress.inMessage);
   }
 }

@@ -1,8 +1,19 @@
+import type { ConnectError } from "@connectrpc/connect";
+import { EnvelopeProgress } from "../envelope-progress.js";
 import { connectionOf } from "../request-body-budget.js";
 import type { Plan, Route, Shape } from "./choose-call.js";
 import type { Exchange } from "./exchange.js";
 import type { LaneCall } from "./lane-call.js";
 import { readBody } from "./request-body.js";
+
+/**
+ * The most of a streaming request the lane holds to serve it whole: what a
+ * client may send before the server grants more flow-control window. A
+ * longer stream goes to connect-es, which holds a message at a time; held
+ * whole by the lane, many such streams at once filled the server's request
+ * budget, and new calls were refused (resource_exhausted).
+ */
+const shortStreamBytes = 65_535;
 
 /** What becomes of a call's request body. */
 export interface RequestOutcome {
@@ -20,12 +31,18 @@ export interface RequestOutcome {
  * size limit, malformed, undecodable) goes to connect-es instead, with the
  * bytes read so far, before any interceptor saw it.
  *
- * A streaming request (client or bidi streaming) is read whole too, up to the
- * size of one largest message, and only while its bytes keep coming: a turn
- * of the event loop with no byte and no end (a client waiting for an answer
- * before it sends more, a long or slow stream) hands it to connect-es, which
- * serves messages as they come. So the lane takes the short streams a client
- * sends in one go, and no client waits on it.
+ * A streaming request (client or bidi streaming) is read whole too, up to
+ * `shortStreamBytes`, and only while its bytes keep coming: a turn
+ * of the event loop with no byte and no end between two messages (a client
+ * waiting for an answer before it sends more, a long or slow stream) hands it
+ * to connect-es, which serves messages as they come. Inside a message the
+ * lane waits on (the client is still sending it; its bytes may wait for a
+ * flow-control window), but for bidi only until the first message is in,
+ * after which the client may be waiting for its answer; a client stream it
+ * also waits for before its first byte (its answer comes at its end anyway).
+ * Each message is timed from its first byte, as connect-es's reads are. So
+ * the lane takes the short streams a client sends in one go, and no client
+ * waits on it.
  */
 export function readRequest(
   { serving, route, shape }: Plan,
@@ -35,7 +52,11 @@ export function readRequest(
 ): void {
   const isGrpc = shape === "grpc";
   const streamed = route.spec.kind === "client_streaming" || route.spec.kind === "bidi_streaming";
-  const limit = isGrpc ? serving.opt.readMaxBytes + 5 : serving.opt.readMaxBytes;
+  const limit = streamed
+    ? Math.min(shortStreamBytes, serving.opt.readMaxBytes + 5)
+    : isGrpc
+      ? serving.opt.readMaxBytes + 5
+      : serving.opt.readMaxBytes;
   const budget = serving.options.bodyBudget;
   try {
     budget.admit();
@@ -46,10 +67,27 @@ export function readRequest(
     // The whole body; or, past the limit or at an envelope the lane does not serve, the part read so far.
     (resolve) => {
       const meter = budget.meter(connectionOf(exchange.body));
-      meter.startClock((error) => call.end(error));
+      const expire = (error: ConnectError) => call.end(error);
+      const refused = isGrpc ? serving.envelopeRefused : undefined;
+      if (!streamed) {
+        meter.startClock(expire);
+        return readBody(exchange.body, limit, resolve, resolve, meter, { refused });
+      }
+      // As connect-es's reads are timed (server/metered-request-body.ts): each message from its first byte.
+      const progress = new EnvelopeProgress();
+      const messageIn = () => meter.stopClock();
       return readBody(exchange.body, limit, resolve, resolve, meter, {
-        refused: isGrpc ? serving.envelopeRefused : undefined,
-        whileComing: streamed,
+        refused,
+        onChunk(chunk) {
+          progress.feed(chunk, messageIn);
+          if (progress.inMessage > 0 && !meter.clockStarted) meter.startClock(expire);
+        },
+        waitsThroughPause:
+          route.spec.kind === "client_streaming"
+            ? // Its answer comes after its last message anyway: only a pause after a whole message may be a slow stream.
+              () => progress.inMessage > 0 || progress.complete === 0
+            : // A bidi client may wait for an answer once a message is in, or for the server to speak first.
+              () => progress.inMessage > 0 && progress.complete === 0,
       });
     },
     (body) => {

@@ -8,8 +8,13 @@ export type NodeRequest = http.IncomingMessage | http2.Http2ServerRequest;
 export interface ReadBodyOptions {
   /** Whether what came so far will not do (a declared length over the limit): stop at once. */
   readonly refused?: (consumed: readonly Buffer[], size: number) => boolean;
-  /** Stop as soon as a turn of the event loop brings neither a byte nor the end. */
-  readonly whileComing?: boolean;
+  /** Told of each chunk as it is read. */
+  readonly onChunk?: (chunk: Buffer) => void;
+  /**
+   * With it, a turn of the event loop that brings neither a byte nor the end
+   * stops the reading, unless this says to wait on.
+   */
+  readonly waitsThroughPause?: () => boolean;
 }
 
 /**
@@ -41,6 +46,7 @@ export function readBody(
   };
   const resume = () => req.resume();
   const onData = (chunk: Buffer) => {
+    options.onChunk?.(chunk);
     chunks.push(chunk);
     size += chunk.length;
     if (size > limit || options.refused?.(chunks, size)) {
@@ -59,11 +65,12 @@ export function readBody(
   };
   req.on("data", onData);
   req.once("end", onEnd);
-  if (options.whileComing) {
+  const { waitsThroughPause } = options;
+  if (waitsThroughPause !== undefined) {
     let seen = -1;
     const watch = () => {
       if (!reading) return;
-      if (size === seen) {
+      if (size === seen && !waitsThroughPause()) {
         stop();
         stopped(chunks);
         return;
