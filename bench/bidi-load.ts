@@ -21,10 +21,12 @@ const seconds = Number(values.seconds);
 const message = Buffer.from([0, 0, 0, 0, 7, 0x0a, 5, ...Buffer.from("world")]);
 
 let measuring = false;
+let stopping = false;
 let answered = 0;
 let failed = 0;
 const latencies: number[] = [];
 const sessions: http2.ClientHttp2Session[] = [];
+const calls: http2.ClientHttp2Stream[] = [];
 
 function call(session: http2.ClientHttp2Session): void {
   const stream = session.request({
@@ -33,8 +35,10 @@ function call(session: http2.ClientHttp2Session): void {
     "content-type": "application/grpc",
     te: "trailers",
   });
+  calls.push(stream);
   const sentAt: number[] = [];
   const send = () => {
+    if (stopping) return;
     sentAt.push(performance.now());
     stream.write(message);
   };
@@ -72,6 +76,17 @@ const start = performance.now();
 await new Promise((resolve) => setTimeout(resolve, seconds * 1000));
 measuring = false;
 const elapsed = (performance.now() - start) / 1000;
+// Each call ends as a client ends it (half-close, then the server's trailers), not cut with its connection.
+stopping = true;
+await Promise.race([
+  Promise.all(
+    calls.map((call) => {
+      call.end();
+      return new Promise((resolve) => call.once("close", resolve));
+    }),
+  ),
+  new Promise((resolve) => setTimeout(resolve, 5000)),
+]);
 for (const session of sessions) session.destroy();
 latencies.sort((a, b) => a - b);
 const at = (q: number) => latencies[Math.min(latencies.length - 1, Math.floor(q * latencies.length))] ?? 0;
