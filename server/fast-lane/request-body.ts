@@ -12,7 +12,7 @@ export interface ReadBodyOptions {
   readonly onChunk?: (chunk: Buffer) => void;
   /**
    * With it, a turn of the event loop that brings neither a byte nor the end
-   * stops the reading, unless this says to wait on.
+   * stops the reading, unless this says to wait on (until the next bytes).
    */
   readonly waitsThroughPause?: () => boolean;
 }
@@ -45,6 +45,26 @@ export function readBody(
     meter.close();
   };
   const resume = () => req.resume();
+  const { waitsThroughPause } = options;
+  // Armed at the start and by each read, never while waiting: a stream that
+  // sends nothing costs no turn of the event loop (polling kept a core busy).
+  let armed = false;
+  let seen = 0;
+  const watch = () => {
+    armed = false;
+    if (!reading) return;
+    if (size !== seen) arm();
+    else if (!waitsThroughPause?.()) {
+      stop();
+      stopped(chunks);
+    }
+  };
+  const arm = () => {
+    if (armed || waitsThroughPause === undefined) return;
+    armed = true;
+    seen = size;
+    setImmediate(watch);
+  };
   const onData = (chunk: Buffer) => {
     options.onChunk?.(chunk);
     chunks.push(chunk);
@@ -52,7 +72,10 @@ export function readBody(
     if (size > limit || options.refused?.(chunks, size)) {
       stop();
       stopped(chunks);
-    } else if (!meter.hold(chunk.length)) {
+      return;
+    }
+    arm();
+    if (!meter.hold(chunk.length)) {
       req.pause();
       meter.whenRoom(resume);
     }
@@ -65,21 +88,7 @@ export function readBody(
   };
   req.on("data", onData);
   req.once("end", onEnd);
-  const { waitsThroughPause } = options;
-  if (waitsThroughPause !== undefined) {
-    let seen = -1;
-    const watch = () => {
-      if (!reading) return;
-      if (size === seen && !waitsThroughPause()) {
-        stop();
-        stopped(chunks);
-        return;
-      }
-      seen = size;
-      setImmediate(watch);
-    };
-    watch();
-  }
+  arm();
   return stop;
 }
 
