@@ -1,8 +1,8 @@
 import type { DescMethod } from "@bufbuild/protobuf";
 import { Code, ConnectError, type Interceptor } from "@connectrpc/connect";
+import { watched } from "../watched-stream.js";
 import type { RpcLogger } from "./rpc-log-line.js";
 import { procedureOf } from "./rpc-observer.js";
-import { watched } from "./watched-stream.js";
 
 /**
  * Turns an unexpected exception from a handler into `internal` with a generic

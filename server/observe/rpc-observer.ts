@@ -2,9 +2,9 @@ import type { IncomingHttpHeaders } from "node:http";
 import type { DescMethod } from "@bufbuild/protobuf";
 import { Code, ConnectError, createContextKey, type Interceptor, type StreamResponse } from "@connectrpc/connect";
 import { codeToString } from "@connectrpc/connect/protocol-connect";
+import { watched } from "../watched-stream.js";
 import { logRpc, type RpcLogger } from "./rpc-log-line.js";
 import type { CallMetrics, RpcLabels, RpcMetrics } from "./rpc-metrics.js";
-import { watched } from "./watched-stream.js";
 
 /** What the transport knows about a call, handed in through the call's context values. */
 export interface CallTransport {

@@ -26,9 +26,9 @@ import {
   ATTR_RPC_SERVICE,
   ATTR_RPC_SYSTEM,
 } from "@opentelemetry/semantic-conventions/incubating";
+import { watched } from "../watched-stream.js";
 import type { RpcLogger } from "./rpc-log-line.js";
 import { abandonedReason, callTransportKey, protocolOf } from "./rpc-observer.js";
-import { watched } from "./watched-stream.js";
 
 /**
  * The codes after which a server span's status is ERROR, as the RPC semantic

@@ -1,5 +1,5 @@
 import { Code, ConnectError, type HandlerContext, type Interceptor } from "@connectrpc/connect";
-import { watched } from "./watched-stream.js";
+import { watched } from "../watched-stream.js";
 
 /*
  * connect-es calls a request message it cannot decode (truncated, a bad

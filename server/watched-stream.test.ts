@@ -50,4 +50,30 @@ describe("watched streams", () => {
     assert.deepEqual(ends, [null]);
     assert.equal(closed.done, true);
   });
+
+  it("give the reader each message as `map` makes it; a `map` that throws fails the stream and closes the source", async () => {
+    const read: number[] = [];
+    for await (const value of watched(source([1, 2]), { map: (v) => v * 10 })) read.push(value);
+    assert.deepEqual(read, [10, 20]);
+
+    const closed = { done: false };
+    const broken = new Error("cannot make it");
+    const ends: unknown[] = [];
+    const seen: number[] = [];
+    await assert.rejects(
+      (async () => {
+        const map = (v: number) => {
+          if (v === 2) throw broken;
+          return v;
+        };
+        for await (const value of watched(source([1, 2, 3], undefined, closed), { map, end: (o) => ends.push(o) })) {
+          seen.push(value);
+        }
+      })(),
+      (e) => e === broken,
+    );
+    assert.deepEqual(seen, [1]);
+    assert.deepEqual(ends, [broken]);
+    assert.equal(closed.done, true);
+  });
 });
