@@ -1,18 +1,20 @@
-import { mkdtempSync, readdirSync, readFileSync, rmSync } from "node:fs";
+import { copyFileSync, mkdtempSync, readdirSync, readFileSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { parseArgs } from "node:util";
-import { runH2load } from "./h2load.js";
+import type { LoadResult } from "./h2load.js";
+import { runLoad } from "./load.js";
 import { resolveNode } from "./node-binary.js";
 import { peerSpecs, startServer } from "./servers.js";
 import { workloads } from "./workloads.js";
 
 /**
- * Profiles our server (or a peer, `--server grpc-js`) under one h2load
+ * Profiles our server (or a peer, `--server grpc-js`) under one bench
  * workload with `node --cpu-prof` and prints where the time goes: by
  * package, then the hottest functions (self time).
  * `npm run bench:profile -- --workload grpc-unary [--env FAST_PATH=off] [--node 24] [--node-flag=--no-opt]
- * [--callers nextTick]`
+ * [--callers nextTick] [--save run.cpuprofile]`
+ * `--save` keeps the profile for Chrome DevTools or a flame graph.
  */
 const { values } = parseArgs({
   options: {
@@ -24,11 +26,11 @@ const { values } = parseArgs({
     "node-flag": { type: "string", multiple: true, default: [] },
     top: { type: "string", default: "25" },
     callers: { type: "string" },
+    save: { type: "string" },
   },
 });
-const workload = workloads.find((w) => w.id === values.workload && w.driver === "h2load");
-if (!workload)
-  throw new Error(`--workload must be one of ${workloads.filter((w) => w.driver === "h2load").map((w) => w.id)}`);
+const workload = workloads.find((w) => w.id === values.workload);
+if (!workload) throw new Error(`--workload must be one of ${workloads.map((w) => w.id)}`);
 
 const dir = mkdtempSync(join(tmpdir(), "simpletest-prof-"));
 const env = Object.fromEntries(values.env.map((pair) => pair.split("=", 2) as [string, string]));
@@ -41,13 +43,12 @@ const server = await startServer(
   [...values["node-flag"], "--cpu-prof", `--cpu-prof-dir=${dir}`],
   0,
 );
-let result: Awaited<ReturnType<typeof runH2load>>;
+let result: LoadResult;
 try {
-  result = await runH2load({
-    url: server.url + workload.path,
-    ...workload,
-    connections: workload.connections ?? 16,
-    streams: workload.streams ?? 16,
+  result = await runLoad(workload, {
+    url: server.url,
+    connections: 16,
+    streams: 16,
     seconds: Number(values.seconds),
     cpu: 1,
   });
@@ -64,6 +65,7 @@ interface Node {
 const file = readdirSync(dir).find((f) => f.endsWith(".cpuprofile"));
 if (!file) throw new Error("the server wrote no profile");
 const profile = JSON.parse(readFileSync(join(dir, file), "utf8")) as { nodes: Node[] };
+if (values.save) copyFileSync(join(dir, file), values.save);
 rmSync(dir, { recursive: true, force: true });
 
 const total = profile.nodes.reduce((sum, n) => sum + n.hitCount, 0);

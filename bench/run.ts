@@ -1,9 +1,8 @@
-import { execFile } from "node:child_process";
 import { mkdirSync, writeFileSync } from "node:fs";
 import { parseArgs } from "node:util";
 import { answerCodes, errorsBetween } from "./answer-codes.js";
-import { runH2load } from "./h2load.js";
 import { type IdleMemory, measureIdle } from "./idle.js";
+import { runLoad } from "./load.js";
 import { nodeVersion, resolveNode } from "./node-binary.js";
 import { probe } from "./probe.js";
 import { formatTable, median, type Row, renderSvg } from "./report.js";
@@ -125,7 +124,13 @@ try {
         const isOurs = ours.some((s) => s.name === name);
         const codesBefore = isOurs ? await answerCodes(server.url) : undefined;
         const peak = sampleRss(server.pid);
-        const result = await load(workload, server);
+        const result = await runLoad(workload, {
+          url: server.url,
+          connections: Number(values.connections),
+          streams: Number(values.streams),
+          seconds,
+          cpu: loadCpu,
+        });
         const rss = peak();
         if (result.failed > 0) throw new Error(`${name} failed ${result.failed} requests on ${workload.id}`);
         if (codesBefore !== undefined) {
@@ -203,38 +208,4 @@ async function check(workload: Workload, server: StartedServer): Promise<void> {
       `${server.spec.name} answered ${workload.id} wrongly: HTTP ${answer.status}, grpc-status ${answer.grpcStatus}, ${JSON.stringify(answer.body.toString())}`,
     );
   }
-}
-
-function load(workload: Workload, server: StartedServer) {
-  if (workload.driver === "h2load") {
-    return runH2load({
-      url: server.url + workload.path,
-      body: workload.body,
-      headers: workload.headers,
-      http1: workload.http1,
-      connections: workload.connections ?? Number(values.connections),
-      streams: workload.streams ?? Number(values.streams),
-      seconds,
-      cpu: loadCpu,
-    });
-  }
-  return new Promise<{ rps: number; p50Ms: number; p99Ms: number; failed: number }>((resolve, reject) =>
-    execFile(
-      "taskset",
-      [
-        "-c",
-        String(loadCpu),
-        process.execPath,
-        "--import",
-        "tsx",
-        "bench/bidi-load.ts",
-        "--url",
-        server.url,
-        "--seconds",
-        String(seconds),
-      ],
-      { timeout: (seconds + 30) * 1000 },
-      (error, stdout) => (error ? reject(error) : resolve(JSON.parse(stdout))),
-    ),
-  );
 }

@@ -1,0 +1,49 @@
+import { execFile } from "node:child_process";
+import { type LoadResult, runH2load } from "./h2load.js";
+import type { Workload } from "./workloads.js";
+
+export interface LoadShape {
+  /** The server's base URL. */
+  readonly url: string;
+  /** Connections and streams per connection, where the workload does not set its own (h2load only). */
+  readonly connections: number;
+  readonly streams: number;
+  readonly seconds: number;
+  /** The core the load runs on. */
+  readonly cpu: number;
+}
+
+/** Puts one workload's load on a server with its driver: h2load, or the long-lived bidi driver. */
+export function runLoad(workload: Workload, shape: LoadShape): Promise<LoadResult> {
+  if (workload.driver === "h2load") {
+    return runH2load({
+      url: shape.url + workload.path,
+      body: workload.body,
+      headers: workload.headers,
+      http1: workload.http1,
+      connections: workload.connections ?? shape.connections,
+      streams: workload.streams ?? shape.streams,
+      seconds: shape.seconds,
+      cpu: shape.cpu,
+    });
+  }
+  return new Promise((resolve, reject) =>
+    execFile(
+      "taskset",
+      [
+        "-c",
+        String(shape.cpu),
+        process.execPath,
+        "--import",
+        "tsx",
+        "bench/bidi-load.ts",
+        "--url",
+        shape.url,
+        "--seconds",
+        String(shape.seconds),
+      ],
+      { timeout: (shape.seconds + 30) * 1000 },
+      (error, stdout) => (error ? reject(error) : resolve(JSON.parse(stdout))),
+    ),
+  );
+}
