@@ -42,8 +42,12 @@ export const unary: Kind = {
 };
 
 /** Server, client and bidi streaming; gRPC only: Connect's streaming protocol is connect-es's. */
-export const streaming: Kind = {
+export const streaming: Kind & {
+  /** With the requests as they come (a stream the lane reads itself, see live-requests.ts). */
+  serveLive(answering: Answering, requests: AsyncIterable<unknown>): Promise<void>;
+} = {
   serve: (answering, inputs) => streamAnswers(answering, listed(inputs)),
+  serveLive: streamAnswers,
   // As in connect-es, the interceptors see the call, its request failing with why it ended.
   fail: (answering, e) => streamAnswers(answering, failing(e)),
 };

@@ -81,8 +81,8 @@ export interface FastLane {
 /**
  * Serves the hottest calls without connect-es's per-call stream machinery:
  * unary RPCs over gRPC (binary, HTTP/2) and Connect (binary or JSON, POST),
- * and streaming RPCs over gRPC (client and bidi streams only when the whole
- * request comes at once), with uncompressed requests and no CORS.
+ * and streaming RPCs over gRPC (client and bidi streams read whole when they
+ * come at once, else as they come), with uncompressed requests and no CORS.
  * It is built from connect-es's own exported pieces (interceptor types,
  * serialization with its size limits, timeout parsing, compression
  * negotiation, envelopes, error encoding), so a call gets the same answer,
@@ -157,6 +157,10 @@ export function createFastLane(): FastLane {
       read(inputs) {
         answered++;
         kind.serve(answering, inputs).catch(failed);
+      },
+      streaming(requests) {
+        answered++;
+        streaming.serveLive(answering, requests).catch(failed);
       },
       interrupted(reason) {
         answered++;

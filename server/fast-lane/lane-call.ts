@@ -45,6 +45,7 @@ export class LaneCall {
   #reason: unknown;
   #interrupt: ((reason: unknown) => void) | undefined;
   #stopWaiting: (() => void) | undefined;
+  #endListener: ((reason: unknown) => void) | undefined;
   #url: string | undefined;
   #requestHeader: Headers | undefined;
   #responseHeader: Headers | undefined;
@@ -164,6 +165,16 @@ export class LaneCall {
     return new Promise<T>((resolve, reject) => this.wait(start, resolve, reject));
   }
 
+  /**
+   * Tells `listener` (one per call: a request stream read as it comes) once
+   * the call ends, with why; at once if it has. Unlike `wait`, a wait of the
+   * answer's may be under way meanwhile.
+   */
+  whenEnded(listener: (reason: unknown) => void): void {
+    if (this.#ended) listener(this.#reason);
+    else this.#endListener = listener;
+  }
+
   /** Ends the call: with no reason once it is answered, or with why it was cut. */
   end(reason?: unknown): void {
     if (this.#ended) return;
@@ -175,6 +186,7 @@ export class LaneCall {
     this.#controller?.abort(this.#reason);
     this.#stopWaiting?.();
     this.#interrupt?.(this.#reason);
+    this.#endListener?.(this.#reason);
   }
 
   readonly #onClose = () => this.end(closeReason(this.#init.exchange.rstCode()));

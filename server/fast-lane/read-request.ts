@@ -4,14 +4,15 @@ import { connectionOf } from "../request-body-budget.js";
 import type { Plan, Route, Shape } from "./choose-call.js";
 import type { Exchange } from "./exchange.js";
 import type { LaneCall } from "./lane-call.js";
+import { LiveRequests } from "./live-requests.js";
 import { readBody } from "./request-body.js";
 
 /**
- * The most of a streaming request the lane holds to serve it whole: what a
- * client may send before the server grants more flow-control window. A
- * longer stream goes to connect-es, which holds a message at a time; held
- * whole by the lane, many such streams at once filled the server's request
- * budget, and new calls were refused (resource_exhausted).
+ * The most of a streaming request the lane reads whole: what a client may
+ * send before the server grants more flow-control window. A longer stream
+ * is served live, a message at a time; held whole, many such streams at once
+ * filled the server's request budget, and new calls were refused
+ * (resource_exhausted).
  */
 const shortStreamBytes = 65_535;
 
@@ -19,6 +20,8 @@ const shortStreamBytes = 65_535;
 export interface RequestOutcome {
   /** The request messages, decoded: one, or for a streaming request any number. */
   read(inputs: unknown[]): void;
+  /** A streaming request served as its messages come (it paused, or runs long): those read so far, then the rest. */
+  streaming(requests: AsyncIterable<unknown>): void;
   /** The call ended (deadline, shutdown, client gone, a full server) before the messages were in. */
   interrupted(reason: unknown): void;
   /** The lane itself failed (handing the call over). */
@@ -32,17 +35,18 @@ export interface RequestOutcome {
  * bytes read so far, before any interceptor saw it.
  *
  * A streaming request (client or bidi streaming) is read whole too, up to
- * `shortStreamBytes`, and only while its bytes keep coming: a turn
- * of the event loop with no byte and no end between two messages (a client
- * waiting for an answer before it sends more, a long or slow stream) hands it
- * to connect-es, which serves messages as they come. Inside a message the
- * lane waits on (the client is still sending it; its bytes may wait for a
- * flow-control window), but for bidi only until the first message is in,
- * after which the client may be waiting for its answer; a client stream it
- * also waits for before its first byte (its answer comes at its end anyway).
- * Each message is timed from its first byte, as connect-es's reads are. So
- * the lane takes the short streams a client sends in one go, and no client
- * waits on it.
+ * `shortStreamBytes`, and only while its bytes keep coming: a turn of the
+ * event loop with no byte and no end between two messages (a client waiting
+ * for an answer before it sends more, a slow stream), or a longer stream,
+ * makes it live: the call starts with the bytes read so far, and its
+ * messages are read as they come (live-requests.ts). Inside a message the
+ * whole reading waits on (the client is still sending it; its bytes may wait
+ * for a flow-control window), but for bidi only until the first message is
+ * in, after which the client may be waiting for its answer; a client stream
+ * it also waits for before its first byte (its answer comes at its end
+ * anyway). Each message is timed from its first byte, as connect-es's reads
+ * are. So the short streams a client sends in one go are served from a
+ * list, and no client waits on the lane.
  */
 export function readRequest(
   { serving, route, shape }: Plan,
@@ -94,6 +98,20 @@ export function readRequest(
       const inputs = Buffer.isBuffer(body) ? parse(route, shape, streamed, body) : undefined;
       if (inputs !== undefined) {
         then.read(inputs);
+        return;
+      }
+      if (streamed && !Buffer.isBuffer(body)) {
+        const serialization = route.serialization.getI(true);
+        then.streaming(
+          new LiveRequests({
+            body: exchange.body,
+            consumed: body,
+            readMaxBytes: serving.opt.readMaxBytes,
+            parse: (data) => serialization.parse(data),
+            meter: budget.meter(connectionOf(exchange.body)),
+            onCallEnd: (listener) => call.whenEnded(listener),
+          }),
+        );
         return;
       }
       call.end();

@@ -44,7 +44,7 @@ function checkedChunks(inner: AsyncIterator<unknown>): AsyncIterableIterator<unk
     const chunk = result.value as Buffer;
     const bad = reader.firstBadFlag(chunk);
     if (bad === undefined) return result;
-    refusal = new ConnectError(`protocol error: invalid envelope flags ${bad.flags} in a request`, Code.Internal);
+    refusal = badFlagsError(bad.flags);
     // The caller stops at the error: let go of the request's own iterator (its failure is no news).
     inner.return?.().catch(() => {});
     if (bad.at === 0) throw refusal;
@@ -63,6 +63,16 @@ function checkedChunks(inner: AsyncIterator<unknown>): AsyncIterableIterator<unk
     },
   };
   return iterator;
+}
+
+/** Whether a request envelope's flag byte carries anything but "compressed". */
+export function isBadFlags(flags: number): boolean {
+  return (flags & ~compressed) !== 0;
+}
+
+/** The error a request envelope with such flags gets, after the messages before it. */
+export function badFlagsError(flags: number): ConnectError {
+  return new ConnectError(`protocol error: invalid envelope flags ${flags} in a request`, Code.Internal);
 }
 
 /** Follows envelope headers through a body's chunks, however they are cut. */
@@ -85,7 +95,7 @@ export class EnvelopeHeaderReader {
       }
       const byte = chunk[i];
       if (this.#headerSeen === 0) {
-        if ((byte & ~compressed) !== 0) return { at: i, flags: byte };
+        if (isBadFlags(byte)) return { at: i, flags: byte };
         this.#length = 0;
       } else {
         this.#length = this.#length * 256 + byte;
