@@ -1,5 +1,5 @@
 import type { ConnectError } from "@connectrpc/connect";
-import { encodeEnvelope, envelopeCompress } from "@connectrpc/connect/protocol";
+import { envelopeCompress } from "@connectrpc/connect/protocol";
 import * as grpc from "@connectrpc/connect/protocol-grpc";
 import { type Answering, cutIfStuck } from "./answering.js";
 
@@ -7,6 +7,19 @@ import { type Answering, cutIfStuck } from "./answering.js";
  * How connect-es's gRPC handler writes an answer: messages in envelopes,
  * compressed as negotiated, the status in trailers.
  */
+
+/**
+ * The bytes connect-es's `encodeEnvelope` makes (flags, length, message), in
+ * a slice of Node's buffer pool: a `Uint8Array` of its own costs ~0.8 µs to
+ * allocate on Node 24 against ~0.1 µs, for every message the lane answers.
+ */
+function encodeEnvelope(flags: number, data: Uint8Array): Buffer {
+  const envelope = Buffer.allocUnsafe(5 + data.byteLength);
+  envelope[0] = flags;
+  envelope.writeUInt32BE(data.byteLength, 1);
+  envelope.set(data, 5);
+  return envelope;
+}
 
 /** A unary call's answer: its one message, then the trailers. */
 export async function answerUnary(answering: Answering, message: Uint8Array): Promise<void> {
