@@ -1,4 +1,5 @@
 import assert from "node:assert/strict";
+import { once } from "node:events";
 import http2 from "node:http2";
 import { after, before, describe, it } from "node:test";
 import { type Canary, type CanaryReport, startCanary } from "../support/canary.js";
@@ -201,6 +202,31 @@ for (const fastPath of ["on", "off"]) {
           ]);
           assert.equal(stream.rstCode, http2.constants.NGHTTP2_CANCEL);
           assert.ok(performance.now() - started < 5_000);
+        } finally {
+          session.destroy();
+        }
+      });
+
+      it(`${shape.what}: a deadline passes mid-body; answered, then the client ends its request: the stream and its connection close`, {
+        timeout: 20_000,
+      }, async () => {
+        const session = http2.connect(server.url);
+        try {
+          const stream = session.request(
+            { ":method": "POST", ":path": getOne, "content-type": shape.contentType, te: "trailers", ...shape.timeout },
+            { endStream: false },
+          );
+          stream.write(Buffer.from([0, 0, 0, 0, 10, 1]));
+          stream.on("data", () => {});
+          await once(stream, "response");
+          stream.end(Buffer.alloc(9));
+          // A graceful close waits for every stream the server still holds open.
+          const closed = once(session, "close");
+          session.close();
+          await Promise.race([
+            closed,
+            new Promise((_, reject) => setTimeout(() => reject(new Error("the connection is still open")), 5_000)),
+          ]);
         } finally {
           session.destroy();
         }

@@ -21,8 +21,11 @@ export interface ReadBodyOptions {
  * Reads a whole request body of at most `limit` bytes into memory and calls
  * `done` with it. A longer body is not read further: `stopped` is called at
  * once with what came so far, while the rest may still be arriving; so it is
- * when `options` say to stop. The returned function stops the reading (the
- * call ended meanwhile), leaving the request paused. The bytes read are held
+ * when `options` say to stop (the request stays paused, for connect-es to
+ * read on). The returned function gives up the reading (the call ended
+ * meanwhile): the rest flows away unread, so that the stream closes once the
+ * client ends it (paused, it would stay open, and its connection with it,
+ * however the call was answered). The bytes read are held
  * on `meter`, which pauses the reading while the connection or the server
  * holds too many, and lets them go at the end.
  */
@@ -89,7 +92,10 @@ export function readBody(
   req.on("data", onData);
   req.once("end", onEnd);
   arm();
-  return stop;
+  return () => {
+    stop();
+    req.resume();
+  };
 }
 
 /**
