@@ -10,10 +10,11 @@ import { type Answering, cutIfStuck } from "./answering.js";
 
 /**
  * The bytes connect-es's `encodeEnvelope` makes (flags, length, message), in
- * a slice of Node's buffer pool: a `Uint8Array` of its own costs ~0.8 µs to
- * allocate on Node 24 against ~0.1 µs, for every message the lane answers.
+ * a slice of Node's buffer pool: its `Uint8Array` of its own took 0.6–0.8 µs
+ * on Node 24 against 0.12–0.15 µs (by hand, a million 20-byte envelopes), for
+ * every message the lane answers.
  */
-function encodeEnvelope(flags: number, data: Uint8Array): Buffer {
+function pooledEnvelope(flags: number, data: Uint8Array): Buffer {
   const envelope = Buffer.allocUnsafe(5 + data.byteLength);
   envelope[0] = flags;
   envelope.writeUInt32BE(data.byteLength, 1);
@@ -26,12 +27,12 @@ export async function answerUnary(answering: Answering, message: Uint8Array): Pr
   const { call, compression, exchange } = answering;
   const body =
     compression === null
-      ? encodeEnvelope(0, message)
+      ? pooledEnvelope(0, message)
       : await envelopeCompress(
           { flags: 0, data: message },
           compression,
           answering.plan.serving.opt.compressMinBytes,
-        ).then((envelope) => encodeEnvelope(envelope.flags, envelope.data));
+        ).then((envelope) => pooledEnvelope(envelope.flags, envelope.data));
   exchange.answer(200, call.nodeResponseHeader(), body, call.nodeResponseTrailer());
   cutIfStuck(answering);
 }
@@ -72,7 +73,7 @@ export class StreamWriter {
       exchange.head(call.nodeResponseHeader());
       this.#headSent = true;
     }
-    if (exchange.send(encodeEnvelope(flags, data))) return undefined;
+    if (exchange.send(pooledEnvelope(flags, data))) return undefined;
     return call.until((resolve) => exchange.onceDrained(() => resolve(undefined)));
   }
 
