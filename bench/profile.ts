@@ -5,7 +5,7 @@ import { parseArgs } from "node:util";
 import type { LoadResult } from "./h2load.js";
 import { runLoad } from "./load.js";
 import { resolveNode } from "./node-binary.js";
-import { peerSpecs, startServer } from "./servers.js";
+import { envFromPairs, peerSpecs, startServer } from "./servers.js";
 import { workloads } from "./workloads.js";
 
 /**
@@ -33,7 +33,7 @@ const workload = workloads.find((w) => w.id === values.workload);
 if (!workload) throw new Error(`--workload must be one of ${workloads.map((w) => w.id)}`);
 
 const dir = mkdtempSync(join(tmpdir(), "simpletest-prof-"));
-const env = Object.fromEntries(values.env.map((pair) => pair.split("=", 2) as [string, string]));
+const env = envFromPairs(values.env);
 const spec =
   values.server === "simpletest" ? { name: "simpletest", script: "server/main.ts", env } : peerSpecs[values.server];
 if (!spec) throw new Error(`--server must be simpletest or one of ${Object.keys(peerSpecs)}`);

@@ -7,7 +7,7 @@ import { nodeVersion, resolveNode } from "./node-binary.js";
 import { probe } from "./probe.js";
 import { formatTable, median, type Row, renderSvg } from "./report.js";
 import { sampleRss } from "./rss.js";
-import { peerSpecs, type ServerSpec, type StartedServer, startServer } from "./servers.js";
+import { envFromPairs, peerSpecs, type ServerSpec, type StartedServer, startServer } from "./servers.js";
 import { type Workload, workloads } from "./workloads.js";
 
 const usage = `npm run bench -- [options]
@@ -21,6 +21,8 @@ const usage = `npm run bench -- [options]
   --no-compare-off   skip our server with FAST_PATH=off
   --env K=V          extra environment for our server (repeatable), e.g. LOG_LEVEL=warn
   --node-flag F      a Node flag for every server (repeatable), e.g. --max-semi-space-size=32
+  --our-node-flag F  a Node flag for our server alone, after npm start's (repeatable),
+                     e.g. --heap-growing-percent=25
   --out DIR          where the JSON and SVG go (default bench/results)`;
 
 const { values } = parseArgs({
@@ -35,6 +37,7 @@ const { values } = parseArgs({
     "no-compare-off": { type: "boolean", default: false },
     env: { type: "string", multiple: true, default: [] },
     "node-flag": { type: "string", multiple: true, default: [] },
+    "our-node-flag": { type: "string", multiple: true, default: [] },
     out: { type: "string", default: "bench/results" },
     help: { type: "boolean", default: false },
   },
@@ -52,19 +55,28 @@ const node = resolveNode(values.node);
 const version = nodeVersion(node);
 const chosen = workloads.filter((w) => !values.workload || values.workload.includes(w.id));
 
-// Our server as a user runs it (default settings, one log line per call), and peers.
-const extraEnv = Object.fromEntries(values.env.map((pair) => pair.split("=", 2) as [string, string]));
+// Our server as a user runs it (npm start's Node flags, default settings, one log line per call), and peers.
+const extraEnv = envFromPairs(values.env);
+const ourFlags = values["our-node-flag"];
 const ours: ServerSpec[] = [
-  { name: "simpletest", script: "server/main.ts", env: extraEnv },
+  { name: "simpletest", script: "server/main.ts", env: extraEnv, nodeFlags: ourFlags },
   ...(values["no-compare-off"]
     ? []
-    : [{ name: "simpletest FAST_PATH=off", script: "server/main.ts", env: { ...extraEnv, FAST_PATH: "off" } }]),
+    : [
+        {
+          name: "simpletest FAST_PATH=off",
+          script: "server/main.ts",
+          env: { ...extraEnv, FAST_PATH: "off" },
+          nodeFlags: ourFlags,
+        },
+      ]),
   ...(values.workers
     ? [
         {
           name: `simpletest WORKERS=${values.workers}`,
           script: "server/main.ts",
           env: { ...extraEnv, WORKERS: values.workers },
+          nodeFlags: ourFlags,
           // Workers need cores of their own; on a 2-core machine they share them with the load generator.
           cpus: "0-1",
         },
@@ -172,7 +184,7 @@ const rows: Row[] = chosen.flatMap((workload) =>
   }),
 );
 
-const flags = [...values.env, ...values["node-flag"]].join(" ");
+const flags = [...values.env, ...values["node-flag"], ...ourFlags.map((flag) => `ours: ${flag}`)].join(" ");
 const setting = `Node ${version}${flags ? ` (${flags})` : ""}, ${rounds} rounds × ${seconds} s, ${values.connections} connections × ${values.streams} streams unless the workload says, server on 1 core, load on the other, our log read by another process`;
 const table = formatTable(rows, peerNames);
 const idleTable = formatIdle(idle);

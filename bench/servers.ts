@@ -6,6 +6,8 @@ export interface ServerSpec {
   readonly script: string;
   readonly args?: readonly string[];
   readonly env?: Readonly<Record<string, string>>;
+  /** Node flags for this server alone, after npm start's and the run's (so they win). */
+  readonly nodeFlags?: readonly string[];
   /** taskset's CPU list for this server, instead of the one CPU every server shares. */
   readonly cpus?: string;
 }
@@ -17,6 +19,17 @@ export const peerSpecs: Readonly<Record<string, ServerSpec>> = {
   "bare-http2": { name: "bare-http2", script: "bench/peers/bare-http2-server.ts" },
   "bare-fastify": { name: "bare-fastify", script: "bench/peers/bare-fastify-server.ts" },
 };
+
+/** `--env K=V` arguments as an environment; V keeps any "=" of its own (`NODE_OPTIONS=--flag=1`). */
+export function envFromPairs(pairs: readonly string[]): Record<string, string> {
+  return Object.fromEntries(
+    pairs.map((pair) => {
+      const at = pair.indexOf("=");
+      if (at < 1) throw new Error(`--env wants NAME=VALUE, got "${pair}"`);
+      return [pair.slice(0, at), pair.slice(at + 1)];
+    }),
+  );
+}
 
 export interface StartedServer {
   readonly spec: ServerSpec;
@@ -37,7 +50,7 @@ export async function startServer(
     args: spec.args,
     env: spec.env,
     node,
-    nodeFlags,
+    nodeFlags: [...nodeFlags, ...(spec.nodeFlags ?? [])],
     under: ["taskset", "-c", spec.cpus ?? String(cpu)],
     // Read by another process, as a log shipper reads a server in production: the per-RPC line costs what it costs there.
     logs: "ship",

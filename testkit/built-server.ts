@@ -1,3 +1,4 @@
+import { readFileSync } from "node:fs";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { mtime, mtimesIn } from "./mtimes.js";
@@ -23,4 +24,16 @@ export function built(script: string): string {
   const newest = Math.max(...["server", "gen", "bench/peers"].flatMap((dir) => mtimesIn(join(repo, dir), sources)));
   if (builtAt < newest) throw new Error("dist/ is older than the sources: run `npm run build`");
   return compiled;
+}
+
+/**
+ * The Node flags `npm start` gives the server (package.json's start script is
+ * their one source): the test kit and the bench start it with them too.
+ */
+export function startNodeFlags(): string[] {
+  const { scripts } = JSON.parse(readFileSync(join(repo, "package.json"), "utf8")) as { scripts: { start: string } };
+  const flags = /^exec node ((?:--\S+ )*)dist\/server\/main\.js$/.exec(scripts.start);
+  if (!flags)
+    throw new Error(`package.json's start is not "exec node [--flag ...] dist/server/main.js": ${scripts.start}`);
+  return flags[1].split(" ").filter((flag) => flag !== "");
 }

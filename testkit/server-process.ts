@@ -2,7 +2,7 @@ import { type ChildProcess, spawn } from "node:child_process";
 import { once } from "node:events";
 import net, { type AddressInfo } from "node:net";
 import { createInterface } from "node:readline";
-import { built } from "./built-server.js";
+import { built, startNodeFlags } from "./built-server.js";
 import { eventually } from "./eventually.js";
 
 /** A loopback port free right now, for a process that cannot report the port it was given, or must keep it. */
@@ -23,7 +23,7 @@ export interface SpawnOptions {
   /** On top of this process's environment. */
   readonly env?: Readonly<Record<string, string>>;
   readonly args?: readonly string[];
-  /** The node binary (default this process's) and flags for it. */
+  /** The node binary (default this process's) and flags for it (after `npm start`'s, for the server). */
   readonly node?: string;
   readonly nodeFlags?: readonly string[];
   /** A command node runs under, e.g. `["taskset", "-c", "0"]`. */
@@ -83,7 +83,9 @@ export async function spawnServer(options: SpawnOptions = {}): Promise<ServerPro
     ["info", "debug", "trace"].includes(env.LOG_LEVEL);
   const port = reportsPort ? 0 : (options.port ?? (await freePort()));
   const ownFlags = script === serverMain ? ["--host", "127.0.0.1", "--port", String(port)] : [];
-  const argv = [...(options.nodeFlags ?? []), built(script), ...ownFlags, ...(options.args ?? [])];
+  // npm start's flags first: a flag given here for a run (the bench's --node-flag) comes later and wins.
+  const startFlags = script === serverMain ? startNodeFlags() : [];
+  const argv = [...startFlags, ...(options.nodeFlags ?? []), built(script), ...ownFlags, ...(options.args ?? [])];
   const node = options.node ?? process.execPath;
   const [command, ...args] = [...(options.under ?? []), node, ...argv];
   const child = spawn(command, args, {
