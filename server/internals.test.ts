@@ -1,5 +1,4 @@
 import assert from "node:assert/strict";
-import { execFileSync } from "node:child_process";
 import http from "node:http";
 import http2 from "node:http2";
 import { createRequire } from "node:module";
@@ -465,10 +464,5 @@ describe(`Node ${process.version} (server/listen/)`, () => {
     const body = Readable.from(["a", "b"], { objectMode: true });
     for await (const _ of body.iterator({ destroyOnReturn: false })) break;
     relied("Readable.prototype.iterator's destroyOnReturn", body.destroyed, false);
-  });
-
-  it("V8 still has --heap-growing-percent, which server/main.ts sets after start", () => {
-    const flags = execFileSync(process.execPath, ["--v8-options"], { encoding: "utf8" });
-    relied("V8's --heap-growing-percent flag", /^\s*--heap-growing-percent\b/m.test(flags), true);
   });
 });

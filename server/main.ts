@@ -1,20 +1,10 @@
 import cluster from "node:cluster";
 import { setTimeout as sleep } from "node:timers/promises";
-import { setFlagsFromString } from "node:v8";
 import { buildAdminApp, listenAdmin } from "./admin-app.js";
 import { buildApp } from "./app.js";
 import { ConfigError, loadConfig } from "./config.js";
 import { aggregateWorkerMetrics } from "./observe/cluster-metrics.js";
 import { runWorkers, type Workers } from "./workers.js";
-
-// Under load most of the heap is garbage promoted from short calls, and V8 lets
-// the old space grow by a factor of its choosing (up to 4×) before collecting it
-// again. At 1.25× the resident memory under the unary bench load fell from ~160
-// to ~126 MB at the same throughput (bench/README.md, step 17). A flag given on
-// the command line wins.
-if (!process.execArgv.some((flag) => flag.startsWith("--heap-growing-percent"))) {
-  setFlagsFromString("--heap-growing-percent=25");
-}
 
 let config: ReturnType<typeof loadConfig>;
 try {
