@@ -1,0 +1,69 @@
+import { execFileSync } from "node:child_process";
+import { fileURLToPath } from "node:url";
+import { parseArgs } from "node:util";
+import { built, startNodeFlags } from "../testkit/built-server.js";
+import { nodeVersion, resolveNode } from "./node-binary.js";
+
+/**
+ * Where a fresh server's resident memory comes from: loads our server's
+ * layers one after another in one process (node with npm start's flags), and
+ * the grpc-js peer's in another, printing RSS and the V8 heap in use after
+ * each. `npx tsx bench/startup-memory.ts [--node 24]`, after `npm run build`.
+ */
+const { values } = parseArgs({ options: { node: { type: "string" } } });
+const node = resolveNode(values.node);
+const repo = fileURLToPath(new URL("..", import.meta.url));
+
+const measure = `
+const { createRequire } = await import("node:module");
+const require = createRequire(process.cwd() + "/");
+const show = async (label) => {
+  await new Promise((resolve) => setTimeout(resolve, 1000));
+  const { rss, heapUsed } = process.memoryUsage();
+  const undici = process.moduleLoadList.some((name) => name.includes("undici")) ? "  (node's undici loaded)" : "";
+  console.log(label.padEnd(58) + (rss / 2 ** 20).toFixed(0).padStart(5) + (heapUsed / 2 ** 20).toFixed(1).padStart(8) + undici);
+};
+`;
+
+const ours = `${measure}
+await show("node, nothing loaded");
+require("fastify");
+await show("+ Fastify (CommonJS)");
+await import("node:http");
+await show("+ node:http imported as ESM");
+await import("@connectrpc/connect-fastify");
+await show("+ connect-fastify, connect-es, protobuf-es");
+const { buildApp } = await import(${JSON.stringify(built("server/app.ts"))});
+const { loadConfig } = await import(${JSON.stringify(built("server/config.ts"))});
+await show("+ our modules (pino, prom-client, the lane, ...)");
+const app = await buildApp(loadConfig({ LOG_LEVEL: "warn", PORT: "0", HOST: "127.0.0.1" }));
+await app.fastify.listen({ host: "127.0.0.1", port: 0 });
+await show("+ the app built and listening (npm start, at rest)");
+await app.fastify.close();
+`;
+
+const grpcJs = `${measure}
+await show("node, nothing loaded");
+require("@grpc/grpc-js");
+require("@grpc/proto-loader");
+await show("+ @grpc/grpc-js, @grpc/proto-loader (protobuf.js)");
+await import(${JSON.stringify(built("bench/peers/grpc-js-server.ts"))});
+await show("+ the peer's service loaded and listening (at rest)");
+process.exit(0);
+`;
+
+const flags = startNodeFlags();
+process.stdout.write(`${nodeVersion(node)} ${flags.join(" ")}\n${"".padEnd(58)}  RSS MB  heap MB\n`);
+for (const [name, script] of [
+  ["ours", ours],
+  ["grpc-js", grpcJs],
+]) {
+  process.stdout.write(`${name}:\n`);
+  process.stdout.write(
+    execFileSync(node, [...flags, "--input-type=module", "-e", script], {
+      cwd: repo,
+      env: { ...process.env, PORT: "0" },
+      encoding: "utf8",
+    }),
+  );
+}
