@@ -1,5 +1,6 @@
 import { mkdirSync, writeFileSync } from "node:fs";
 import { parseArgs } from "node:util";
+import { startNodeFlags } from "../testkit/built-server.js";
 import { answerCodes, errorsBetween } from "./answer-codes.js";
 import { type IdleMemory, measureIdle } from "./idle.js";
 import { runLoad } from "./load.js";
@@ -184,7 +185,8 @@ const rows: Row[] = chosen.flatMap((workload) =>
   }),
 );
 
-const flags = [...values.env, ...values["node-flag"], ...ourFlags.map((flag) => `ours: ${flag}`)].join(" ");
+const ourNodeFlags = [...startNodeFlags(), ...ourFlags].join(" ");
+const flags = [...values.env, ...values["node-flag"], ...(ourNodeFlags ? [`ours: ${ourNodeFlags}`] : [])].join(" ");
 const setting = `Node ${version}${flags ? ` (${flags})` : ""}, ${rounds} rounds × ${seconds} s, ${values.connections} connections × ${values.streams} streams unless the workload says, server on 1 core, load on the other, our log read by another process`;
 const table = formatTable(rows, peerNames);
 const idleTable = formatIdle(idle);

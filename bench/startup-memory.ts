@@ -40,6 +40,7 @@ const app = await buildApp(loadConfig({ LOG_LEVEL: "warn", PORT: "0", HOST: "127
 await app.fastify.listen({ host: "127.0.0.1", port: 0 });
 await show("+ the app built and listening (npm start, at rest)");
 await app.fastify.close();
+process.exit(0);
 `;
 
 const grpcJs = `${measure}

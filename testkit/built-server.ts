@@ -32,8 +32,8 @@ export function built(script: string): string {
  */
 export function startNodeFlags(): string[] {
   const { scripts } = JSON.parse(readFileSync(join(repo, "package.json"), "utf8")) as { scripts: { start: string } };
-  const flags = /^exec node ((?:--\S+ )*)dist\/server\/main\.js$/.exec(scripts.start);
-  if (!flags)
+  const match = /^exec node ((?:--\S+ )*)dist\/server\/main\.js$/.exec(scripts.start);
+  if (!match)
     throw new Error(`package.json's start is not "exec node [--flag ...] dist/server/main.js": ${scripts.start}`);
-  return flags[1].split(" ").filter((flag) => flag !== "");
+  return match[1].split(" ").filter((flag) => flag !== "");
 }
