@@ -20,19 +20,27 @@ export function runWorkers(count: number): Workers {
   let failed = false;
   const listened = new WeakSet<Worker>();
   const listening = new Set<Worker>();
+  // Counted here rather than read from cluster.workers: Node leaves a worker
+  // there until its IPC channel closes too, which may come after "exit", and
+  // then the last exit would find it still listed and the stop never end.
+  const alive = new Set<Worker>();
   let stopped: (code: number) => void = () => {};
-  const fork = () =>
-    cluster.fork().once("listening", function (this: Worker) {
-      listened.add(this);
-      listening.add(this);
+  const fork = () => {
+    const worker = cluster.fork();
+    alive.add(worker);
+    worker.once("listening", () => {
+      listened.add(worker);
+      listening.add(worker);
     });
+  };
 
   const stop = (signal: NodeJS.Signals) => {
     if (stopping) return;
     stopping = true;
-    for (const worker of Object.values(cluster.workers ?? {})) worker?.process.kill(signal);
+    for (const worker of alive) worker.process.kill(signal);
   };
   cluster.on("exit", (worker, code, signal) => {
+    alive.delete(worker);
     listening.delete(worker);
     // One still starting when the stop began has no handlers yet and dies of
     // the signal passed on: it served nothing, so nothing was lost.
@@ -46,7 +54,7 @@ export function runWorkers(count: number): Workers {
       }
       stop("SIGTERM");
     }
-    if (Object.keys(cluster.workers ?? {}).length === 0) stopped(failed ? 1 : 0);
+    if (alive.size === 0) stopped(failed ? 1 : 0);
   });
   process.on("SIGTERM", stop);
   process.on("SIGINT", stop);
