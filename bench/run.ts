@@ -59,25 +59,18 @@ const chosen = workloads.filter((w) => !values.workload || values.workload.inclu
 // Our server as a user runs it (npm start's Node flags, default settings, one log line per call), and peers.
 const extraEnv = envFromPairs(values.env);
 const ourFlags = values["our-node-flag"];
+const oursBase = { script: "server/main.ts", nodeFlags: ourFlags };
 const ours: ServerSpec[] = [
-  { name: "simpletest", script: "server/main.ts", env: extraEnv, nodeFlags: ourFlags },
+  { ...oursBase, name: "simpletest", env: extraEnv },
   ...(values["no-compare-off"]
     ? []
-    : [
-        {
-          name: "simpletest FAST_PATH=off",
-          script: "server/main.ts",
-          env: { ...extraEnv, FAST_PATH: "off" },
-          nodeFlags: ourFlags,
-        },
-      ]),
+    : [{ ...oursBase, name: "simpletest FAST_PATH=off", env: { ...extraEnv, FAST_PATH: "off" } }]),
   ...(values.workers
     ? [
         {
+          ...oursBase,
           name: `simpletest WORKERS=${values.workers}`,
-          script: "server/main.ts",
           env: { ...extraEnv, WORKERS: values.workers },
-          nodeFlags: ourFlags,
           // Workers need cores of their own; on a 2-core machine they share them with the load generator.
           cpus: "0-1",
         },
