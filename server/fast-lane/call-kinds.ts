@@ -25,7 +25,10 @@ export const unary: Kind = {
         adoptHeaders(result.header, call, "responseHeader");
         adoptHeaders(result.trailer, call, "responseTrailer");
       }
-      answer = route.serialization.getO(plan.shape !== "connect-json").serialize(result.message);
+      answer =
+        plan.shape === "connect-json"
+          ? route.serialization.getO(false).serialize(result.message)
+          : route.binaryAnswer(result.message, plan.shape === "grpc" ? grpc.envelopeHead : 0);
     } catch (e) {
       return unary.fail(answering, e);
     }
@@ -55,7 +58,6 @@ export const streaming: Kind & {
 async function streamAnswers(answering: Answering, requests: AsyncIterable<unknown>): Promise<void> {
   const { plan, call, exchange } = answering;
   const { serving, route } = plan;
-  const serialize = route.serialization.getO(true).serialize;
   const writer = new grpc.StreamWriter(answering);
   let error: ConnectError | undefined;
   try {
@@ -65,7 +67,7 @@ async function streamAnswers(answering: Answering, requests: AsyncIterable<unkno
     const replaced = !(response instanceof LaneResponse);
     if (replaced) adoptHeaders(response.header, call, "responseHeader");
     for await (const message of response.message) {
-      const full = writer.send(serialize(message));
+      const full = writer.send(route.binaryAnswer(message, grpc.envelopeHead));
       if (full !== undefined) await full;
     }
     if (replaced) adoptHeaders(response.trailer, call, "responseTrailer");

@@ -12,6 +12,7 @@ import * as connect from "@connectrpc/connect/protocol-connect";
 import * as grpc from "@connectrpc/connect/protocol-grpc";
 import { declaresTooLong } from "./declared-length.js";
 import type { FastLaneOptions } from "./fast-lane.js";
+import { sizedBinary } from "./sized-binary.js";
 
 /** connect-es's options, validated and completed as its handlers use them. */
 export type Options = ReturnType<typeof validateUniversalHandlerOptions>;
@@ -21,6 +22,12 @@ export interface Route {
   readonly spec: MethodImplSpec;
   readonly procedure: string;
   readonly serialization: MethodSerializationLookup<DescMessage, DescMessage>;
+  /**
+   * An answer in binary, after `room` bytes left for an envelope's head:
+   * sized-binary.ts where it takes the message, else connect-es's
+   * serialization (and its errors).
+   */
+  readonly binaryAnswer: (message: unknown, room: number) => Uint8Array;
 }
 
 /** What `FastLane.serve` set up. */
@@ -55,14 +62,26 @@ export function routesOf(services: readonly ServiceImplSpec[], opt: Options): Ma
   for (const service of services) {
     for (const spec of Object.values(service.methods)) {
       const procedure = `/${spec.method.parent.typeName}/${spec.method.name}`;
+      const serialization = createMethodSerializationLookup(spec.method, opt.binaryOptions, opt.jsonOptions, opt);
+      const serialize = serialization.getO(true).serialize;
+      const sized = sizedBinary(spec.method.output);
       routes.set(procedure, {
         spec,
         procedure,
-        serialization: createMethodSerializationLookup(spec.method, opt.binaryOptions, opt.jsonOptions, opt),
+        serialization,
+        binaryAnswer: (message, room) =>
+          sized?.(message, room, opt.writeMaxBytes) ?? withRoom(serialize(message as never), room),
       });
     }
   }
   return routes;
+}
+
+function withRoom(bytes: Uint8Array, room: number): Uint8Array {
+  if (room === 0) return bytes;
+  const out = Buffer.allocUnsafe(room + bytes.byteLength);
+  out.set(bytes, room);
+  return out;
 }
 
 /** The request's head, as either way in (compatibility request or raw HTTP/2 stream) gives it. */

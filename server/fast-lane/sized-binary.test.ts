@@ -1,0 +1,164 @@
+import assert from "node:assert/strict";
+import { describe, it } from "node:test";
+import { create, createFileRegistry, type DescMessage, toBinary } from "@bufbuild/protobuf";
+import { FileDescriptorSetSchema } from "@bufbuild/protobuf/wkt";
+import { ResponseListSchema, ResponseOneSchema } from "../../gen/simpletest/simple_test_pb.js";
+import { sizedBinary } from "./sized-binary.js";
+
+// Field types and labels of descriptor.proto.
+const T = { int64: 3, int32: 5, bool: 8, string: 9, message: 11, bytes: 12, uint32: 13, enum: 14 } as const;
+const repeated = 3;
+
+const registry = createFileRegistry(
+  create(FileDescriptorSetSchema, {
+    file: [
+      {
+        name: "kinds.proto",
+        package: "kinds",
+        syntax: "proto3",
+        enumType: [
+          {
+            name: "Color",
+            value: [
+              { name: "NONE", number: 0 },
+              { name: "RED", number: 1 },
+            ],
+          },
+        ],
+        messageType: [
+          {
+            name: "Every",
+            // Declared out of order: toBinary writes by field number.
+            field: [
+              { name: "last", number: 536870911, type: T.string },
+              { name: "s", number: 1, type: T.string },
+              { name: "b", number: 2, type: T.bytes },
+              { name: "f", number: 3, type: T.bool },
+              { name: "i", number: 4, type: T.int32 },
+              { name: "u", number: 5, type: T.uint32 },
+              { name: "e", number: 6, type: T.enum, typeName: ".kinds.Color" },
+              { name: "os", number: 16, type: T.string, proto3Optional: true, oneofIndex: 0 },
+              { name: "oi", number: 17, type: T.int32, proto3Optional: true, oneofIndex: 1 },
+              { name: "ob", number: 18, type: T.bool, proto3Optional: true, oneofIndex: 2 },
+              { name: "oby", number: 19, type: T.bytes, proto3Optional: true, oneofIndex: 3 },
+            ],
+            oneofDecl: [{ name: "_os" }, { name: "_oi" }, { name: "_ob" }, { name: "_oby" }],
+          },
+          { name: "WithInt64", field: [{ name: "n", number: 1, type: T.int64 }] },
+          { name: "WithList", field: [{ name: "l", number: 1, type: T.string, label: repeated }] },
+          { name: "WithMessage", field: [{ name: "m", number: 1, type: T.message, typeName: ".kinds.WithInt64" }] },
+          {
+            name: "WithOneof",
+            field: [{ name: "a", number: 1, type: T.string, oneofIndex: 0 }],
+            oneofDecl: [{ name: "choice" }],
+          },
+        ],
+      },
+    ],
+  }),
+);
+const schema = (name: string) => registry.getMessage(`kinds.${name}`) as DescMessage;
+const Every = schema("Every");
+const every = sizedBinary(Every);
+
+/** A seeded generator, so a failure names the case that made it. */
+function random(seed: number): () => number {
+  let state = seed;
+  return () => {
+    state = (state * 1103515245 + 12345) % 2 ** 31;
+    return state / 2 ** 31;
+  };
+}
+
+const strings = [
+  "",
+  "a",
+  "x".repeat(32),
+  "x".repeat(33),
+  "x".repeat(200),
+  "é€😀",
+  `${"€".repeat(50)}`,
+  "\ud800",
+  "a\udc00b",
+  `${"y".repeat(100)}\ud83d`,
+  "x".repeat(70_000),
+];
+const int32s = [0, 1, 127, 128, 300, 2 ** 31 - 1, -1, -(2 ** 31), -300];
+const uint32s = [0, 1, 127, 128, 16_384, 2 ** 32 - 1];
+const bytes = [new Uint8Array(0), new Uint8Array([0]), new Uint8Array(200).fill(7)];
+
+function randomMessage(next: () => number) {
+  const pick = <T>(values: readonly T[]): T => values[Math.floor(next() * values.length)] as T;
+  const maybe = <T>(value: T) => (next() < 0.5 ? value : undefined);
+  return create(Every, {
+    last: pick(strings),
+    s: pick(strings),
+    b: pick(bytes),
+    f: next() < 0.5,
+    i: pick(int32s),
+    u: pick(uint32s),
+    e: pick([0, 1, 7, -2]),
+    os: maybe(pick(strings)),
+    oi: maybe(pick(int32s)),
+    ob: maybe(next() < 0.5),
+    oby: maybe(pick(bytes)),
+  });
+}
+
+describe("sizedBinary", () => {
+  it("gives toBinary's bytes for every kind of field it takes, in the room asked for", () => {
+    assert.ok(every);
+    const next = random(13);
+    for (let n = 0; n < 2_000; n++) {
+      const message = randomMessage(next);
+      const room = n % 3 === 0 ? 5 : 0;
+      const out = every(message, room, Number.POSITIVE_INFINITY);
+      assert.ok(out, `case ${n} not taken`);
+      assert.equal(out.byteLength - room, toBinary(Every, message).byteLength, `case ${n}`);
+      assert.deepEqual(new Uint8Array(out.subarray(room)), toBinary(Every, message), `case ${n}`);
+    }
+  });
+
+  it("writes explicit-presence fields set to their zero value, and leaves out implicit ones", () => {
+    const zeros = create(Every, { os: "", oi: 0, ob: false, oby: new Uint8Array(0) });
+    assert.deepEqual(new Uint8Array(every?.(zeros, 0, 1e9) ?? []), toBinary(Every, zeros));
+    assert.equal(every?.(create(Every), 0, 1e9)?.byteLength, 0);
+  });
+
+  it("takes the service's own messages", () => {
+    for (const desc of [ResponseOneSchema, ResponseListSchema] as DescMessage[]) {
+      const message = create(desc, { [desc.fields[0]?.localName ?? ""]: "Hello !! é😀" });
+      assert.deepEqual(new Uint8Array(sizedBinary(desc)?.(message, 0, 1e9) ?? []), toBinary(desc, message));
+    }
+  });
+
+  it("does not take a message with a field it does not size", () => {
+    for (const name of ["WithInt64", "WithList", "WithMessage", "WithOneof"]) {
+      assert.equal(sizedBinary(schema(name)), undefined, name);
+    }
+  });
+
+  it("leaves to toBinary a value not of its field's type, a foreign message, unknown fields", () => {
+    const cases: Record<string, unknown> = {
+      "a number in a string field": { ...create(Every), s: 5 },
+      "undefined in a string field": { ...create(Every), s: undefined },
+      "a string in a bytes field": { ...create(Every), b: "x" },
+      "a number in a bool field": { ...create(Every), f: 1 },
+      "a fraction in an int32 field": { ...create(Every), i: 1.5 },
+      "an int32 out of range": { ...create(Every), i: 2 ** 31 },
+      "a numeric string in an int32 field": { ...create(Every), i: "5" },
+      "a negative uint32": { ...create(Every), u: -1 },
+      "another message": create(schema("WithInt64")),
+      "unknown fields": { ...create(Every), $unknown: [{ no: 9, wireType: 0, data: new Uint8Array([1]) }] },
+    };
+    for (const [name, message] of Object.entries(cases)) {
+      assert.equal(every?.(message, 0, 1e9), undefined, name);
+    }
+  });
+
+  it("leaves a message over the size limit to connect-es's serialization, which answers its error", () => {
+    const message = create(Every, { s: "x".repeat(100) });
+    assert.equal(every?.(message, 5, 101), undefined);
+    assert.equal(every?.(message, 5, 102)?.byteLength, 5 + 102);
+  });
+});
