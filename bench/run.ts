@@ -145,6 +145,13 @@ try {
         }
         samples.set(key(workload.id, name), [...(samples.get(key(workload.id, name)) ?? []), { ...result, rss }]);
         process.stderr.write(`round ${round + 1} ${workload.id} ${name}: ${result.rps.toFixed(0)}/s\n`);
+        // h2load starts every stream at once and a fair server finishes them together: calls end in
+        // batches, and a run only a few calls long counts one batch more or less (step 31).
+        if (result.p50Ms > (seconds * 1000) / 10) {
+          process.stderr.write(
+            `  warning: ${name}'s p50 (${result.p50Ms.toFixed(0)} ms) is over a tenth of the run: its req/s counts whole batches of calls; give ${workload.id} fewer streams or more --seconds\n`,
+          );
+        }
       }
     }
     await stopStarted();
