@@ -29,7 +29,10 @@ interface Field {
   readonly localName: string;
   readonly tag: number;
   readonly kind: Kind;
+  readonly lengthDelimited: boolean;
   readonly explicit: boolean;
+  /** For an implicit-presence number or enum, the value toBinary leaves out: 0, or the enum's first value. */
+  readonly zero: number;
 }
 
 // protobuf-es's field presence values (google.protobuf.FeatureSet.FieldPresence).
@@ -53,37 +56,40 @@ export function sizedBinary(desc: DescMessage): SizedBinary | undefined {
     fields.push(taken);
   }
   const typeName = desc.typeName;
-  // Between sizing and writing, per field: -1 if it is not written, else the
-  // length of its string or bytes.
-  const lengths = new Array<number>(fields.length).fill(0);
 
   return (message, room, maxBytes) => {
-    const m = message as Record<string, unknown> & { $typeName?: string; $unknown?: unknown[] };
-    if (m.$typeName !== typeName || (m.$unknown !== undefined && m.$unknown.length > 0)) return undefined;
+    // Each field is read once, as toBinary reads it: a getter is asked once,
+    // and what was sized is what is written. Anything that throws while
+    // reading leaves the message to toBinary, for connect-es's own error.
+    const values = new Array<unknown>(fields.length);
+    const lengths = new Array<number>(fields.length);
     let size = 0;
-    for (let i = 0; i < fields.length; i++) {
-      const field = fields[i] as Field;
-      const value = m[field.localName];
-      lengths[i] = -1;
-      if (field.explicit ? value === undefined || !Object.hasOwn(m, field.localName) : isZero(field, value)) continue;
-      const valueSize = sizeOf(field.kind, value);
-      if (valueSize === undefined) return undefined;
-      if (field.kind === "string" || field.kind === "bytes") {
+    try {
+      const m = message as Record<string, unknown> & { $typeName?: unknown; $unknown?: unknown };
+      if (m.$typeName !== typeName) return undefined;
+      const unknown = m.$unknown;
+      if (unknown !== undefined && !(Array.isArray(unknown) && unknown.length === 0)) return undefined;
+      for (let i = 0; i < fields.length; i++) {
+        const field = fields[i] as Field;
+        const value = m[field.localName];
+        if (field.explicit ? value === undefined || !Object.hasOwn(m, field.localName) : isZero(field, value)) continue;
+        const valueSize = sizeOf(field.kind, value);
+        if (valueSize === undefined) return undefined;
+        values[i] = value;
         lengths[i] = valueSize;
-        size += varintSize(field.tag) + varintSize(valueSize) + valueSize;
-      } else {
-        lengths[i] = 0;
-        size += varintSize(field.tag) + valueSize;
+        size += varintSize(field.tag) + (field.lengthDelimited ? varintSize(valueSize) : 0) + valueSize;
       }
+    } catch {
+      return undefined;
     }
     if (size > maxBytes) return undefined;
     const out = Buffer.allocUnsafe(room + size);
     let at = room;
     for (let i = 0; i < fields.length; i++) {
-      const length = lengths[i] as number;
-      if (length < 0) continue;
+      const value = values[i];
+      if (value === undefined) continue;
       const field = fields[i] as Field;
-      const value = m[field.localName];
+      const length = lengths[i] as number;
       at = writeVarint(out, at, field.tag);
       switch (field.kind) {
         case "string":
@@ -110,19 +116,18 @@ function fieldOf(field: DescField): Field | undefined {
   if (field.oneof !== undefined || (field.presence !== EXPLICIT && field.presence !== IMPLICIT)) return undefined;
   const kind = field.fieldKind === "enum" ? "int32" : field.fieldKind === "scalar" ? kinds[field.scalar] : undefined;
   if (kind === undefined) return undefined;
-  const wireType = kind === "string" || kind === "bytes" ? 2 : 0;
+  const lengthDelimited = kind === "string" || kind === "bytes";
   return {
     localName: field.localName,
-    tag: ((field.number << 3) | wireType) >>> 0,
+    tag: ((field.number << 3) | (lengthDelimited ? 2 : 0)) >>> 0,
     kind,
+    lengthDelimited,
     explicit: field.presence === EXPLICIT,
+    zero: field.fieldKind === "enum" ? (field.enum.values[0]?.number ?? 0) : 0,
   };
 }
 
-/**
- * Whether an implicit-presence field holds the value toBinary leaves out (its
- * own checks, per type; an implicit-presence enum's first value is 0).
- */
+/** Whether an implicit-presence field holds the value toBinary leaves out (its own checks, per type). */
 function isZero(field: Field, value: unknown): boolean {
   switch (field.kind) {
     case "string":
@@ -132,7 +137,7 @@ function isZero(field: Field, value: unknown): boolean {
     case "bool":
       return value === false;
     default:
-      return value === 0;
+      return value === field.zero;
   }
 }
 
