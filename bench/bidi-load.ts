@@ -1,11 +1,14 @@
 import http2 from "node:http2";
 import { parseArgs } from "node:util";
+import { warmUpSeconds } from "./h2load.js";
+import { treeCpuSeconds } from "./process-usage.js";
 
 /**
  * Drives bidi `PostAndPost` over gRPC from Node with the core http2 client (so
  * the client costs little): `sessions × streams` calls, each keeping `window`
- * messages in flight, for `seconds`. Prints {"rps", "p50Ms", "p99Ms", "failed"}
- * where rps counts answered messages per second.
+ * messages in flight, for `seconds`. Prints {"rps", "p50Ms", "p99Ms", "failed",
+ * "serverCpuSeconds"} where rps counts answered messages per second, and the
+ * last is the CPU time the server (`--server-pid`) used in the measured window.
  */
 const { values } = parseArgs({
   options: {
@@ -14,9 +17,11 @@ const { values } = parseArgs({
     sessions: { type: "string", default: "4" },
     streams: { type: "string", default: "16" },
     window: { type: "string", default: "4" },
+    "server-pid": { type: "string" },
   },
 });
 const seconds = Number(values.seconds);
+const serverPid = Number(values["server-pid"]);
 // RequestList{namelist:"world"} in its envelope.
 const message = Buffer.from([0, 0, 0, 0, 7, 0x0a, 5, ...Buffer.from("world")]);
 
@@ -69,12 +74,14 @@ for (let s = 0; s < Number(values.sessions); s++) {
   for (let i = 0; i < Number(values.streams); i++) call(session);
 }
 
-// One second of warm-up, as h2load does, then the measured window.
-await new Promise((resolve) => setTimeout(resolve, 1000));
+// The warm-up h2load has, then the measured window.
+await new Promise((resolve) => setTimeout(resolve, warmUpSeconds * 1000));
 measuring = true;
 const start = performance.now();
+const cpuAtStart = treeCpuSeconds(serverPid);
 await new Promise((resolve) => setTimeout(resolve, seconds * 1000));
 measuring = false;
+const serverCpuSeconds = treeCpuSeconds(serverPid) - cpuAtStart;
 const elapsed = (performance.now() - start) / 1000;
 // Each call ends as a client ends it (half-close, then the server's trailers), not cut with its connection.
 stopping = true;
@@ -90,4 +97,6 @@ await Promise.race([
 for (const session of sessions) session.destroy();
 latencies.sort((a, b) => a - b);
 const at = (q: number) => latencies[Math.min(latencies.length - 1, Math.floor(q * latencies.length))] ?? 0;
-process.stdout.write(`${JSON.stringify({ rps: answered / elapsed, p50Ms: at(0.5), p99Ms: at(0.99), failed })}\n`);
+process.stdout.write(
+  `${JSON.stringify({ rps: answered / elapsed, p50Ms: at(0.5), p99Ms: at(0.99), failed, serverCpuSeconds })}\n`,
+);

@@ -2,6 +2,10 @@ import { execFile } from "node:child_process";
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
+import { treeCpuSeconds } from "./process-usage.js";
+
+/** Seconds of load before the measured window, for every driver. */
+export const warmUpSeconds = 1;
 
 export interface H2loadRun {
   readonly url: string;
@@ -13,6 +17,8 @@ export interface H2loadRun {
   readonly streams: number;
   readonly seconds: number;
   readonly cpu: number;
+  /** The server under load, whose CPU time over the measured window is counted. */
+  readonly serverPid: number;
 }
 
 export interface LoadResult {
@@ -21,6 +27,8 @@ export interface LoadResult {
   readonly p99Ms: number;
   /** Requests h2load counted as failed or errored: any is a broken run. */
   readonly failed: number;
+  /** CPU time the server used in the measured window (after the warm-up), in seconds. */
+  readonly serverCpuSeconds: number;
 }
 
 /** Runs h2load pinned to one core for a bounded time and reads its summary and per-request log. */
@@ -40,7 +48,7 @@ export async function runH2load(run: H2loadRun): Promise<LoadResult> {
       "-D",
       String(run.seconds),
       "--warm-up-time",
-      "1",
+      String(warmUpSeconds),
       "-d",
       bodyFile,
       "--log-file",
@@ -48,11 +56,16 @@ export async function runH2load(run: H2loadRun): Promise<LoadResult> {
       ...Object.entries(run.headers).flatMap(([k, v]) => ["-H", `${k}: ${v}`]),
       run.url,
     ];
+    let cpuAtWindow = Number.NaN;
+    const window = setTimeout(() => {
+      cpuAtWindow = treeCpuSeconds(run.serverPid);
+    }, warmUpSeconds * 1000);
     const stdout = await new Promise<string>((resolve, reject) =>
       execFile("taskset", args, { timeout: (run.seconds + 30) * 1000, maxBuffer: 1 << 20 }, (error, out) =>
         error ? reject(error) : resolve(out),
       ),
-    );
+    ).finally(() => clearTimeout(window));
+    const serverCpuSeconds = treeCpuSeconds(run.serverPid) - cpuAtWindow;
     const rps = Number(/finished in [\d.]+s, ([\d.]+) req\/s/.exec(stdout)?.[1]);
     const counts = /requests: .* (\d+) failed, (\d+) errored, (\d+) timeout/.exec(stdout);
     if (!Number.isFinite(rps) || counts === null) throw new Error(`cannot read h2load's output:\n${stdout}`);
@@ -68,6 +81,7 @@ export async function runH2load(run: H2loadRun): Promise<LoadResult> {
       p50Ms: at(0.5),
       p99Ms: at(0.99),
       failed: Number(counts[1]) + Number(counts[2]) + Number(counts[3]),
+      serverCpuSeconds,
     };
   } finally {
     rmSync(dir, { recursive: true, force: true });

@@ -1,6 +1,6 @@
 import http2 from "node:http2";
 import { setTimeout as sleep } from "node:timers/promises";
-import { treeRss } from "./rss.js";
+import { treeRss } from "./process-usage.js";
 
 export interface IdleMemory {
   /** RSS of the server with no connection, in bytes. */

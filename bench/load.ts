@@ -11,6 +11,8 @@ export interface LoadShape {
   readonly seconds: number;
   /** The core the load runs on. */
   readonly cpu: number;
+  /** The server's process, whose CPU time over the measured window the result gives. */
+  readonly serverPid: number;
 }
 
 /** Puts one workload's load on a server with its driver: h2load, or the long-lived bidi driver. */
@@ -25,6 +27,7 @@ export function runLoad(workload: Workload, shape: LoadShape): Promise<LoadResul
       streams: workload.streams ?? shape.streams,
       seconds: shape.seconds,
       cpu: shape.cpu,
+      serverPid: shape.serverPid,
     });
   }
   return new Promise((resolve, reject) =>
@@ -41,6 +44,8 @@ export function runLoad(workload: Workload, shape: LoadShape): Promise<LoadResul
         shape.url,
         "--seconds",
         String(shape.seconds),
+        "--server-pid",
+        String(shape.serverPid),
       ],
       { timeout: (shape.seconds + 30) * 1000 },
       (error, stdout) => (error ? reject(error) : resolve(JSON.parse(stdout))),

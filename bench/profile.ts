@@ -51,6 +51,7 @@ try {
     streams: 16,
     seconds: Number(values.seconds),
     cpu: 1,
+    serverPid: server.pid,
   });
 } finally {
   await server.stop();

@@ -8,8 +8,12 @@ export interface Row {
   readonly p50Ms: number;
   readonly p99Ms: number;
   readonly rssMb: number;
+  /** The server's CPU time per call (per message, for long-lived streams) in the measured window. */
+  readonly cpuUsPerCall: number;
   /** Median over rounds of ours ÷ peer, by peer name; only on our rows. */
   readonly ratios: Readonly<Record<string, number>>;
+  /** Median over rounds of the peer's CPU time per call ÷ ours (above 1: ours costs less), by peer name. */
+  readonly cpuRatios: Readonly<Record<string, number>>;
 }
 
 const median = (values: readonly number[]) => {
@@ -22,7 +26,16 @@ export { median };
 
 /** The table printed at the end of a run. */
 export function formatTable(rows: readonly Row[], peers: readonly string[]): string {
-  const header = ["workload", "server", "req/s", "p50 ms", "p99 ms", "RSS MB", ...peers.map((p) => `× ${p}`)];
+  const header = [
+    "workload",
+    "server",
+    "req/s",
+    "p50 ms",
+    "p99 ms",
+    "RSS MB",
+    "CPU µs/call",
+    ...peers.map((p) => `× ${p} (calls/s / CPU)`),
+  ];
   const lines = rows.map((r) => [
     r.workload,
     r.server,
@@ -30,7 +43,10 @@ export function formatTable(rows: readonly Row[], peers: readonly string[]): str
     r.p50Ms.toFixed(2),
     r.p99Ms.toFixed(2),
     r.rssMb.toFixed(0),
-    ...peers.map((p) => (r.ratios[p] === undefined ? "" : `${r.ratios[p].toFixed(2)}×`)),
+    r.cpuUsPerCall.toFixed(0),
+    ...peers.map((p) =>
+      r.ratios[p] === undefined ? "" : `${r.ratios[p].toFixed(2)}× / ${(r.cpuRatios[p] ?? Number.NaN).toFixed(2)}×`,
+    ),
   ]);
   const widths = header.map((h, i) => Math.max(h.length, ...lines.map((l) => l[i].length)));
   const fmt = (cells: string[]) =>

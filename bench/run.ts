@@ -6,8 +6,8 @@ import { type IdleMemory, measureIdle } from "./idle.js";
 import { runLoad } from "./load.js";
 import { nodeVersion, resolveNode } from "./node-binary.js";
 import { probe } from "./probe.js";
+import { sampleRss } from "./process-usage.js";
 import { formatTable, median, type Row, renderSvg } from "./report.js";
-import { sampleRss } from "./rss.js";
 import { envFromPairs, peerSpecs, type ServerSpec, type StartedServer, startServer } from "./servers.js";
 import { type Workload, workloads } from "./workloads.js";
 
@@ -93,6 +93,7 @@ interface Sample {
   p50Ms: number;
   p99Ms: number;
   rss: number;
+  cpuUsPerCall: number;
 }
 const samples = new Map<string, Sample[]>();
 const key = (workload: string, server: string) => `${workload}\t${server}`;
@@ -136,6 +137,7 @@ try {
           streams: Number(values.streams),
           seconds,
           cpu: loadCpu,
+          serverPid: server.pid,
         });
         const rss = peak();
         if (result.failed > 0) throw new Error(`${name} failed ${result.failed} requests on ${workload.id}`);
@@ -143,7 +145,10 @@ try {
           const errors = errorsBetween(codesBefore, await answerCodes(server.url));
           if (errors.size > 0) throw new Error(`${name} answered errors on ${workload.id}: ${[...errors].join(", ")}`);
         }
-        samples.set(key(workload.id, name), [...(samples.get(key(workload.id, name)) ?? []), { ...result, rss }]);
+        samples.set(key(workload.id, name), [
+          ...(samples.get(key(workload.id, name)) ?? []),
+          { ...result, rss, cpuUsPerCall: (result.serverCpuSeconds / (result.rps * seconds)) * 1e6 },
+        ]);
         process.stderr.write(`round ${round + 1} ${workload.id} ${name}: ${result.rps.toFixed(0)}/s\n`);
         // h2load starts every stream at once and a fair server finishes them together: calls end in
         // batches, and a run only a few calls long counts one batch more or less (step 31).
@@ -165,10 +170,12 @@ const rows: Row[] = chosen.flatMap((workload) =>
     const mine = samples.get(key(workload.id, name)) ?? [];
     const isOurs = ours.some((s) => s.name === name);
     const ratios: Record<string, number> = {};
+    const cpuRatios: Record<string, number> = {};
     if (isOurs) {
       for (const peer of workload.peers) {
         const theirs = samples.get(key(workload.id, peer)) ?? [];
         ratios[peer] = median(mine.map((s, i) => s.rps / theirs[i].rps));
+        cpuRatios[peer] = median(mine.map((s, i) => theirs[i].cpuUsPerCall / s.cpuUsPerCall));
       }
     }
     return {
@@ -180,7 +187,9 @@ const rows: Row[] = chosen.flatMap((workload) =>
       p50Ms: median(mine.map((s) => s.p50Ms)),
       p99Ms: median(mine.map((s) => s.p99Ms)),
       rssMb: median(mine.map((s) => s.rss)) / 2 ** 20,
+      cpuUsPerCall: median(mine.map((s) => s.cpuUsPerCall)),
       ratios,
+      cpuRatios,
     };
   }),
 );

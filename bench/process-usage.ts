@@ -1,0 +1,81 @@
+import { execFileSync } from "node:child_process";
+import { readdirSync, readFileSync } from "node:fs";
+
+/*
+ * What a server uses, read from /proc (Linux only): its process and every
+ * descendant (WORKERS), so a cluster counts whole.
+ */
+
+/** The process and its descendants. */
+function tree(pid: number): number[] {
+  const children = new Map<number, number[]>();
+  for (const entry of readdirSync("/proc")) {
+    if (!/^\d+$/.test(entry)) continue;
+    const fields = statFields(Number(entry));
+    if (fields !== undefined) {
+      const ppid = Number(fields[1]);
+      children.set(ppid, [...(children.get(ppid) ?? []), Number(entry)]);
+    }
+  }
+  const all: number[] = [];
+  const visit = (p: number) => {
+    all.push(p);
+    for (const child of children.get(p) ?? []) visit(child);
+  };
+  visit(pid);
+  return all;
+}
+
+/** The fields of /proc/PID/stat after the command name (state first), or undefined if the process is gone. */
+function statFields(pid: number): string[] | undefined {
+  try {
+    // The command name may hold spaces and parentheses: read after the last ")".
+    const stat = readFileSync(`/proc/${pid}/stat`, "utf8");
+    return stat.slice(stat.lastIndexOf(")") + 2).split(" ");
+  } catch {
+    return undefined;
+  }
+}
+
+/** Resident memory of a process and its descendants, in bytes. */
+export function treeRss(pid: number): number {
+  let total = 0;
+  for (const p of tree(pid)) {
+    try {
+      const kb = /VmRSS:\s+(\d+) kB/.exec(readFileSync(`/proc/${p}/status`, "utf8"))?.[1];
+      total += Number(kb ?? 0) * 1024;
+    } catch {
+      // The process ended while we looked.
+    }
+  }
+  return total;
+}
+
+let ticksPerSecond: number | undefined;
+
+/**
+ * CPU time a process and its descendants have used, in seconds: user and
+ * system, every thread (V8's garbage-collection helpers too).
+ */
+export function treeCpuSeconds(pid: number): number {
+  ticksPerSecond ??= Number(execFileSync("getconf", ["CLK_TCK"], { encoding: "utf8" }));
+  let ticks = 0;
+  for (const p of tree(pid)) {
+    const fields = statFields(p);
+    // utime and stime: fields 14 and 15 of /proc/PID/stat, 12 and 13 after the command name.
+    if (fields !== undefined) ticks += Number(fields[11]) + Number(fields[12]);
+  }
+  return ticks / ticksPerSecond;
+}
+
+/** Samples `treeRss(pid)` until stopped and returns the highest value seen. */
+export function sampleRss(pid: number, everyMs = 250): () => number {
+  let peak = treeRss(pid);
+  const timer = setInterval(() => {
+    peak = Math.max(peak, treeRss(pid));
+  }, everyMs);
+  return () => {
+    clearInterval(timer);
+    return Math.max(peak, treeRss(pid));
+  };
+}
