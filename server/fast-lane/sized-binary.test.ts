@@ -1,7 +1,7 @@
 import assert from "node:assert/strict";
 import { describe, it } from "node:test";
 import { create, createFileRegistry, type DescMessage, toBinary } from "@bufbuild/protobuf";
-import { FileDescriptorSetSchema } from "@bufbuild/protobuf/wkt";
+import { FileDescriptorSetSchema, file_google_protobuf_wrappers } from "@bufbuild/protobuf/wkt";
 import { ResponseListSchema, ResponseOneSchema } from "../../gen/simpletest/simple_test_pb.js";
 import { sizedBinary } from "./sized-binary.js";
 
@@ -12,10 +12,12 @@ const repeated = 3;
 const registry = createFileRegistry(
   create(FileDescriptorSetSchema, {
     file: [
+      file_google_protobuf_wrappers.proto,
       {
         name: "kinds.proto",
         package: "kinds",
         syntax: "proto3",
+        dependency: ["google/protobuf/wrappers.proto"],
         enumType: [
           {
             name: "Color",
@@ -50,8 +52,23 @@ const registry = createFileRegistry(
               { name: "oi", number: 17, type: T.int32, proto3Optional: true, oneofIndex: 1 },
               { name: "ob", number: 18, type: T.bool, proto3Optional: true, oneofIndex: 2 },
               { name: "oby", number: 19, type: T.bytes, proto3Optional: true, oneofIndex: 3 },
+              { name: "inner", number: 20, type: T.message, typeName: ".kinds.Inner" },
             ],
             oneofDecl: [{ name: "_os" }, { name: "_oi" }, { name: "_ob" }, { name: "_oby" }],
+          },
+          {
+            name: "Inner",
+            field: [
+              { name: "s", number: 1, type: T.string },
+              { name: "i", number: 2, type: T.int32 },
+              // A message that may hold itself.
+              { name: "next", number: 3, type: T.message, typeName: ".kinds.Inner" },
+            ],
+          },
+          { name: "OnlyInner", field: [{ name: "inner", number: 1, type: T.message, typeName: ".kinds.Inner" }] },
+          {
+            name: "WithWrapper",
+            field: [{ name: "w", number: 1, type: T.message, typeName: ".google.protobuf.StringValue" }],
           },
           { name: "WithOdd", field: [{ name: "o", number: 1, type: T.enum, typeName: ".kinds.Odd" }] },
           { name: "WithInt64", field: [{ name: "n", number: 1, type: T.int64 }] },
@@ -103,7 +120,13 @@ const bytes = [new Uint8Array(0), new Uint8Array([0]), new Uint8Array(200).fill(
 function randomMessage(next: () => number) {
   const pick = <T>(values: readonly T[]): T => values[Math.floor(next() * values.length)] as T;
   const maybe = <T>(value: T) => (next() < 0.5 ? value : undefined);
+  // Nested up to four deep, or not at all; an empty one is written too (a set message field is).
+  const inner = (depth: number): Record<string, unknown> | undefined =>
+    depth > 3 || next() < 0.3
+      ? undefined
+      : { s: pick(strings), i: pick(int32s), ...(next() < 0.5 ? { next: inner(depth + 1) } : {}) };
   return create(Every, {
+    inner: inner(0) as never,
     last: pick(strings),
     s: pick(strings),
     b: pick(bytes),
@@ -170,7 +193,8 @@ describe("sizedBinary", () => {
   });
 
   it("does not take a message with a field it does not size", () => {
-    for (const name of ["WithInt64", "WithList", "WithMessage", "WithOneof"]) {
+    // WithMessage holds a message with an int64; protobuf-es holds a StringValue field as a string.
+    for (const name of ["WithInt64", "WithList", "WithMessage", "WithOneof", "WithWrapper"]) {
       assert.equal(sizedBinary(schema(name)), undefined, name);
     }
   });
@@ -188,6 +212,8 @@ describe("sizedBinary", () => {
       "another message": create(schema("WithInt64")),
       "unknown fields": { ...create(Every), $unknown: [{ no: 9, wireType: 0, data: new Uint8Array([1]) }] },
       "unknown fields that are not a list": { ...create(Every), $unknown: null },
+      "a value not of its type, in a message field": { ...create(Every), inner: { ...create(schema("Inner")), s: 5 } },
+      "another message in a message field": { ...create(Every), inner: create(schema("WithOdd")) },
       "a field whose getter throws": Object.defineProperty(create(Every), "s", {
         get: () => {
           throw new Error("no");
@@ -197,6 +223,14 @@ describe("sizedBinary", () => {
     for (const [name, message] of Object.entries(cases)) {
       assert.equal(every?.(message, 0, 1e9), undefined, name);
     }
+  });
+
+  it("leaves to toBinary a message of another type, even one that would read as empty", () => {
+    // Every field of OnlyInner may be absent: without the type check, another message would write as nothing.
+    const onlyInner = sizedBinary(schema("OnlyInner"));
+    assert.ok(onlyInner);
+    assert.equal(onlyInner(create(schema("WithOdd")), 0, 1e9), undefined);
+    assert.equal(onlyInner(create(schema("OnlyInner")), 0, 1e9)?.byteLength, 0);
   });
 
   it("leaves a message over the size limit to connect-es's serialization, which answers its error", () => {
