@@ -2,6 +2,7 @@ import assert from "node:assert/strict";
 import { after, afterEach, before, describe, it } from "node:test";
 import { Code, ConnectError } from "@connectrpc/connect";
 import { createSimpleTestClient } from "../client/simple-test-client.js";
+import { H1Socket, requestHead } from "./support/h1-socket.js";
 import { describeTransport, transports } from "./support/matrix.js";
 import { envelope, h2cRequest } from "./support/raw-http.js";
 import { requestOneBytes } from "./support/request-bytes.js";
@@ -55,6 +56,30 @@ for (const fastPath of ["on", "off"]) {
         const res = await post(unknownPath, "application/grpc-web+proto", envelope(new Uint8Array(0)));
         assert.equal(res.status, 200);
         assert.equal(res.headers.get("grpc-status"), "12");
+      });
+
+      it("gRPC-Web over HTTP/1.1, its chunked body sent after its head: grpc-status 12 once the body is in, the connection kept", async () => {
+        // connect-node sends every HTTP/1.1 body chunked, and under load its head and body go in separate
+        // writes. An answer before the body's end closed the connection, and the client's last write
+        // failed with EPIPE: unavailable, not unimplemented.
+        const socket = new H1Socket(server.port);
+        try {
+          await socket.ready;
+          socket.write(
+            requestHead(unknownPath, { "content-type": "application/grpc-web+proto", "transfer-encoding": "chunked" }),
+          );
+          await assert.rejects(socket.nextResponse(300), /no answer within/);
+          const body = Buffer.from(envelope(new Uint8Array(0)));
+          socket.write(
+            Buffer.concat([Buffer.from(`${body.length.toString(16)}\r\n`), body, Buffer.from("\r\n0\r\n\r\n")]),
+          );
+          const answer = await socket.nextResponse(5_000);
+          assert.equal(answer.headers["grpc-status"], "12");
+          assert.equal(answer.headers.connection, "keep-alive");
+          assert.equal(socket.closed, false);
+        } finally {
+          socket.destroy();
+        }
       });
 
       it("a path that is no RPC at all is a plain 404", async () => {

@@ -1,16 +1,57 @@
+import type { IncomingMessage } from "node:http";
 import { Code, ConnectError } from "@connectrpc/connect";
 import * as connect from "@connectrpc/connect/protocol-connect";
 import * as grpc from "@connectrpc/connect/protocol-grpc";
 import * as grpcWeb from "@connectrpc/connect/protocol-grpc-web";
 import type { FastifyReply, FastifyRequest } from "fastify";
 
+/** How much of an RPC's HTTP/1.1 body is read before its `unimplemented`; past it, it is answered at once. */
+const readFirstBytes = 64 * 1024;
+
 /**
  * Answers a request for a path no route serves in the protocol the client
  * speaks, so that an RPC client sees `unimplemented` rather than an HTTP error
  * it can only guess at. Anything that is not an RPC gets a plain-text 404.
+ *
+ * An RPC over HTTP/1.1 is answered once its body is in (up to a bound):
+ * connect-node sends every body chunked, and an answer before a chunked body
+ * ends closes the connection (server/listen/one-port.ts), so a client still
+ * writing its last chunk failed with EPIPE, `unavailable`, instead.
  */
-export function answerNotFound(request: FastifyRequest, reply: FastifyReply): void {
+export async function answerNotFound(request: FastifyRequest, reply: FastifyReply): Promise<FastifyReply> {
   const contentType = request.headers["content-type"] ?? "";
+  const isRpc =
+    grpcWeb.contentTypeRegExp.test(contentType) ||
+    grpc.contentTypeRegExp.test(contentType) ||
+    (request.method === "POST" && connect.contentTypeRegExp.test(contentType));
+  if (isRpc && request.raw.httpVersionMajor === 1 && !request.raw.complete) {
+    await bodyRead(request.raw as IncomingMessage, readFirstBytes);
+  }
+  answer(request, reply, contentType);
+  return reply;
+}
+
+/** Reads and discards a request body until it ends, its connection goes, or past `limit` bytes. */
+function bodyRead(req: IncomingMessage, limit: number): Promise<void> {
+  return new Promise((resolve) => {
+    let read = 0;
+    const done = () => {
+      req.off("data", onData);
+      req.off("end", done);
+      req.off("close", done);
+      resolve();
+    };
+    const onData = (chunk: Buffer) => {
+      read += chunk.length;
+      if (read > limit) done();
+    };
+    req.on("data", onData);
+    req.once("end", done);
+    req.once("close", done);
+  });
+}
+
+function answer(request: FastifyRequest, reply: FastifyReply, contentType: string): void {
   const error = new ConnectError(`method not found: ${request.method} ${request.url}`, Code.Unimplemented);
 
   if (grpcWeb.contentTypeRegExp.test(contentType) || grpc.contentTypeRegExp.test(contentType)) {
