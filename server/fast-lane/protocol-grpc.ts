@@ -16,42 +16,40 @@ export const envelopeHead = 5;
  * `encodeEnvelope` make it: compressed as negotiated when it is large enough.
  * `framed` is the message after the room it was given for the envelope's
  * head (`Route.binaryAnswer`); uncompressed, the head is written there and
- * the message is not copied.
+ * the message is not copied. A compressed one goes into a slice of Node's
+ * buffer pool: a `Uint8Array` of its own took 0.6–0.8 µs on Node 24 against
+ * 0.12–0.15 µs (by hand, a million 20-byte envelopes).
  */
 function envelope(answering: Answering, framed: Uint8Array): Uint8Array | Promise<Uint8Array> {
   const { compression, plan } = answering;
   const { compressMinBytes } = plan.serving.opt;
-  const length = framed.byteLength - envelopeHead;
-  if (compression === null || length < compressMinBytes) {
-    framed[0] = 0;
-    framed[1] = length >>> 24;
-    framed[2] = (length >>> 16) & 0xff;
-    framed[3] = (length >>> 8) & 0xff;
-    framed[4] = length & 0xff;
-    return framed;
-  }
+  if (compression === null || framed.byteLength - envelopeHead < compressMinBytes) return headed(0, framed);
   return envelopeCompress({ flags: 0, data: framed.subarray(envelopeHead) }, compression, compressMinBytes).then(
-    pooledEnvelope,
+    ({ flags, data }) => {
+      const compressed = Buffer.allocUnsafe(envelopeHead + data.byteLength);
+      compressed.set(data, envelopeHead);
+      return headed(flags, compressed);
+    },
   );
 }
 
-/**
- * A compressed message's envelope, in a slice of Node's buffer pool: its
- * `Uint8Array` of its own took 0.6–0.8 µs on Node 24 against 0.12–0.15 µs
- * (by hand, a million 20-byte envelopes).
- */
-function pooledEnvelope({ flags, data }: { flags: number; data: Uint8Array }): Buffer {
-  const envelope = Buffer.allocUnsafe(envelopeHead + data.byteLength);
-  envelope[0] = flags;
-  envelope.writeUInt32BE(data.byteLength, 1);
-  envelope.set(data, envelopeHead);
-  return envelope;
+/** Writes the envelope's head (flags, then the length of what follows it) into the room before the message. */
+function headed(flags: number, framed: Uint8Array): Uint8Array {
+  const length = framed.byteLength - envelopeHead;
+  framed[0] = flags;
+  framed[1] = length >>> 24;
+  framed[2] = (length >>> 16) & 0xff;
+  framed[3] = (length >>> 8) & 0xff;
+  framed[4] = length & 0xff;
+  return framed;
 }
 
 /** A unary call's answer: its one message (`framed`, see `envelope`), then the trailers. */
 export async function answerUnary(answering: Answering, framed: Uint8Array): Promise<void> {
   const { call, exchange } = answering;
-  const body = await envelope(answering, framed);
+  // Most answers are not compressed: no turn of the microtask queue for them.
+  const enveloped = envelope(answering, framed);
+  const body = enveloped instanceof Uint8Array ? enveloped : await enveloped;
   exchange.answer(200, call.nodeResponseHeader(), body, call.nodeResponseTrailer());
   cutIfStuck(answering);
 }
