@@ -28,6 +28,7 @@ const getList = "/simpletest.SimpleTest/GetList";
 const postList = "/simpletest.SimpleTest/PostList";
 const postAndPost = "/simpletest.SimpleTest/PostAndPost";
 const grpc = { "content-type": "application/grpc", te: "trailers" };
+const grpcWeb = { "content-type": "application/grpc-web+proto", "x-grpc-web": "1" };
 const limit = 1024;
 const requestOne = (hello: string) => {
   const text = Buffer.from(hello);
@@ -294,6 +295,111 @@ const cases: [string, "lane" | "connect-es", (url: string) => Promise<RawRespons
     "gRPC PostAndPost: an undecodable message after good ones",
     "connect-es",
     (url) => h2cRequest(url, postAndPost, grpc, Buffer.concat([stream(2), envelope(Uint8Array.of(0x0a, 0x05))])),
+  ],
+  ["gRPC-Web: a good call", "lane", (url) => h2cRequest(url, getOne, grpcWeb, envelope(requestOne("world")))],
+  [
+    "gRPC-Web over HTTP/1.1: a good call",
+    "lane",
+    (url) => h1Request(url, getOne, grpcWeb, envelope(requestOne("world"))),
+  ],
+  [
+    "gRPC-Web over HTTP/1.1: the content type without +proto",
+    "lane",
+    (url) => h1Request(url, getOne, { "content-type": "application/grpc-web" }, envelope(requestOne("world"))),
+  ],
+  [
+    "gRPC-Web: with a deadline",
+    "lane",
+    (url) => h2cRequest(url, getOne, { ...grpcWeb, "grpc-timeout": "5S" }, envelope(requestOne("x"))),
+  ],
+  [
+    "gRPC-Web: a deadline already passed (the status in the body's one envelope)",
+    "lane",
+    (url) => h2cRequest(url, getOne, { ...grpcWeb, "grpc-timeout": "0n" }, envelope(requestOne("x"))),
+  ],
+  [
+    "gRPC-Web over HTTP/1.1: a deadline already passed",
+    "lane",
+    (url) => h1Request(url, getOne, { ...grpcWeb, "grpc-timeout": "0n" }, envelope(requestOne("x"))),
+  ],
+  [
+    "gRPC-Web: an answer compressed because the client accepts gzip",
+    "lane",
+    (url) =>
+      h2cRequest(url, getOne, { ...grpcWeb, "grpc-accept-encoding": "gzip" }, envelope(requestOne("z".repeat(1000)))),
+  ],
+  [
+    "gRPC-Web: an answer over the size limit",
+    "lane",
+    (url) => h2cRequest(url, getOne, grpcWeb, envelope(requestOne("x".repeat(limit - 12)))),
+  ],
+  [
+    "gRPC-Web: a truncated message",
+    "connect-es",
+    (url) => h2cRequest(url, getOne, grpcWeb, envelope(Uint8Array.of(0x0a, 0x05, 0x61))),
+  ],
+  [
+    "gRPC-Web: two messages for a unary method",
+    "connect-es",
+    (url) => h2cRequest(url, getOne, grpcWeb, Buffer.concat([envelope(requestOne("a")), envelope(requestOne("b"))])),
+  ],
+  [
+    "gRPC-Web: an envelope flagged as trailers",
+    "connect-es",
+    (url) => h2cRequest(url, getOne, grpcWeb, envelope(requestOne("a"), 0x80)),
+  ],
+  [
+    "gRPC-Web: a request over the size limit",
+    "connect-es",
+    (url) => h2cRequest(url, getOne, grpcWeb, envelope(requestOne("x".repeat(limit + 10)))),
+  ],
+  [
+    "gRPC-Web: a request with an Origin (CORS acts on it)",
+    "connect-es",
+    (url) => h2cRequest(url, getOne, { ...grpcWeb, origin: "http://example.com" }, envelope(requestOne("x"))),
+  ],
+  [
+    "gRPC-Web: the text encoding",
+    "connect-es",
+    (url) =>
+      h2cRequest(
+        url,
+        getOne,
+        { "content-type": "application/grpc-web-text" },
+        Buffer.from(Buffer.from(envelope(requestOne("x"))).toString("base64")),
+      ),
+  ],
+  [
+    "gRPC-Web: JSON messages",
+    "connect-es",
+    (url) => h2cRequest(url, getOne, { "content-type": "application/grpc-web+json" }, envelope(Buffer.from("{}"))),
+  ],
+  ["gRPC-Web GetList: a good call", "lane", (url) => h2cRequest(url, getList, grpcWeb, envelope(requestOne("world")))],
+  [
+    "gRPC-Web GetList over HTTP/1.1: a good call",
+    "lane",
+    (url) => h1Request(url, getList, grpcWeb, envelope(requestOne("world"))),
+  ],
+  [
+    "gRPC-Web GetList: a client that accepts gzip",
+    "lane",
+    (url) =>
+      h2cRequest(url, getList, { ...grpcWeb, "grpc-accept-encoding": "gzip" }, envelope(requestOne("z".repeat(900)))),
+  ],
+  [
+    "gRPC-Web GetList: a deadline already passed",
+    "lane",
+    (url) => h2cRequest(url, getList, { ...grpcWeb, "grpc-timeout": "0n" }, envelope(requestOne("x"))),
+  ],
+  [
+    "gRPC-Web GetList: two messages for a server-streaming method",
+    "connect-es",
+    (url) => h2cRequest(url, getList, grpcWeb, Buffer.concat([envelope(requestOne("a")), envelope(requestOne("b"))])),
+  ],
+  [
+    "gRPC-Web PostList: a client stream (connect-es's)",
+    "connect-es",
+    (url) => h2cRequest(url, postList, grpcWeb, stream(3)),
   ],
   [
     "Connect proto over h2c: a good call",

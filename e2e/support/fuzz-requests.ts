@@ -165,10 +165,11 @@ const grpcTimeouts: Record<Timeout, string> = {
 };
 
 /**
- * Requests of the shapes the fast lane takes (gRPC and Connect unary,
- * gRPC server streaming, no Origin, identity encoding): good messages of
- * sizes up to and past `maxBytes`, near-valid ones, and deadlines good and
- * bad; mixed with `fuzzRequest`'s, they exercise both paths of a server.
+ * Requests of the shapes the fast lane takes (gRPC, gRPC-Web and Connect
+ * unary, gRPC and gRPC-Web server streaming, no Origin, identity encoding):
+ * good messages of sizes up to and past `maxBytes`, near-valid ones, and
+ * deadlines good and bad; mixed with `fuzzRequest`'s, they exercise both
+ * paths of a server.
  */
 export const laneShapedRequest = (maxBytes: number): fc.Arbitrary<FuzzRequest> =>
   fc
@@ -176,6 +177,8 @@ export const laneShapedRequest = (maxBytes: number): fc.Arbitrary<FuzzRequest> =
       shape: fc.constantFrom(
         { protocol: "grpc", codec: "proto", method: methods[0] },
         { protocol: "grpc", codec: "proto", method: methods[1] },
+        { protocol: "grpc-web", codec: "proto", method: methods[0] },
+        { protocol: "grpc-web", codec: "proto", method: methods[1] },
         { protocol: "connect", codec: "proto", method: methods[0] },
         { protocol: "connect", codec: "json", method: methods[0] },
       ),

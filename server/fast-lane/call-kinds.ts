@@ -1,6 +1,7 @@
 import type { ConnectError } from "@connectrpc/connect";
 import { type Answering, asConnectError } from "./answering.js";
 import { LaneResponse } from "./call-views.js";
+import { isEnveloped } from "./choose-call.js";
 import { adoptHeaders, invokeStream, invokeUnary } from "./invoke.js";
 import { listed } from "./message-streams.js";
 import * as connect from "./protocol-connect.js";
@@ -16,6 +17,7 @@ export const unary: Kind = {
   async serve(answering, [input]) {
     const { plan, call, exchange } = answering;
     const { serving, route } = plan;
+    const enveloped = isEnveloped(plan.shape);
     let answer: Uint8Array;
     try {
       const values = serving.options.contextValues(exchange.info);
@@ -28,23 +30,23 @@ export const unary: Kind = {
       answer =
         plan.shape === "connect-json"
           ? route.serialization.getO(false).serialize(result.message)
-          : route.binaryAnswer(result.message, plan.shape === "grpc" ? grpc.envelopeHead : 0);
+          : route.binaryAnswer(result.message, enveloped ? grpc.envelopeHead : 0);
     } catch (e) {
       return unary.fail(answering, e);
     }
     call.end();
-    return plan.shape === "grpc" ? grpc.answerUnary(answering, answer) : connect.answerUnary(answering, answer);
+    return enveloped ? grpc.answerUnary(answering, answer) : connect.answerUnary(answering, answer);
   },
 
   async fail(answering, e) {
     answering.call.end(e);
     const error = asConnectError(e);
-    if (answering.plan.shape === "grpc") grpc.answerError(answering, error);
+    if (isEnveloped(answering.plan.shape)) await grpc.answerError(answering, error);
     else await connect.answerError(answering, error);
   },
 };
 
-/** Server, client and bidi streaming; gRPC only: Connect's streaming protocol is connect-es's. */
+/** Server, client and bidi streaming over gRPC, server streaming over gRPC-Web; Connect's streaming protocol is connect-es's. */
 export const streaming: Kind & {
   /** With the requests as they come (a stream the lane reads itself, see live-requests.ts). */
   serveLive(answering: Answering, requests: AsyncIterable<unknown>): Promise<void>;
@@ -76,7 +78,7 @@ async function streamAnswers(answering: Answering, requests: AsyncIterable<unkno
     error = asConnectError(e);
   }
   call.end();
-  writer.finish(error);
+  await writer.finish(error);
 }
 
 /** A request stream whose first read fails with `reason`. */

@@ -12,7 +12,7 @@ import * as connect from "@connectrpc/connect/protocol-connect";
 import * as grpc from "@connectrpc/connect/protocol-grpc";
 import { declaresTooLong } from "./declared-length.js";
 import type { FastLaneOptions } from "./fast-lane.js";
-import { sizedBinary } from "./sized-binary.js";
+import { sizedBinary, withRoom } from "./sized-binary.js";
 
 /** connect-es's options, validated and completed as its handlers use them. */
 export type Options = ReturnType<typeof validateUniversalHandlerOptions>;
@@ -40,13 +40,18 @@ export interface Serving {
 }
 
 /** The shapes the lane serves, by content type; any other request is not touched. */
-export type Shape = "grpc" | "connect-proto" | "connect-json";
+export type Shape = "grpc" | "grpc-web" | "connect-proto" | "connect-json";
 const shapes: Readonly<Record<string, Shape>> = {
   "application/grpc": "grpc",
   "application/grpc+proto": "grpc",
+  "application/grpc-web": "grpc-web",
+  "application/grpc-web+proto": "grpc-web",
   "application/proto": "connect-proto",
   "application/json": "connect-json",
 };
+
+/** Whether the shape's messages come and go in envelopes, the status in trailers (gRPC and gRPC-Web). */
+export const isEnveloped = (shape: Shape): boolean => shape === "grpc" || shape === "grpc-web";
 
 /** A call the lane takes, as its headers tell it. */
 export interface Plan {
@@ -77,13 +82,6 @@ export function routesOf(services: readonly ServiceImplSpec[], opt: Options): Ma
   return routes;
 }
 
-function withRoom(bytes: Uint8Array, room: number): Uint8Array {
-  if (room === 0) return bytes;
-  const out = Buffer.allocUnsafe(room + bytes.byteLength);
-  out.set(bytes, room);
-  return out;
-}
-
 /** The request's head, as either way in (compatibility request or raw HTTP/2 stream) gives it. */
 export interface RequestHead {
   readonly method: string | undefined;
@@ -97,8 +95,9 @@ export interface RequestHead {
  * How the lane would serve a request with this head, or undefined if it
  * would not: a POST to a route, of a shape it serves, without an Origin (CORS
  * would act on it), an encoding, a declared length over the limit or a
- * deadline connect-es would refuse; gRPC only over HTTP/2, and streaming
- * methods only over gRPC.
+ * deadline connect-es would refuse; gRPC only over HTTP/2; streaming methods
+ * over gRPC, and server streaming over gRPC-Web too (whose requests, one
+ * message, are read as a unary call's).
  */
 export function chooseCall(serving: Serving, head: RequestHead): Plan | undefined {
   const { method, path, authority, headers } = head;
@@ -107,11 +106,12 @@ export function chooseCall(serving: Serving, head: RequestHead): Plan | undefine
   const route = serving.routes.get(path ?? "");
   const shape = route && shapes[headers["content-type"] ?? ""];
   if (route === undefined || shape === undefined || headers.origin !== undefined) return undefined;
-  if (route.spec.kind !== "unary" && shape !== "grpc") return undefined;
+  const kind = route.spec.kind;
+  if (kind !== "unary" && shape !== "grpc" && (kind !== "server_streaming" || shape !== "grpc-web")) return undefined;
   let timeout: ReturnType<typeof grpc.parseTimeout>;
-  if (shape === "grpc") {
+  if (isEnveloped(shape)) {
     const encoding = headers["grpc-encoding"];
-    if (!head.overHttp2 || (encoding !== undefined && encoding !== "identity")) return undefined;
+    if ((shape === "grpc" && !head.overHttp2) || (encoding !== undefined && encoding !== "identity")) return undefined;
     timeout = grpc.parseTimeout(headerValue(headers["grpc-timeout"]), opt.maxTimeoutMs);
   } else {
     const encoding = headers["content-encoding"];
@@ -130,9 +130,9 @@ export function chooseCall(serving: Serving, head: RequestHead): Plan | undefine
 export function negotiateCompression(
   opt: Options,
   headers: http2.IncomingHttpHeaders,
-  isGrpc: boolean,
+  enveloped: boolean,
 ): Compression | null {
-  const acceptHeader = isGrpc ? grpc.headerAcceptEncoding : connect.headerUnaryAcceptEncoding;
+  const acceptHeader = enveloped ? grpc.headerAcceptEncoding : connect.headerUnaryAcceptEncoding;
   return compressionNegotiate(
     opt.acceptCompression,
     null,

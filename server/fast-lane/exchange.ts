@@ -40,12 +40,16 @@ export interface Exchange {
   rstCode(): number | undefined;
   /** A whole answer: head, body and, unless undefined, trailers. */
   answer(status: number, header: NodeHeaders, body: Uint8Array | undefined, trailer: NodeHeaders | undefined): void;
-  /** The head of a streamed answer (status 200, trailers to follow), sent with the first part; then `send` each part and `finish`. */
-  head(header: NodeHeaders): void;
+  /**
+   * The head of a streamed answer (status 200; trailers to follow if
+   * `trailed`), sent with the first part; then `send` each part and `finish`.
+   */
+  head(header: NodeHeaders, trailed: boolean): void;
   /** False when the part waits in a buffer: wait for `onceDrained` before sending more. */
   send(bytes: Uint8Array): boolean;
   onceDrained(callback: () => void): () => void;
-  finish(trailer: NodeHeaders): void;
+  /** Ends a streamed answer, with its trailers if its head said so. */
+  finish(trailer: NodeHeaders | undefined): void;
   /**
    * The HTTP/2 stream, if the answer left it open: holding more answer bytes
    * than its buffer should (the client does not read), or with a request
@@ -116,7 +120,7 @@ export class CompatExchange implements Exchange {
     if (body === undefined) this.#out.end();
     else this.#out.end(body);
   }
-  head(header: NodeHeaders) {
+  head(header: NodeHeaders, _trailed: boolean) {
     this.#head(200, header);
   }
   send(bytes: Uint8Array) {
@@ -126,8 +130,8 @@ export class CompatExchange implements Exchange {
     this.#out.once("drain", callback);
     return () => void this.#out.off("drain", callback);
   }
-  finish(trailer: NodeHeaders) {
-    this.#out.addTrailers(trailer);
+  finish(trailer: NodeHeaders | undefined) {
+    if (trailer !== undefined) this.#out.addTrailers(trailer);
     this.#out.end();
   }
   stuckStream() {
@@ -176,6 +180,7 @@ export class StreamExchange implements Exchange {
   readonly #extraHeaders: Readonly<Record<string, string>>;
   readonly #compat: () => void;
   #heldHead: NodeHeaders | undefined;
+  #trailed = true;
   readonly headers: http2.IncomingHttpHeaders;
   readonly rawHeaders: readonly string[];
 
@@ -234,9 +239,10 @@ export class StreamExchange implements Exchange {
     if (body === undefined) this.#stream.end();
     else this.#stream.end(body);
   }
-  head(header: NodeHeaders) {
+  head(header: NodeHeaders, trailed: boolean) {
     // Sent with the first part, or with the trailers as Trailers-Only if none comes.
     this.#heldHead = header;
+    this.#trailed = trailed;
   }
   send(bytes: Uint8Array) {
     this.#sendHead();
@@ -253,7 +259,7 @@ export class StreamExchange implements Exchange {
     this.#stream.once("drain", callback);
     return () => void this.#stream.off("drain", callback);
   }
-  finish(trailer: NodeHeaders) {
+  finish(trailer: NodeHeaders | undefined) {
     if (this.#stream.destroyed) return;
     const held = this.#heldHead;
     if (held !== undefined) {
@@ -261,7 +267,7 @@ export class StreamExchange implements Exchange {
       this.#respond(200, Object.assign(held, trailer), false, true);
       return;
     }
-    this.#sendTrailers(trailer);
+    if (trailer !== undefined) this.#sendTrailers(trailer);
     this.#stream.end();
   }
   stuckStream() {
@@ -291,7 +297,7 @@ export class StreamExchange implements Exchange {
     const held = this.#heldHead;
     if (held === undefined) return;
     this.#heldHead = undefined;
-    this.#respond(200, held, true);
+    this.#respond(200, held, this.#trailed);
   }
   #sendTrailers(trailer: NodeHeaders) {
     this.#stream.once("wantTrailers", () => this.#stream.sendTrailers(trailer));

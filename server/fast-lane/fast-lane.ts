@@ -3,6 +3,7 @@ import type { ContextValues, ServiceImplSpec } from "@connectrpc/connect";
 import { type UniversalHandlerOptions, validateUniversalHandlerOptions } from "@connectrpc/connect/protocol";
 import * as connect from "@connectrpc/connect/protocol-connect";
 import * as grpc from "@connectrpc/connect/protocol-grpc";
+import * as grpcWeb from "@connectrpc/connect/protocol-grpc-web";
 import type { CallDeadline } from "../call-deadline.js";
 import { type CallGate, gatesOffTheLane } from "../call-gates.js";
 import type { RequestBodyBudget } from "../request-body-budget.js";
@@ -10,11 +11,13 @@ import type { Answering } from "./answering.js";
 import { streaming, unary } from "./call-kinds.js";
 import {
   chooseCall,
+  isEnveloped,
   negotiateCompression,
   type Plan,
   type RequestHead,
   routesOf,
   type Serving,
+  type Shape,
 } from "./choose-call.js";
 import { envelopeRefused } from "./declared-length.js";
 import {
@@ -29,6 +32,14 @@ import {
 import { LaneCall, LiveCalls } from "./lane-call.js";
 import { readRequest } from "./read-request.js";
 import type { NodeRequest } from "./request-body.js";
+
+/** The content type of an answer, by the shape of its call, as connect-es's handlers set it. */
+const contentTypes: Readonly<Record<Shape, string>> = {
+  grpc: grpc.contentTypeProto,
+  "grpc-web": grpcWeb.contentTypeProto,
+  "connect-proto": connect.contentTypeUnaryProto,
+  "connect-json": connect.contentTypeUnaryJson,
+};
 
 export type Listener = (req: NodeRequest, res: NodeResponse) => void;
 
@@ -144,7 +155,7 @@ export function createFastLane(): FastLane {
   }
 
   function serve(planned: Plan, exchange: Exchange): void {
-    const compression = negotiateCompression(planned.serving.opt, exchange.headers, planned.shape === "grpc");
+    const compression = negotiateCompression(planned.serving.opt, exchange.headers, isEnveloped(planned.shape));
     const call = startCall(planned, exchange, compression !== null ? compression.name : undefined);
     const answering: Answering = { plan: planned, call, compression, exchange };
     const kind = planned.route.spec.kind === "unary" ? unary : streaming;
@@ -172,21 +183,16 @@ export function createFastLane(): FastLane {
 
   /** The call's state, its response headers as connect-es starts them; ended at once if the server is shutting down. */
   function startCall({ serving, route, shape, timeoutMs }: Plan, exchange: Exchange, encoding: string | undefined) {
-    const isGrpc = shape === "grpc";
-    const responseHeader: NodeHeaders = isGrpc
-      ? { [grpc.headerContentType]: grpc.contentTypeProto }
-      : {
-          [connect.headerContentType]:
-            shape === "connect-proto" ? connect.contentTypeUnaryProto : connect.contentTypeUnaryJson,
-        };
-    if (isGrpc && encoding !== undefined) responseHeader[grpc.headerEncoding] = encoding;
+    const enveloped = isEnveloped(shape);
+    const responseHeader: NodeHeaders = { [connect.headerContentType]: contentTypes[shape] };
+    if (enveloped && encoding !== undefined) responseHeader[grpc.headerEncoding] = encoding;
     const call = new LaneCall({
-      protocolName: isGrpc ? "grpc" : "connect",
+      protocolName: shape === "grpc" || shape === "grpc-web" ? shape : "connect",
       exchange,
       clientTimeoutMs: timeoutMs,
       deadline: serving.options.deadline.limit(route.procedure, timeoutMs),
       responseHeader,
-      responseTrailer: isGrpc ? { [grpc.headerGrpcStatus]: grpc.grpcStatusOk } : undefined,
+      responseTrailer: enveloped ? { [grpc.headerGrpcStatus]: grpc.grpcStatusOk } : undefined,
       onEnd: forget,
     });
     const shutdown = serving.opt.shutdownSignal;

@@ -2,7 +2,7 @@ import { Code, ConnectError } from "@connectrpc/connect";
 import type { Exchange, NodeHeaders } from "./exchange.js";
 
 export interface LaneCallInit {
-  readonly protocolName: "grpc" | "connect";
+  readonly protocolName: "grpc" | "grpc-web" | "connect";
   readonly exchange: Exchange;
   /** The timeout the client asked for, as connect-es parsed it. */
   readonly clientTimeoutMs: number | undefined;
@@ -127,6 +127,11 @@ export class LaneCall {
   /** The response header as it stands, for Node: the initial one unless someone has read it. */
   nodeResponseHeader(): NodeHeaders {
     return this.#responseHeader === undefined ? this.#init.responseHeader : nodeHeaders(this.#responseHeader);
+  }
+
+  /** The response trailer if someone has read it (and so may have changed it); else it is still the initial one. */
+  readResponseTrailer(): Headers | undefined {
+    return this.#responseTrailer;
   }
 
   /** The response trailer as it stands, for Node; undefined when the protocol sends none. */

@@ -1,7 +1,7 @@
 import type { ConnectError } from "@connectrpc/connect";
 import { EnvelopeProgress } from "../envelope-progress.js";
 import { connectionOf } from "../request-body-budget.js";
-import type { Plan, Route, Shape } from "./choose-call.js";
+import { isEnveloped, type Plan, type Route, type Shape } from "./choose-call.js";
 import type { Exchange } from "./exchange.js";
 import type { LaneCall } from "./lane-call.js";
 import { LiveRequests } from "./live-requests.js";
@@ -54,11 +54,11 @@ export function readRequest(
   exchange: Exchange,
   then: RequestOutcome,
 ): void {
-  const isGrpc = shape === "grpc";
+  const enveloped = isEnveloped(shape);
   const streamed = route.spec.kind === "client_streaming" || route.spec.kind === "bidi_streaming";
   const limit = streamed
     ? Math.min(shortStreamBytes, serving.opt.readMaxBytes + 5)
-    : isGrpc
+    : enveloped
       ? serving.opt.readMaxBytes + 5
       : serving.opt.readMaxBytes;
   const budget = serving.options.bodyBudget;
@@ -72,7 +72,7 @@ export function readRequest(
     (resolve) => {
       const meter = budget.meter(connectionOf(exchange.body));
       const expire = (error: ConnectError) => call.end(error);
-      const refused = isGrpc ? serving.envelopeRefused : undefined;
+      const refused = enveloped ? serving.envelopeRefused : undefined;
       if (!streamed) {
         meter.startClock(expire);
         return readBody(exchange.body, limit, resolve, resolve, meter, { refused });
@@ -129,7 +129,7 @@ export function readRequest(
 function parse(route: Route, shape: Shape, streamed: boolean, body: Buffer): unknown[] | undefined {
   const serialization = route.serialization.getI(shape !== "connect-json");
   try {
-    if (shape !== "grpc") return [serialization.parse(body)];
+    if (!isEnveloped(shape)) return [serialization.parse(body)];
     const inputs: unknown[] = [];
     // Uncompressed envelopes, back to back to the end: exactly one unless the request streams.
     for (let at = 0; at < body.length; ) {

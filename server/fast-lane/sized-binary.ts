@@ -238,3 +238,11 @@ function writeInt32(out: Buffer, at: number, value: number): number {
   out[at++] = 1;
   return at;
 }
+
+/** Bytes written already, copied after `room` bytes (for an envelope's head). */
+export function withRoom(bytes: Uint8Array, room: number): Uint8Array {
+  if (room === 0) return bytes;
+  const out = Buffer.allocUnsafe(room + bytes.byteLength);
+  out.set(bytes, room);
+  return out;
+}
