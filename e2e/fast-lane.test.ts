@@ -29,6 +29,8 @@ const postList = "/simpletest.SimpleTest/PostList";
 const postAndPost = "/simpletest.SimpleTest/PostAndPost";
 const grpc = { "content-type": "application/grpc", te: "trailers" };
 const grpcWeb = { "content-type": "application/grpc-web+proto", "x-grpc-web": "1" };
+/** The one origin both servers' CORS_ORIGINS list. */
+const listedOrigin = "http://allowed.example";
 const limit = 1024;
 const requestOne = (hello: string) => {
   const text = Buffer.from(hello);
@@ -354,9 +356,25 @@ const cases: [string, "lane" | "connect-es", (url: string) => Promise<RawRespons
     (url) => h2cRequest(url, getOne, grpcWeb, envelope(requestOne("x".repeat(limit + 10)))),
   ],
   [
-    "gRPC-Web: a request with an Origin (CORS acts on it)",
+    "gRPC-Web: a call from a page of a listed origin (CORS lets it read the answer)",
+    "lane",
+    (url) => h2cRequest(url, getOne, { ...grpcWeb, origin: listedOrigin }, envelope(requestOne("x"))),
+  ],
+  [
+    "gRPC-Web over HTTP/1.1: a call from a page of another origin (CORS says nothing its browser would accept)",
+    "lane",
+    (url) => h1Request(url, getOne, { ...grpcWeb, origin: "http://example.com" }, envelope(requestOne("x"))),
+  ],
+  [
+    "gRPC-Web GetList: a call from a page of a listed origin, a deadline already passed",
+    "lane",
+    (url) =>
+      h2cRequest(url, getList, { ...grpcWeb, origin: listedOrigin, "grpc-timeout": "0n" }, envelope(requestOne("x"))),
+  ],
+  [
+    "gRPC-Web: a call from a page of a listed origin, a truncated message",
     "connect-es",
-    (url) => h2cRequest(url, getOne, { ...grpcWeb, origin: "http://example.com" }, envelope(requestOne("x"))),
+    (url) => h2cRequest(url, getOne, { ...grpcWeb, origin: listedOrigin }, envelope(Uint8Array.of(0x0a, 0x05, 0x61))),
   ],
   [
     "gRPC-Web: the text encoding",
@@ -429,6 +447,22 @@ const cases: [string, "lane" | "connect-es", (url: string) => Promise<RawRespons
       ),
   ],
   [
+    "Connect JSON over HTTP/1.1: a call from a page of a listed origin",
+    "lane",
+    (url) => h1Request(url, getOne, { "content-type": "application/json", origin: listedOrigin }, Buffer.from("{}")),
+  ],
+  [
+    "Connect proto over h2c: a call from a page of another origin, an answer over the size limit",
+    "lane",
+    (url) =>
+      h2cRequest(
+        url,
+        getOne,
+        { "content-type": "application/proto", origin: "null" },
+        requestOne("x".repeat(limit - 12)),
+      ),
+  ],
+  [
     "Connect JSON over HTTP/1.1: a wrong JSON type",
     "connect-es",
     (url) => h1Request(url, getOne, { "content-type": "application/json" }, Buffer.from('{"hello":1}')),
@@ -489,7 +523,7 @@ describe("the fast lane answers exactly as connect-es does (FAST_PATH=on vs off)
   let off: InProcessServer;
   const logOf = { on: [] as string[], off: [] as string[] };
   before(async () => {
-    const env = { MAX_MESSAGE_BYTES: String(limit), LOG_LEVEL: "info" };
+    const env = { MAX_MESSAGE_BYTES: String(limit), LOG_LEVEL: "info", CORS_ORIGINS: listedOrigin };
     [on, off] = await Promise.all([
       startServer({ ...env, FAST_PATH: "on" }, { logStream: { write: (line) => logOf.on.push(line) } }),
       startServer({ ...env, FAST_PATH: "off" }, { logStream: { write: (line) => logOf.off.push(line) } }),
@@ -756,7 +790,7 @@ describe("interceptors on the fast lane see a request as connect-es gives it", (
       interceptors: [copies, replaces, reads],
       contextValues: () => createContextValues(),
       gates: [],
-      corsHeaders: {},
+      corsHeaders: () => ({}),
       deadline: createCallDeadline({ maxTimeoutMs: 60_000, unbounded: [], stuckStreamGraceMs: 1_000 }),
       bodyBudget: createRequestBodyBudget({ perConnectionBytes: 2 ** 24, perServerBytes: 2 ** 27, timeoutMs: 30_000 }),
       log: { error: () => assert.fail("the lane failed a call") },

@@ -295,7 +295,7 @@ export async function buildApp(config: Config, options: BuildOptions = {}): Prom
       bodyBudget,
       services,
       contextValues: (raw) => callTransport(raw, requestLog(raw)),
-      corsHeaders: cors.withoutOrigin,
+      corsHeaders: cors.headersFor,
       log: app.log,
     });
     app.addHook("preClose", async () => fastLane.stop());

@@ -29,7 +29,7 @@ describe("call gates", () => {
         createFastLane().serve({
           services: [],
           gates: [deadline, auth],
-          corsHeaders: {},
+          corsHeaders: () => ({}),
           contextValues: () => createContextValues(),
           deadline: { limit: () => undefined, callEnded: () => {} },
           bodyBudget: createRequestBodyBudget({ perConnectionBytes: 1024, perServerBytes: 1024, timeoutMs: 1_000 }),

@@ -61,9 +61,10 @@ export interface Config {
   /** Where /metrics and /healthz are served apart from the public port (ADMIN_PORT); unset: on the public port. */
   readonly admin?: { readonly host: string; readonly port: number };
   /**
-   * Serve the hot calls on the fast lane (server/fast-lane/): unary calls over gRPC (binary, HTTP/2)
-   * and Connect (binary or JSON, POST), and server-streaming calls over gRPC, with uncompressed
-   * requests and no Origin. It hands everything else to connect-es; off, every call goes there.
+   * Serve the hot calls on the fast lane (server/fast-lane/): every kind of call over gRPC (binary,
+   * HTTP/2), unary and server-streaming calls over gRPC-Web (binary), unary calls over Connect
+   * (binary or JSON, POST), with uncompressed requests. It hands everything else to connect-es;
+   * off, every call goes there.
    */
   readonly fastPath: boolean;
   /** Server processes sharing the port (node:cluster); 1 serves from this process. */

@@ -91,20 +91,25 @@ describe("cross-origin calls", () => {
   });
 });
 
-describe("what CORS does to a request without an Origin (what the fast lane adds to its answers)", () => {
-  for (const origins of [[], ["http://localhost:5173"]]) {
-    it(`is what @fastify/cors does, with CORS_ORIGINS=${origins.join(",")}`, async () => {
-      const { options, withoutOrigin } = corsOf(origins);
-      const app = fastify();
-      await app.register(fastifyCors, options);
-      app.post("/", async () => "ok");
-      const response = await app.inject({ method: "POST", url: "/" });
-      await app.close();
-      const added = Object.entries(response.headers).filter(
-        ([name]) => name === "vary" || name.startsWith("access-control-"),
-      );
-      assert.deepEqual(Object.fromEntries(added), withoutOrigin);
-      assert.deepEqual(withoutOrigin, { vary: "Origin" });
-    });
+describe("what CORS does to a call's answer, by its Origin (what the fast lane adds to its answers)", () => {
+  const listed = "http://localhost:5173";
+  for (const origins of [[], [listed]]) {
+    for (const origin of [undefined, listed, "http://evil.example", "null"]) {
+      it(`is what @fastify/cors does, with CORS_ORIGINS=${origins.join(",")} and Origin ${origin}`, async () => {
+        const { options, headersFor } = corsOf(origins);
+        const app = fastify();
+        await app.register(fastifyCors, options);
+        app.post("/", async () => "ok");
+        const response = await app.inject({ method: "POST", url: "/", headers: origin ? { origin } : {} });
+        await app.close();
+        const added = Object.entries(response.headers).filter(
+          ([name]) => name === "vary" || name.startsWith("access-control-"),
+        );
+        assert.deepEqual(Object.fromEntries(added), headersFor(origin));
+        const readable = origin === listed && origins.includes(listed);
+        assert.equal(headersFor(origin)["access-control-allow-origin"], readable ? listed : undefined);
+        assert.equal(headersFor(origin).vary, "Origin");
+      });
+    }
   }
 });

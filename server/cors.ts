@@ -10,13 +10,14 @@ export interface Cors {
    */
   readonly options: FastifyCorsOptions;
   /**
-   * The headers @fastify/cors puts on the answer to a request that sends no
-   * Origin, the only requests the fast lane serves (it declines any with
-   * one, which @fastify/cors would act on): `vary: Origin` whenever the
-   * allowed origin is not one fixed string, as @fastify/cors decides it
-   * (https://fetch.spec.whatwg.org/#cors-protocol-and-http-caches).
+   * The headers @fastify/cors puts on the answer to a call (not a preflight)
+   * with this Origin, or with none: `vary: Origin` whenever the allowed origin
+   * is not one fixed string, as @fastify/cors decides it
+   * (https://fetch.spec.whatwg.org/#cors-protocol-and-http-caches); for a
+   * listed origin also that it may read the answer, and the headers it may
+   * read. The fast lane puts them on the answers it writes.
    */
-  readonly withoutOrigin: Readonly<Record<string, string>>;
+  readonly headersFor: (origin: string | undefined) => Readonly<Record<string, string>>;
 }
 
 /**
@@ -26,15 +27,24 @@ export interface Cors {
  */
 export function corsOf(origins: readonly string[]): Cors {
   const allowed = new Set(origins);
+  const exposedHeaders = [...connectCors.exposedHeaders];
   const options: FastifyCorsOptions = {
     origin: (origin, callback) => callback(null, origin !== undefined && allowed.has(origin)),
     methods: [...connectCors.allowedMethods],
     // W3C Trace Context, which the page and traced clients send: the server's span continues their trace.
     allowedHeaders: [...connectCors.allowedHeaders, "traceparent", "tracestate"],
-    exposedHeaders: [...connectCors.exposedHeaders],
+    exposedHeaders,
     // Browsers cap this (Chromium at 2 h); it spares a preflight before most calls.
     maxAge: 7200,
   };
   const varies = typeof options.origin !== "string" && options.origin !== false;
-  return { options, withoutOrigin: varies ? { vary: "Origin" } : {} };
+  const anyOrigin: Readonly<Record<string, string>> = varies ? { vary: "Origin" } : {};
+  const exposed = exposedHeaders.join(", ");
+  return {
+    options,
+    headersFor: (origin) =>
+      origin !== undefined && allowed.has(origin)
+        ? { ...anyOrigin, "access-control-allow-origin": origin, "access-control-expose-headers": exposed }
+        : anyOrigin,
+  };
 }

@@ -93,9 +93,8 @@ export interface RequestHead {
 
 /**
  * How the lane would serve a request with this head, or undefined if it
- * would not: a POST to a route, of a shape it serves, without an Origin (CORS
- * would act on it), an encoding, a declared length over the limit or a
- * deadline connect-es would refuse; gRPC only over HTTP/2; streaming methods
+ * would not: a POST to a route, of a shape it serves, without an encoding, a
+ * declared length over the limit or a deadline connect-es would refuse; gRPC only over HTTP/2; streaming methods
  * over gRPC, and server streaming over gRPC-Web too (whose requests, one
  * message, are read as a unary call's).
  */
@@ -105,7 +104,7 @@ export function chooseCall(serving: Serving, head: RequestHead): Plan | undefine
   const { opt } = serving;
   const route = serving.routes.get(path ?? "");
   const shape = route && shapes[headers["content-type"] ?? ""];
-  if (route === undefined || shape === undefined || headers.origin !== undefined) return undefined;
+  if (route === undefined || shape === undefined) return undefined;
   const kind = route.spec.kind;
   if (kind !== "unary" && shape !== "grpc" && (kind !== "server_streaming" || shape !== "grpc-web")) return undefined;
   let timeout: ReturnType<typeof grpc.parseTimeout>;

@@ -55,11 +55,8 @@ export interface FastLaneOptions extends Partial<Omit<UniversalHandlerOptions, "
   readonly gates: readonly CallGate[];
   /** The deadline rule the router's request gate applies, and what resets HTTP/2 streams left open. */
   readonly deadline: Pick<CallDeadline, "limit" | "callEnded">;
-  /**
-   * The headers CORS puts on the answer to a request without an Origin (the
-   * lane declines any with one): connect-fastify passes Fastify's on.
-   */
-  readonly corsHeaders: Readonly<Record<string, string>>;
+  /** The headers CORS puts on the answer to a call with this Origin, or none: connect-fastify passes Fastify's on. */
+  readonly corsHeaders: (origin: string | undefined) => Readonly<Record<string, string>>;
   /** What bounds the request bytes held and the time they take to arrive, as on the router. */
   readonly bodyBudget: Pick<RequestBodyBudget, "admit" | "meter">;
   /** Where a failure of the lane itself is told (one the call's own error handling did not catch). */
@@ -133,7 +130,7 @@ export function createFastLane(): FastLane {
         overHttp2: req.httpVersion === "2.0",
       });
       if (planned === undefined) return next(req, res);
-      serve(planned, new CompatExchange(req, res, planned.serving.options.corsHeaders, next));
+      serve(planned, new CompatExchange(req, res, planned.serving.options.corsHeaders(req.headers.origin), next));
     };
 
   function takeStream(
@@ -150,7 +147,8 @@ export function createFastLane(): FastLane {
       overHttp2: true,
     });
     if (planned === undefined) return false;
-    serve(planned, new StreamExchange(stream, headers, rawHeaders, planned.serving.options.corsHeaders, compat));
+    const cors = planned.serving.options.corsHeaders(headers.origin);
+    serve(planned, new StreamExchange(stream, headers, rawHeaders, cors, compat));
     return true;
   }
 
