@@ -46,7 +46,10 @@ export const unary: Kind = {
   },
 };
 
-/** Server, client and bidi streaming over gRPC, server streaming over gRPC-Web; Connect's streaming protocol is connect-es's. */
+/**
+ * Server, client and bidi streaming over gRPC, server streaming over
+ * gRPC-Web; Connect's streaming protocol is connect-es's.
+ */
 export const streaming: Kind & {
   /** With the requests as they come (a stream the lane reads itself, see live-requests.ts). */
   serveLive(answering: Answering, requests: AsyncIterable<unknown>): Promise<void>;

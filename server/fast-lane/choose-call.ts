@@ -50,7 +50,7 @@ const shapes: Readonly<Record<string, Shape>> = {
   "application/json": "connect-json",
 };
 
-/** Whether the shape's messages come and go in envelopes, the status in trailers (gRPC and gRPC-Web). */
+/** Whether the shape's messages come and go in envelopes, the status after them (gRPC and gRPC-Web). */
 export const isEnveloped = (shape: Shape): boolean => shape === "grpc" || shape === "grpc-web";
 
 /** A call the lane takes, as its headers tell it. */
@@ -94,9 +94,9 @@ export interface RequestHead {
 /**
  * How the lane would serve a request with this head, or undefined if it
  * would not: a POST to a route, of a shape it serves, without an encoding, a
- * declared length over the limit or a deadline connect-es would refuse; gRPC only over HTTP/2; streaming methods
- * over gRPC, and server streaming over gRPC-Web too (whose requests, one
- * message, are read as a unary call's).
+ * declared length over the limit or a deadline connect-es would refuse; gRPC
+ * only over HTTP/2; streaming methods over gRPC, and server streaming over
+ * gRPC-Web too (whose request, one message, is read as a unary call's).
  */
 export function chooseCall(serving: Serving, head: RequestHead): Plan | undefined {
   const { method, path, authority, headers } = head;
