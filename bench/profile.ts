@@ -1,8 +1,10 @@
-import { copyFileSync, mkdtempSync, readdirSync, readFileSync, rmSync } from "node:fs";
+import { copyFileSync, existsSync, mkdtempSync, readdirSync, readFileSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
+import { setTimeout as sleep } from "node:timers/promises";
+import { fileURLToPath } from "node:url";
 import { parseArgs } from "node:util";
-import type { LoadResult } from "./h2load.js";
+import { type LoadResult, warmUpSeconds } from "./h2load.js";
 import { runLoad } from "./load.js";
 import { resolveNode } from "./node-binary.js";
 import { envFromPairs, peerSpecs, startServer } from "./servers.js";
@@ -15,6 +17,9 @@ import { workloads } from "./workloads.js";
  * `npm run bench:profile -- --workload grpc-unary [--env FAST_PATH=off] [--node 24] [--node-flag=--no-opt]
  * [--callers nextTick] [--save run.cpuprofile]`
  * `--save` keeps the profile for Chrome DevTools or a flame graph.
+ * `--allocations` samples what the server allocates over the measured window
+ * instead (V8's sampling heap profiler, freed objects included: the work its
+ * garbage collector is given), per call, by package and by function.
  */
 const { values } = parseArgs({
   options: {
@@ -27,6 +32,7 @@ const { values } = parseArgs({
     top: { type: "string", default: "25" },
     callers: { type: "string" },
     save: { type: "string" },
+    allocations: { type: "boolean", default: false },
   },
 });
 const workload = workloads.find((w) => w.id === values.workload);
@@ -37,14 +43,26 @@ const env = envFromPairs(values.env);
 const spec =
   values.server === "simpletest" ? { name: "simpletest", script: "server/main.ts", env } : peerSpecs[values.server];
 if (!spec) throw new Error(`--server must be simpletest or one of ${Object.keys(peerSpecs)}`);
-const server = await startServer(
-  spec,
-  resolveNode(values.node),
-  [...values["node-flag"], "--cpu-prof", `--cpu-prof-dir=${dir}`],
-  0,
-);
+const allocationFile = join(dir, "allocations.json");
+const server = values.allocations
+  ? await startServer(
+      { ...spec, env: { ...spec.env, ALLOCATION_PROFILE: allocationFile } },
+      resolveNode(values.node),
+      [...values["node-flag"], `--import=${fileURLToPath(new URL("allocation-sampler.mjs", import.meta.url))}`],
+      0,
+    )
+  : await startServer(
+      spec,
+      resolveNode(values.node),
+      [...values["node-flag"], "--cpu-prof", `--cpu-prof-dir=${dir}`],
+      0,
+    );
 let result: LoadResult;
 try {
+  // The sampler starts with the load's measured window, after its warm-up, and stops with it.
+  const sampling = values.allocations
+    ? setTimeout(() => process.kill(server.pid, "SIGUSR2"), warmUpSeconds * 1000)
+    : undefined;
   result = await runLoad(workload, {
     url: server.url,
     connections: 16,
@@ -53,8 +71,24 @@ try {
     cpu: 1,
     serverPid: server.pid,
   });
+  clearTimeout(sampling);
+  if (values.allocations) {
+    process.kill(server.pid, "SIGUSR2");
+    for (let waited = 0; !existsSync(allocationFile); waited += 100) {
+      if (waited > 30_000) throw new Error("the server wrote no allocation profile");
+      await sleep(100);
+    }
+  }
 } finally {
   await server.stop();
+}
+
+if (values.allocations) {
+  const unit = workload.driver === "bidi" ? "message" : "call";
+  process.stdout.write(`${spec.name}, ${workload.id}: ${result.rps.toFixed(0)} req/s while sampled\n`);
+  printAllocations(JSON.parse(readFileSync(allocationFile, "utf8")), result.rps * Number(values.seconds), unit);
+  rmSync(dir, { recursive: true, force: true });
+  process.exit(0);
 }
 
 interface Node {
@@ -71,13 +105,6 @@ rmSync(dir, { recursive: true, force: true });
 
 const total = profile.nodes.reduce((sum, n) => sum + n.hitCount, 0);
 const pct = (hits: number) => `${((100 * hits) / total).toFixed(1).padStart(5)}%`;
-const area = (url: string) => {
-  const pkg = /node_modules\/((?:@[^/]+\/)?[^/]+)/.exec(url)?.[1];
-  if (pkg) return pkg;
-  if (url.startsWith("node:")) return "node core";
-  if (url === "") return "(native, gc, idle)";
-  return url.includes("/work/") || url.startsWith("file:") ? "this project" : url;
-};
 const sum = (keyOf: (n: Node) => string) => {
   const by = new Map<string, number>();
   for (const n of profile.nodes) by.set(keyOf(n), (by.get(keyOf(n)) ?? 0) + n.hitCount);
@@ -110,4 +137,47 @@ if (values.callers) {
   process.stdout.write(`\ncallers of ${values.callers} (self time):\n`);
   for (const [chain, hits] of [...chains].sort((a, b) => b[1] - a[1]).slice(0, 12))
     process.stdout.write(`${pct(hits)}  < ${chain}\n`);
+}
+
+/** Where a profile's frame comes from: a package, Node, V8 itself, or this project. */
+function area(url: string): string {
+  const pkg = /node_modules\/((?:@[^/]+\/)?[^/]+)/.exec(url)?.[1];
+  if (pkg) return pkg;
+  if (url.startsWith("node:")) return "node core";
+  if (url === "") return "(native, gc, idle)";
+  return url.includes("/work/") || url.startsWith("file:") ? "this project" : url;
+}
+
+interface AllocationNode {
+  callFrame: { functionName: string; url: string; lineNumber: number };
+  selfSize: number;
+  children: AllocationNode[];
+}
+
+/** The bytes a sampled heap profile saw allocated, per call (`calls` in its window), by package and by function. */
+function printAllocations(allocations: { head: AllocationNode }, calls: number, unit: string): void {
+  const byPackage = new Map<string, number>();
+  const byFunction = new Map<string, number>();
+  let total = 0;
+  const visit = (n: AllocationNode) => {
+    const { functionName, url, lineNumber } = n.callFrame;
+    const name = `${functionName || "(anonymous)"}  ${url.replace(/.*node_modules\//, "")}:${lineNumber + 1}`;
+    byPackage.set(area(url), (byPackage.get(area(url)) ?? 0) + n.selfSize);
+    byFunction.set(name, (byFunction.get(name) ?? 0) + n.selfSize);
+    total += n.selfSize;
+    for (const child of n.children) visit(child);
+  };
+  visit(allocations.head);
+  const perCall = (bytes: number) =>
+    `${Math.round(bytes / calls)
+      .toString()
+      .padStart(7)} B`;
+  process.stdout.write(
+    `${perCall(total).trim()} allocated per ${unit}, freed objects included\n\nby package, per ${unit}:\n`,
+  );
+  const sorted = (by: Map<string, number>) => [...by].sort((a, b) => b[1] - a[1]);
+  for (const [name, bytes] of sorted(byPackage).slice(0, 12)) process.stdout.write(`${perCall(bytes)}  ${name}\n`);
+  process.stdout.write(`\nthe functions that allocate most (self), per ${unit}:\n`);
+  for (const [name, bytes] of sorted(byFunction).slice(0, Number(values.top)))
+    process.stdout.write(`${perCall(bytes)}  ${name}\n`);
 }
