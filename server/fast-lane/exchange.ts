@@ -262,7 +262,8 @@ export class StreamExchange implements Exchange {
       stream.cork();
       process.nextTick(uncork, stream);
     }
-    return this.#write(bytes);
+    // Only an answer without trailers needs to know when its writes are done (#endWhenWritten).
+    return this.#trailed ? stream.write(bytes) : this.#write(bytes);
   }
   onceDrained(callback: () => void) {
     this.#stream.once("drain", callback);
