@@ -174,6 +174,26 @@ export function takeHandedOver(req: NodeRequest): boolean {
 const ignore = () => {};
 const uncork = (stream: http2.ServerHttp2Stream) => stream.uncork();
 
+/**
+ * From Node 24.7 `respond` also takes the headers as a flat list of names and
+ * values; an object it first copies, name by name, into one of its own: ~1 µs
+ * of a gRPC call on Node 24, by profile, where the list costs a third of that.
+ */
+const respondTakesList = ((major: number, minor: number) => major > 24 || (major === 24 && minor >= 7))(
+  ...(process.versions.node.split(".").map(Number) as [number, number]),
+);
+
+/** `header` as that list, in its order: a header of several values is its name repeated. */
+function headerList(header: NodeHeaders): string[] {
+  const list: string[] = [];
+  for (const name in header) {
+    const value = header[name];
+    if (typeof value === "string") list.push(name, value);
+    else for (const one of value) list.push(name, one);
+  }
+  return list;
+}
+
 /** An exchange on a bare HTTP/2 stream; `compat` serves the stream the usual way if the lane lets it go. */
 export class StreamExchange implements Exchange {
   readonly #stream: http2.ServerHttp2Stream;
@@ -323,7 +343,10 @@ export class StreamExchange implements Exchange {
     // The header is the call's own, made for this answer: completed in place rather than copied.
     header[http2.constants.HTTP2_HEADER_STATUS] = String(status);
     for (const name in this.#extraHeaders) header[name] = this.#extraHeaders[name];
-    stream.respond(header, { waitForTrailers, endStream });
+    stream.respond((respondTakesList ? headerList(header) : header) as http2.OutgoingHttpHeaders, {
+      waitForTrailers,
+      endStream,
+    });
     return true;
   }
   #sendHead() {
