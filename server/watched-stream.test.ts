@@ -1,6 +1,6 @@
 import assert from "node:assert/strict";
 import { describe, it } from "node:test";
-import { watched } from "./watched-stream.js";
+import { type ReadNow, readNow, watched } from "./watched-stream.js";
 
 async function* source(values: readonly number[], failWith?: Error, closed?: { done: boolean }) {
   try {
@@ -9,6 +9,26 @@ async function* source(values: readonly number[], failWith?: Error, closed?: { d
   } finally {
     if (closed) closed.done = true;
   }
+}
+
+/** Messages at hand, as the lane's requests read before the call are: each offered at once, then `failWith` if given. */
+function atHand(values: readonly number[], failWith?: Error, closed?: { done: boolean }) {
+  let next = 0;
+  const now = (): IteratorResult<number> => {
+    if (next < values.length) return { done: false, value: values[next++] };
+    if (failWith) throw failWith;
+    return { done: true, value: undefined };
+  };
+  const iterator: AsyncIterableIterator<number> & ReadNow<number> = {
+    next: async () => now(),
+    [readNow]: now,
+    return: async () => {
+      if (closed) closed.done = true;
+      return { done: true, value: undefined };
+    },
+    [Symbol.asyncIterator]: () => iterator,
+  };
+  return iterator;
 }
 
 describe("watched streams", () => {
@@ -74,6 +94,54 @@ describe("watched streams", () => {
     );
     assert.deepEqual(seen, [1]);
     assert.deepEqual(ends, [broken]);
+    assert.equal(closed.done, true);
+  });
+
+  it("read a stream of messages at hand through every layer at once, in order, and end once", async () => {
+    const told: string[] = [];
+    const inner = watched(atHand([1, 2]), {
+      message: () => told.push("inner"),
+      end: (o) => told.push(`inner end ${o}`),
+    });
+    const outer = watched(inner, { message: () => told.push("outer"), map: (v) => v * 10 });
+    const reader = outer[Symbol.asyncIterator]();
+    const first = reader.next();
+    // Told before the reader's promise settles: no layer waited for a turn of the queue.
+    assert.deepEqual(told, ["inner", "outer"]);
+    assert.deepEqual(await first, { done: false, value: 10 });
+    assert.deepEqual(await reader.next(), { done: false, value: 20 });
+    assert.deepEqual(await reader.next(), { done: true, value: undefined });
+    assert.deepEqual(told, ["inner", "outer", "inner", "outer", "inner end undefined"]);
+  });
+
+  it("fail a stream at hand as a waited one fails: the error as `error` makes it, the end with the stream's own", async () => {
+    const own = new Error("own");
+    const shown = new Error("shown");
+    const ends: unknown[] = [];
+    const read: number[] = [];
+    const stream = watched(watched(atHand([1], own), { error: () => shown, end: (o) => ends.push(o) }), {});
+    await assert.rejects(
+      (async () => {
+        for await (const value of stream) read.push(value);
+      })(),
+      (e) => e === shown,
+    );
+    assert.deepEqual(read, [1]);
+    assert.deepEqual(ends, [own]);
+
+    const closed = { done: false };
+    const broken = new Error("cannot make it");
+    const map = (v: number) => {
+      if (v === 2) throw broken;
+      return v;
+    };
+    await assert.rejects(
+      (async () => {
+        for await (const _ of watched(atHand([1, 2, 3], undefined, closed), { map })) {
+        }
+      })(),
+      (e) => e === broken,
+    );
     assert.equal(closed.done, true);
   });
 });

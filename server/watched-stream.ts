@@ -16,51 +16,113 @@ export interface StreamWatch<T> {
 const finished: IteratorReturnResult<undefined> = { done: true, value: undefined };
 
 /**
+ * A stream may offer its next message at once when it has it at hand (a
+ * call's requests, read before the call started): `[readNow]()` gives its next
+ * result, throws its error, or gives undefined when the reader must wait on
+ * `next()`. A watched stream offers it whenever its source does, so that such
+ * messages pass every layer of watching with one promise, the reader's,
+ * rather than one per layer and a turn of the microtask queue each.
+ */
+export const readNow = Symbol("readNow");
+
+export interface ReadNow<T> {
+  [readNow](): IteratorResult<T> | undefined;
+}
+
+/**
  * `messages`, passed through as they are read, with `watch` told. A plain
- * iterator rather than an async generator, with a generator's semantics: the
- * interceptors and the fast lane wrap every stream of every call in a few of
- * these, and a generator costs a promise and a resumption per message and layer.
+ * iterator rather than an async generator, with a generator's semantics (the
+ * source is opened at the first read): the interceptors and the fast lane
+ * wrap every stream of every call in a few of these, and a generator costs a
+ * promise and a resumption per message and layer.
  */
 export function watched<T>(messages: AsyncIterable<T>, watch: StreamWatch<T>): AsyncIterable<T> {
-  return {
-    [Symbol.asyncIterator]() {
-      const source = messages[Symbol.asyncIterator]();
-      let ended = false;
-      const end = (outcome: unknown) => {
-        if (ended) return;
-        ended = true;
-        watch.end?.(outcome);
-      };
-      const failed = (error: unknown): never => {
-        end(error);
-        throw watch.error ? watch.error(error) : error;
-      };
-      const passed = (result: IteratorResult<T>): IteratorResult<T> => {
-        if (result.done === true) {
-          end(undefined);
-          return result;
-        }
-        watch.message?.();
-        if (watch.map === undefined) return result;
-        try {
-          return { done: false, value: watch.map(result.value) };
-        } catch (e) {
-          // As a generator's loop would, close the source on the way out.
-          source.return?.().catch(() => {});
-          return failed(e);
-        }
-      };
-      const iterator: AsyncIterableIterator<T> = {
-        next: () => source.next().then(passed, failed),
-        return: (value?: unknown) => {
-          const closed = source.return ? source.return(value) : Promise.resolve(finished);
-          end(null);
-          return closed;
-        },
-        throw: (error?: unknown) => (source.throw ? source.throw(error).then(passed, failed) : Promise.reject(error)),
-        [Symbol.asyncIterator]: () => iterator,
-      };
-      return iterator;
-    },
+  return new Watched(messages, watch);
+}
+
+type Source<T> = AsyncIterator<T> & Partial<ReadNow<T>>;
+
+class Watched<T> implements AsyncIterableIterator<T>, ReadNow<T> {
+  readonly #messages: AsyncIterable<T>;
+  readonly #watch: StreamWatch<T>;
+  #source: Source<T> | undefined;
+  #ended = false;
+
+  constructor(messages: AsyncIterable<T>, watch: StreamWatch<T>) {
+    this.#messages = messages;
+    this.#watch = watch;
+  }
+
+  [Symbol.asyncIterator]() {
+    return this;
+  }
+
+  next(): Promise<IteratorResult<T>> {
+    let now: IteratorResult<T> | undefined;
+    try {
+      now = this[readNow]();
+    } catch (e) {
+      return Promise.reject(e);
+    }
+    return now === undefined ? this.#opened().next().then(this.#passed, this.#failed) : Promise.resolve(now);
+  }
+
+  [readNow](): IteratorResult<T> | undefined {
+    const source = this.#opened();
+    if (source[readNow] === undefined) return undefined;
+    let result: IteratorResult<T> | undefined;
+    try {
+      result = source[readNow]();
+    } catch (e) {
+      return this.#failed(e);
+    }
+    return result === undefined ? undefined : this.#passed(result);
+  }
+
+  return(value?: unknown): Promise<IteratorResult<T>> {
+    const source = this.#opened();
+    const closed = source.return ? source.return(value) : Promise.resolve(finished);
+    this.#end(null);
+    return closed;
+  }
+
+  throw(error?: unknown): Promise<IteratorResult<T>> {
+    const source = this.#opened();
+    return source.throw ? source.throw(error).then(this.#passed, this.#failed) : Promise.reject(error);
+  }
+
+  #opened(): Source<T> {
+    this.#source ??= this.#messages[Symbol.asyncIterator]();
+    return this.#source;
+  }
+
+  #end(outcome: unknown) {
+    if (this.#ended) return;
+    this.#ended = true;
+    this.#watch.end?.(outcome);
+  }
+
+  readonly #failed = (error: unknown): never => {
+    this.#end(error);
+    throw this.#watch.error ? this.#watch.error(error) : error;
+  };
+
+  readonly #passed = (result: IteratorResult<T>): IteratorResult<T> => {
+    if (result.done === true) {
+      this.#end(undefined);
+      return result;
+    }
+    const watch = this.#watch;
+    watch.message?.();
+    if (watch.map === undefined) return result;
+    try {
+      return { done: false, value: watch.map(result.value) };
+    } catch (e) {
+      // As a generator's loop would, close the source on the way out.
+      this.#opened()
+        .return?.()
+        .catch(() => {});
+      return this.#failed(e);
+    }
   };
 }

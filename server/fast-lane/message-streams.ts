@@ -1,5 +1,5 @@
 import { create, type DescMessage } from "@bufbuild/protobuf";
-import { watched } from "../watched-stream.js";
+import { type ReadNow, readNow, watched } from "../watched-stream.js";
 
 /*
  * The lane's streams of messages, as plain iterators rather than async
@@ -12,8 +12,10 @@ const done: IteratorReturnResult<undefined> = { done: true, value: undefined };
 /** Messages already read, as a stream (a client-streaming call's requests, a server-streaming call's one). */
 export function listed(messages: readonly unknown[]): AsyncIterable<unknown> {
   let next = 0;
-  const iterator: AsyncIterableIterator<unknown> = {
-    next: () => Promise.resolve(next < messages.length ? { done: false, value: messages[next++] } : done),
+  const now = (): IteratorResult<unknown> => (next < messages.length ? { done: false, value: messages[next++] } : done);
+  const iterator: AsyncIterableIterator<unknown> & ReadNow<unknown> = {
+    next: () => Promise.resolve(now()),
+    [readNow]: now,
     return: () => {
       next = messages.length;
       return Promise.resolve(done);
