@@ -171,7 +171,6 @@ export function takeHandedOver(req: NodeRequest): boolean {
   return true;
 }
 
-const ignore = () => {};
 const uncork = (stream: http2.ServerHttp2Stream) => stream.uncork();
 
 /**
@@ -219,9 +218,6 @@ export class StreamExchange implements Exchange {
     this.rawHeaders = rawHeaders;
     this.#extraHeaders = extraHeaders;
     this.#compat = compat;
-    // A stream the client resets, or whose session fails, emits "error" and then
-    // "close", which ends the call: without a listener the error would end the process.
-    stream.on("error", ignore);
   }
 
   get method() {
@@ -356,6 +352,7 @@ export class StreamExchange implements Exchange {
     this.#respond(200, held, this.#trailed);
   }
   #sendTrailers(trailer: NodeHeaders) {
-    this.#stream.once("wantTrailers", () => this.#stream.sendTrailers(trailer));
+    // Emitted once: `on` spares the wrapper `once` makes.
+    this.#stream.on("wantTrailers", () => this.#stream.sendTrailers(trailer));
   }
 }

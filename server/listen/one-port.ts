@@ -36,7 +36,8 @@ const forwardSecretAeadCiphers = [
  * Sees each HTTP/2 stream before Node builds its compatibility request and
  * response: returns true if it serves the stream itself, or false to leave it
  * to the request listener. `compat` hands a stream it took back to the
- * request listener after all.
+ * request listener after all. Every stream comes with the front's listener
+ * for its "error" (a reset, a failed session): a taker needs none of its own.
  */
 export type StreamTaker = (
   stream: http2.ServerHttp2Stream,
