@@ -46,6 +46,8 @@ class Watched<T> implements AsyncIterableIterator<T>, ReadNow<T> {
   readonly #messages: AsyncIterable<T>;
   readonly #watch: StreamWatch<T>;
   #source: Source<T> | undefined;
+  /** Whether the source may give a message at once: a watched stream of one that cannot never will. */
+  #sourceReadsNow = false;
   #ended = false;
 
   constructor(messages: AsyncIterable<T>, watch: StreamWatch<T>) {
@@ -69,10 +71,10 @@ class Watched<T> implements AsyncIterableIterator<T>, ReadNow<T> {
 
   [readNow](): IteratorResult<T> | undefined {
     const source = this.#opened();
-    if (source[readNow] === undefined) return undefined;
+    if (!this.#sourceReadsNow) return undefined;
     let result: IteratorResult<T> | undefined;
     try {
-      result = source[readNow]();
+      result = (source as ReadNow<T>)[readNow]();
     } catch (e) {
       return this.#failed(e);
     }
@@ -92,8 +94,17 @@ class Watched<T> implements AsyncIterableIterator<T>, ReadNow<T> {
   }
 
   #opened(): Source<T> {
-    this.#source ??= this.#messages[Symbol.asyncIterator]();
+    if (this.#source === undefined) {
+      const source: Source<T> = this.#messages[Symbol.asyncIterator]();
+      this.#source = source;
+      this.#sourceReadsNow = source instanceof Watched ? source.#readsNow() : source[readNow] !== undefined;
+    }
     return this.#source;
+  }
+
+  #readsNow(): boolean {
+    this.#opened();
+    return this.#sourceReadsNow;
   }
 
   #end(outcome: unknown) {
