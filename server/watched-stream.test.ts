@@ -144,4 +144,75 @@ describe("watched streams", () => {
     );
     assert.equal(closed.done, true);
   });
+
+  it("stacked over a waited source, tell each layer inner first, map through them all, and fail through them all", async () => {
+    const told: string[] = [];
+    const layer = (name: string, watch: Parameters<typeof watched<number>>[1] = {}) => ({
+      ...watch,
+      message: () => told.push(name),
+      end: (o: unknown) => told.push(`${name} end ${o instanceof Error ? o.message : o}`),
+    });
+    const inner = watched(source([1, 2]), layer("inner", { map: (v) => v + 1 }));
+    const middle = watched(inner, layer("middle"));
+    const outer = watched(middle, layer("outer", { map: (v) => v * 10 }));
+    const read: number[] = [];
+    for await (const value of outer) read.push(value);
+    assert.deepEqual(read, [20, 30]);
+    assert.deepEqual(told, [
+      "inner",
+      "middle",
+      "outer",
+      "inner",
+      "middle",
+      "outer",
+      "inner end undefined",
+      "middle end undefined",
+      "outer end undefined",
+    ]);
+
+    told.length = 0;
+    const own = new Error("own");
+    const failing = watched(
+      watched(
+        watched(source([1], own), layer("inner", { error: () => new Error("inner's") })),
+        layer("middle", { error: (e) => new Error(`middle's of ${(e as Error).message}`) }),
+      ),
+      layer("outer"),
+    );
+    await assert.rejects(
+      (async () => {
+        for await (const _ of failing) {
+        }
+      })(),
+      { message: "middle's of inner's" },
+    );
+    assert.deepEqual(told, [
+      "inner",
+      "middle",
+      "outer",
+      "inner end own",
+      "middle end inner's",
+      "outer end middle's of inner's",
+    ]);
+
+    const closed = { done: false };
+    const broken = new Error("cannot make it");
+    const ends: unknown[] = [];
+    const map = (v: number) => {
+      if (v === 2) throw broken;
+      return v;
+    };
+    const mapping = watched(watched(watched(source([1, 2, 3], undefined, closed), {}), { map }), {
+      end: (o) => ends.push(o),
+    });
+    await assert.rejects(
+      (async () => {
+        for await (const _ of mapping) {
+        }
+      })(),
+      (e) => e === broken,
+    );
+    assert.deepEqual(ends, [broken]);
+    assert.equal(closed.done, true);
+  });
 });
