@@ -795,7 +795,14 @@ describe("interceptors on the fast lane see a request as connect-es gives it", (
     );
     const service: ServiceImpl<typeof SimpleTest> = {
       ...createSimpleTestService({ getListIntervalMs: 0 }),
-      getOne: (request, context) => ({ result: `${request.hello} ${context.requestHeader.get("x-probe")}` }),
+      getOne: (request, context) => {
+        if (context.requestHeader.has("x-cookies")) {
+          context.responseHeader.append("set-cookie", "a=1");
+          context.responseHeader.append("set-cookie", "b=2");
+          context.responseHeader.set("x-note", "kept");
+        }
+        return { result: `${request.hello} ${context.requestHeader.get("x-probe")}` };
+      },
     };
     lane.serve({
       services: [createServiceImplSpec<typeof SimpleTest>(SimpleTest, service)],
@@ -823,6 +830,16 @@ describe("interceptors on the fast lane see a request as connect-es gives it", (
     );
     assert.ok(res.body.includes("a replaced"));
     assert.deepEqual(seen, [{ probe: "replaced", url: `${url}${getOne}`, aborted: false }]);
+  });
+
+  // On Node 24.7 and later the lane gives Node the headers as a flat list, a header of several values repeated.
+  it("a handler's response headers reach the client, a header of several values as several fields", async () => {
+    const res = await h2cRequest(url, getOne, { ...grpc, "x-cookies": "1" }, envelope(requestOne("a")));
+    assert.equal(res.status, 200);
+    assert.equal(res.headers["content-type"], "application/grpc+proto");
+    assert.deepEqual(res.headers["set-cookie"], ["a=1", "b=2"]);
+    assert.equal(res.headers["x-note"], "kept");
+    assert.equal(res.trailers["grpc-status"], "0");
   });
 
   for (const [what, path, check] of [
