@@ -60,21 +60,29 @@ class Watched<T> implements AsyncIterableIterator<T>, ReadNow<T> {
   }
 
   next(): Promise<IteratorResult<T>> {
-    let now: IteratorResult<T> | undefined;
-    try {
-      now = this[readNow]();
-    } catch (e) {
-      return Promise.reject(e);
+    const source = this.#opened();
+    if (this.#sourceReadsNow) {
+      let now: IteratorResult<T> | undefined;
+      try {
+        now = this.#readFrom(source as ReadNow<T>);
+      } catch (e) {
+        return Promise.reject(e);
+      }
+      if (now !== undefined) return Promise.resolve(now);
     }
-    return now === undefined ? this.#opened().next().then(this.#passed, this.#failed) : Promise.resolve(now);
+    return source.next().then(this.#passed, this.#failed);
   }
 
   [readNow](): IteratorResult<T> | undefined {
     const source = this.#opened();
-    if (!this.#sourceReadsNow) return undefined;
+    return this.#sourceReadsNow ? this.#readFrom(source as ReadNow<T>) : undefined;
+  }
+
+  /** The source's message at hand, watched; undefined if it has none. */
+  #readFrom(source: ReadNow<T>): IteratorResult<T> | undefined {
     let result: IteratorResult<T> | undefined;
     try {
-      result = (source as ReadNow<T>)[readNow]();
+      result = source[readNow]();
     } catch (e) {
       return this.#failed(e);
     }

@@ -179,9 +179,8 @@ const uncork = (stream: http2.ServerHttp2Stream) => stream.uncork();
  * profile on Node 24 the copy was 1.9 µs of a gRPC call, and the list halves
  * the call's header work (bench/README.md, step 33).
  */
-const respondTakesList = ((major: number, minor: number) => major > 24 || (major === 24 && minor >= 7))(
-  ...(process.versions.node.split(".").map(Number) as [number, number]),
-);
+const [nodeMajor, nodeMinor] = process.versions.node.split(".").map(Number);
+const respondTakesList = nodeMajor > 24 || (nodeMajor === 24 && nodeMinor >= 7);
 
 /** `header` as that list, in its order: a header of several values is its name repeated. */
 function headerList(header: NodeHeaders): string[] {
