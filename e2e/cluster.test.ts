@@ -245,11 +245,13 @@ describe("HAProxy (Debian's package) in front of three replicas", { timeout: 120
     it("calls a replica still runs when its shutdown grace ends get unavailable, through the balancer and straight", async (t) => {
       const leaving = replica("r3");
       // Every new call through the balancer goes to r3, and stays there even if a health check
-      // times out under this load (HAProxy would then have no replica left and answer 503).
+      // times out under this load, or one did under the tests before (HAProxy would then have no
+      // replica left and answer 503).
       await cluster.balancer.setState("r1", "maint");
       await cluster.balancer.setState("r2", "maint");
       await cluster.balancer.setHealthChecks("r3", false);
       try {
+        await cluster.balancer.waitForStates(["r3"], "no check");
         const urls = [cluster.balancer.url, leaving.url];
         const nodeCalls = urls.flatMap((url) =>
           errorTransports

@@ -17,13 +17,16 @@ export interface Balancer {
   readonly child: ChildProcess;
   /** Holds the configuration and the admin socket; removed when HAProxy exits. */
   readonly dir: string;
-  /** Each replica's state as HAProxy sees it: UP, DOWN, or a transition such as `UP 1/2`. */
+  /** Each replica's state as HAProxy sees it: UP, DOWN, `no check`, or a transition such as `UP 1/2`. */
   serverStates(): Promise<Map<string, string>>;
   /** Resolves once every named replica is in `state`; fails after `timeoutMs`. */
-  waitForStates(names: readonly string[], state: "UP" | "DOWN", timeoutMs?: number): Promise<void>;
+  waitForStates(names: readonly string[], state: "UP" | "DOWN" | "no check", timeoutMs?: number): Promise<void>;
   /** Takes a replica out of rotation (`maint`: no new calls, nor health checks) or puts it back (`ready`). */
   setState(name: string, state: "maint" | "ready"): Promise<void>;
-  /** Turns a replica's health checks off (it stays in the state it is in) or on again. */
+  /**
+   * Turns a replica's health checks off, holding it in rotation (`no check`) whatever the last
+   * check said, or on again. Off alone would leave a replica caught DOWN by a slow check there.
+   */
   setHealthChecks(name: string, on: boolean): Promise<void>;
   /** Soft stop: HAProxy stops listening and lets calls in flight finish, then exits. */
   stop(): Promise<void>;
@@ -84,7 +87,10 @@ export async function startBalancer(options: BalancerOptions): Promise<Balancer>
       }
     },
     setState: (name, state) => command(`set server replicas/${checkName(name)} state ${state}`),
-    setHealthChecks: (name, on) => command(`${on ? "enable" : "disable"} health replicas/${checkName(name)}`),
+    async setHealthChecks(name, on) {
+      await command(`${on ? "enable" : "disable"} health replicas/${checkName(name)}`);
+      if (!on) await command(`set server replicas/${checkName(name)} health up`);
+    },
     async stop() {
       if (child.exitCode === null && child.signalCode === null) child.kill("SIGUSR1");
       await exited;
