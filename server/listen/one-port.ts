@@ -210,6 +210,8 @@ export function createOnePortServer(listener: RequestListener, options: OnePortO
     sniffPreface(socket, options.http1.headersTimeoutMs, (protocol) => handOver(socket, protocol));
   };
 
+  // noDelay: http.Server turns Nagle's algorithm off on the sockets it accepts, and this front
+  // accepts for it; left on, an HTTP/1.1 answer's small writes could wait for the client's ACK.
   const front = (
     options.tls
       ? tls.createServer(
@@ -220,10 +222,11 @@ export function createOnePortServer(listener: RequestListener, options: OnePortO
             ciphers: forwardSecretAeadCiphers,
             // A handshake is the TLS client's first bytes: it gets the time the cleartext preface gets.
             handshakeTimeout: options.http1.headersTimeoutMs,
+            noDelay: true,
           },
           onConnection,
         )
-      : net.createServer(onConnection)
+      : net.createServer({ noDelay: true }, onConnection)
   ) as OnePortServer;
   // tls.Server reports a failed or timed-out handshake here and nowhere else, and
   // unlike https.Server never closes its socket: without this it stays open for good.
