@@ -2,6 +2,7 @@ import { mkdirSync, writeFileSync } from "node:fs";
 import { parseArgs } from "node:util";
 import { startNodeFlags } from "../testkit/built-server.js";
 import { answerCodes, errorsBetween } from "./answer-codes.js";
+import { buildBaseline } from "./baseline.js";
 import { type IdleMemory, measureIdle } from "./idle.js";
 import { runLoad } from "./load.js";
 import { nodeVersion, resolveNode } from "./node-binary.js";
@@ -20,6 +21,8 @@ const usage = `npm run bench -- [options]
   --connections N    h2load connections (default 16; some workloads set their own)
   --streams N        concurrent streams per HTTP/2 connection (default 16; likewise)
   --no-compare-off   skip our server with FAST_PATH=off
+  --against REV      also our server as built at git revision REV, with its own npm start
+                     flags, as one more peer (repeatable): a change measured build against build
   --env K=V          extra environment for our server (repeatable), e.g. LOG_LEVEL=warn
   --node-flag F      a Node flag for every server (repeatable), e.g. --max-semi-space-size=32
   --our-node-flag F  a Node flag for our server alone, after npm start's (repeatable),
@@ -36,6 +39,7 @@ const { values } = parseArgs({
     connections: { type: "string", default: "16" },
     streams: { type: "string", default: "16" },
     "no-compare-off": { type: "boolean", default: false },
+    against: { type: "string", multiple: true, default: [] },
     env: { type: "string", multiple: true, default: [] },
     "node-flag": { type: "string", multiple: true, default: [] },
     "our-node-flag": { type: "string", multiple: true, default: [] },
@@ -77,7 +81,12 @@ const ours: ServerSpec[] = [
       ]
     : []),
 ];
-const peerNames = [...new Set(chosen.flatMap((w) => w.peers))];
+const baselines: ServerSpec[] = values.against.map((revision) => {
+  const { name, root } = buildBaseline(revision);
+  return { ...oursBase, name, root, env: extraEnv };
+});
+const peersOf = (workload: Workload) => [...workload.peers, ...baselines.map((b) => b.name)];
+const peerNames = [...new Set(chosen.flatMap(peersOf))];
 
 process.stderr.write(
   `node ${version}; ${rounds} rounds × ${seconds} s; servers on cpu ${serverCpu}, load on cpu ${loadCpu}\n`,
@@ -98,11 +107,12 @@ interface Sample {
 const samples = new Map<string, Sample[]>();
 const key = (workload: string, server: string) => `${workload}\t${server}`;
 // Fresh servers at rest, and with idle connections: ours against grpc-js.
-const idleOf = ["simpletest", ...peerNames.filter((p) => p === "grpc-js")];
+const idleOf = ["simpletest", ...peerNames.filter((p) => p === "grpc-js"), ...baselines.map((b) => b.name)];
 const idle = new Map<string, IdleMemory>();
 const idleCall = workloads[0];
 
-const specOf = (name: string) => ours.find((s) => s.name === name) ?? peerSpecs[name];
+const specOf = (name: string) =>
+  ours.find((s) => s.name === name) ?? baselines.find((s) => s.name === name) ?? peerSpecs[name];
 const start = async (names: readonly string[]) => {
   for (const name of names) servers.set(name, await startServer(specOf(name), node, values["node-flag"], serverCpu));
 };
@@ -120,7 +130,7 @@ try {
   await stopStarted();
   // Fresh servers for each workload, so that its RSS is its own and not what an earlier load left.
   for (const workload of chosen) {
-    const names = [...ours.map((s) => s.name), ...workload.peers];
+    const names = [...ours.map((s) => s.name), ...peersOf(workload)];
     await start(names);
     for (const name of names) await check(workload, servers.get(name) as StartedServer);
     for (let round = 0; round < rounds; round++) {
@@ -128,8 +138,9 @@ try {
       const order = names.map((_, i) => names[(i + round) % names.length]);
       for (const name of order) {
         const server = servers.get(name) as StartedServer;
-        const isOurs = ours.some((s) => s.name === name);
-        const codesBefore = isOurs ? await answerCodes(server.url) : undefined;
+        // Our builds count their answers by code; a peer's errors show as failed requests.
+        const ourBuild = ours.some((s) => s.name === name) || baselines.some((s) => s.name === name);
+        const codesBefore = ourBuild ? await answerCodes(server.url) : undefined;
         const peak = sampleRss(server.pid);
         const result = await runLoad(workload, {
           url: server.url,
@@ -166,13 +177,13 @@ try {
 }
 
 const rows: Row[] = chosen.flatMap((workload) =>
-  [...ours.map((s) => s.name), ...workload.peers].map((name) => {
+  [...ours.map((s) => s.name), ...peersOf(workload)].map((name) => {
     const mine = samples.get(key(workload.id, name)) ?? [];
     const isOurs = ours.some((s) => s.name === name);
     const ratios: Record<string, number> = {};
     const cpuRatios: Record<string, number> = {};
     if (isOurs) {
-      for (const peer of workload.peers) {
+      for (const peer of peersOf(workload)) {
         const theirs = samples.get(key(workload.id, peer)) ?? [];
         ratios[peer] = median(mine.map((s, i) => s.rps / theirs[i].rps));
         cpuRatios[peer] = median(mine.map((s, i) => theirs[i].cpuUsPerCall / s.cpuUsPerCall));
@@ -195,7 +206,12 @@ const rows: Row[] = chosen.flatMap((workload) =>
 );
 
 const ourNodeFlags = [...startNodeFlags(), ...ourFlags].join(" ");
-const flags = [...values.env, ...values["node-flag"], ...(ourNodeFlags ? [`ours: ${ourNodeFlags}`] : [])].join(" ");
+const flags = [
+  ...values.env,
+  ...values["node-flag"],
+  ...(ourNodeFlags ? [`ours: ${ourNodeFlags}`] : []),
+  ...baselines.map((b) => `${b.name}: ${[...startNodeFlags(b.root), ...ourFlags].join(" ")}`),
+].join(" ");
 const setting = `Node ${version}${flags ? ` (${flags})` : ""}, ${rounds} rounds × ${seconds} s, ${values.connections} connections × ${values.streams} streams unless the workload says, server on 1 core, load on the other, our log read by another process`;
 const table = formatTable(rows, peerNames);
 const idleTable = formatIdle(idle);

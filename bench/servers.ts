@@ -4,6 +4,8 @@ import { spawnServer } from "../testkit/server-process.js";
 export interface ServerSpec {
   readonly name: string;
   readonly script: string;
+  /** The checkout whose build runs (testkit's SpawnOptions.root); default this one. */
+  readonly root?: string;
   readonly args?: readonly string[];
   readonly env?: Readonly<Record<string, string>>;
   /** Node flags for this server alone, after npm start's and the run's (so they win). */
@@ -47,6 +49,7 @@ export async function startServer(
 ): Promise<StartedServer> {
   const server = await spawnServer({
     script: spec.script,
+    root: spec.root,
     args: spec.args,
     env: spec.env,
     node,

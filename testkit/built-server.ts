@@ -14,15 +14,20 @@ export function builtServerMain(): string {
   return built("server/main.ts");
 }
 
-/** The compiled form of `script`, a path from the repository's root that tsconfig.build.json compiles. */
-export function built(script: string): string {
-  const compiled = join(repo, "dist", script.replace(/\.ts$/, ".js"));
+/**
+ * The compiled form of `script`, a path from the repository's root that
+ * tsconfig.build.json compiles; `root` is another checkout of it (the
+ * bench's `--against`).
+ */
+export function built(script: string, root = repo): string {
+  const dist = join(root, "dist");
+  const compiled = join(dist, script.replace(/\.ts$/, ".js"));
   // tsc rewrites only the outputs that changed: `npm run build` stamps dist/.built when it succeeds.
-  const builtAt = mtime(compiled) && mtime(join(repo, "dist/.built"));
-  if (builtAt === 0) throw new Error(`dist/ has no build of ${script}: run \`npm run build\``);
+  const builtAt = mtime(compiled) && mtime(join(dist, ".built"));
+  if (builtAt === 0) throw new Error(`${dist} has no build of ${script}: run \`npm run build\``);
   const sources = (path: string) => path.endsWith(".ts") && !path.endsWith(".test.ts");
-  const newest = Math.max(...["server", "gen", "bench/peers"].flatMap((dir) => mtimesIn(join(repo, dir), sources)));
-  if (builtAt < newest) throw new Error("dist/ is older than the sources: run `npm run build`");
+  const newest = Math.max(...["server", "gen", "bench/peers"].flatMap((dir) => mtimesIn(join(root, dir), sources)));
+  if (builtAt < newest) throw new Error(`${dist} is older than the sources: run \`npm run build\``);
   return compiled;
 }
 
@@ -30,8 +35,8 @@ export function built(script: string): string {
  * The Node flags `npm start` gives the server (package.json's start script is
  * their one source): the test kit and the bench start it with them too.
  */
-export function startNodeFlags(): string[] {
-  const { scripts } = JSON.parse(readFileSync(join(repo, "package.json"), "utf8")) as { scripts: { start: string } };
+export function startNodeFlags(root = repo): string[] {
+  const { scripts } = JSON.parse(readFileSync(join(root, "package.json"), "utf8")) as { scripts: { start: string } };
   const match = /^exec node ((?:--\S+ )*)dist\/server\/main\.js$/.exec(scripts.start);
   if (!match)
     throw new Error(`package.json's start is not "exec node [--flag ...] dist/server/main.js": ${scripts.start}`);

@@ -20,6 +20,8 @@ export async function freePort(): Promise<number> {
 export interface SpawnOptions {
   /** What runs, from the repository's root, as compiled into dist/ by `npm run build`; default the server, as `npm start` runs it. */
   readonly script?: string;
+  /** The checkout whose build runs, with its own `npm start` flags; default this one. */
+  readonly root?: string;
   /** On top of this process's environment. */
   readonly env?: Readonly<Record<string, string>>;
   readonly args?: readonly string[];
@@ -84,8 +86,14 @@ export async function spawnServer(options: SpawnOptions = {}): Promise<ServerPro
   const port = reportsPort ? 0 : (options.port ?? (await freePort()));
   const ownFlags = script === serverMain ? ["--host", "127.0.0.1", "--port", String(port)] : [];
   // npm start's flags first: a flag given here for a run (the bench's --node-flag) comes later and wins.
-  const startFlags = script === serverMain ? startNodeFlags() : [];
-  const argv = [...startFlags, ...(options.nodeFlags ?? []), built(script), ...ownFlags, ...(options.args ?? [])];
+  const startFlags = script === serverMain ? startNodeFlags(options.root) : [];
+  const argv = [
+    ...startFlags,
+    ...(options.nodeFlags ?? []),
+    built(script, options.root),
+    ...ownFlags,
+    ...(options.args ?? []),
+  ];
   const node = options.node ?? process.execPath;
   const [command, ...args] = [...(options.under ?? []), node, ...argv];
   const child = spawn(command, args, {
