@@ -447,6 +447,28 @@ const cases: [string, "lane" | "connect-es", (url: string) => Promise<RawRespons
       ),
   ],
   [
+    "Connect JSON over HTTP/1.1: an answer beyond ASCII, with a 4-byte character and characters JSON escapes",
+    "lane",
+    (url) =>
+      h1Request(url, getOne, { "content-type": "application/json" }, Buffer.from('{"hello":"é€😀\\"\\n\\u0001"}')),
+  ],
+  [
+    "Connect JSON over h2c: an answer beyond ASCII",
+    "lane",
+    (url) => h2cRequest(url, getOne, { "content-type": "application/json" }, Buffer.from('{"hello":"é€😀"}')),
+  ],
+  [
+    "Connect JSON over HTTP/1.1: an answer over the size limit",
+    "lane",
+    (url) =>
+      h1Request(
+        url,
+        getOne,
+        { "content-type": "application/json" },
+        Buffer.from(`{"hello":"${"x".repeat(limit - 12)}"}`),
+      ),
+  ],
+  [
     "Connect JSON over HTTP/1.1: a call from a page of a listed origin",
     "lane",
     (url) => h1Request(url, getOne, { "content-type": "application/json", origin: listedOrigin }, Buffer.from("{}")),

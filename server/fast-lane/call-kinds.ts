@@ -18,7 +18,7 @@ export const unary: Kind = {
     const { plan, call, exchange } = answering;
     const { serving, route } = plan;
     const enveloped = isEnveloped(plan.shape);
-    let answer: Uint8Array;
+    let answer: Uint8Array | string;
     try {
       const values = serving.options.contextValues(exchange.info);
       const result = await invokeUnary(call, route.spec, input, serving.opt.interceptors, values);
@@ -29,13 +29,16 @@ export const unary: Kind = {
       }
       answer =
         plan.shape === "connect-json"
-          ? route.serialization.getO(false).serialize(result.message)
+          ? route.jsonAnswer(result.message)
           : route.binaryAnswer(result.message, enveloped ? grpc.envelopeHead : 0);
     } catch (e) {
       return unary.fail(answering, e);
     }
     call.end();
-    return enveloped ? grpc.answerUnary(answering, answer) : connect.answerUnary(answering, answer);
+    // Text is a Connect JSON answer.
+    return typeof answer === "string" || !enveloped
+      ? connect.answerUnary(answering, answer)
+      : grpc.answerUnary(answering, answer);
   },
 
   async fail(answering, e) {

@@ -12,6 +12,7 @@ import * as connect from "@connectrpc/connect/protocol-connect";
 import * as grpc from "@connectrpc/connect/protocol-grpc";
 import { declaresTooLong } from "./declared-length.js";
 import type { FastLaneOptions } from "./fast-lane.js";
+import { type JsonAnswer, jsonAnswer } from "./json-answer.js";
 import { sizedBinary, withRoom } from "./sized-binary.js";
 
 /** connect-es's options, validated and completed as its handlers use them. */
@@ -28,6 +29,8 @@ export interface Route {
    * serialization (and its errors).
    */
   readonly binaryAnswer: (message: unknown, room: number) => Uint8Array;
+  /** A Connect unary answer in JSON (json-answer.ts). */
+  readonly jsonAnswer: JsonAnswer;
 }
 
 /** What `FastLane.serve` set up. */
@@ -69,6 +72,7 @@ export function routesOf(services: readonly ServiceImplSpec[], opt: Options): Ma
       const procedure = `/${spec.method.parent.typeName}/${spec.method.name}`;
       const serialization = createMethodSerializationLookup(spec.method, opt.binaryOptions, opt.jsonOptions, opt);
       const serialize = serialization.getO(true).serialize;
+      const serializeJson = serialization.getO(false).serialize;
       const sized = sizedBinary(spec.method.output);
       routes.set(procedure, {
         spec,
@@ -76,6 +80,7 @@ export function routesOf(services: readonly ServiceImplSpec[], opt: Options): Ma
         serialization,
         binaryAnswer: (message, room) =>
           sized?.(message, room, opt.writeMaxBytes) ?? withRoom(serialize(message as never), room),
+        jsonAnswer: jsonAnswer(spec.method.output, (message) => serializeJson(message as never), opt),
       });
     }
   }

@@ -39,7 +39,12 @@ export interface Exchange {
   /** The HTTP/2 error code the client reset the stream with, if it did. */
   rstCode(): number | undefined;
   /** A whole answer: head, body and, unless undefined, trailers. */
-  answer(status: number, header: NodeHeaders, body: Uint8Array | undefined, trailer: NodeHeaders | undefined): void;
+  answer(
+    status: number,
+    header: NodeHeaders,
+    body: Uint8Array | string | undefined,
+    trailer: NodeHeaders | undefined,
+  ): void;
   /**
    * The head of a streamed answer (status 200; trailers to follow if
    * `trailed`), sent with the first part; then `send` each part and `finish`.
@@ -113,7 +118,7 @@ export class CompatExchange implements Exchange {
     return "stream" in this.#req ? this.#req.stream.rstCode : undefined;
   }
 
-  answer(status: number, header: NodeHeaders, body: Uint8Array | undefined, trailer: NodeHeaders | undefined) {
+  answer(status: number, header: NodeHeaders, body: Uint8Array | string | undefined, trailer: NodeHeaders | undefined) {
     this.#head(status, header);
     if (trailer !== undefined) this.#out.addTrailers(trailer);
     // Head and body in one write where the protocol allows (HTTP/1.1 sends them in one packet).
@@ -247,7 +252,7 @@ export class StreamExchange implements Exchange {
     return this.#stream.rstCode;
   }
 
-  answer(status: number, header: NodeHeaders, body: Uint8Array | undefined, trailer: NodeHeaders | undefined) {
+  answer(status: number, header: NodeHeaders, body: Uint8Array | string | undefined, trailer: NodeHeaders | undefined) {
     // No message: gRPC's Trailers-Only, the status in the one HEADERS frame that ends the stream.
     if (body === undefined && trailer !== undefined) {
       this.#respond(status, Object.assign(header, trailer), false, true);
@@ -314,7 +319,7 @@ export class StreamExchange implements Exchange {
     this.#compat();
   }
 
-  #write(bytes: Uint8Array): boolean {
+  #write(bytes: Uint8Array | string): boolean {
     this.#unwritten++;
     return this.#stream.write(bytes, this.#written);
   }

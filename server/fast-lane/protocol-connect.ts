@@ -11,8 +11,8 @@ import { nodeHeaders } from "./lane-call.js";
  * trailers as `trailer-` headers; a Content-Length.
  */
 
-/** A unary call's answer: its one message. */
-export function answerUnary(answering: Answering, message: Uint8Array): Promise<void> {
+/** A unary call's answer: its one message, in binary or as JSON text. */
+export function answerUnary(answering: Answering, message: Uint8Array | string): Promise<void> {
   return write(answering, 200, message);
 }
 
@@ -25,12 +25,14 @@ export function answerError(answering: Answering, error: ConnectError): Promise<
   return write(answering, connect.codeToHttpStatus(error.code), json);
 }
 
-async function write(answering: Answering, status: number, body: Uint8Array): Promise<void> {
+async function write(answering: Answering, status: number, body: Uint8Array | string): Promise<void> {
   const { call, compression, exchange } = answering;
-  let bytes = body;
+  let answer = body;
+  let size = typeof body === "string" ? Buffer.byteLength(body) : body.byteLength;
   let encoding: string | undefined;
-  if (compression && bytes.byteLength >= answering.plan.serving.opt.compressMinBytes) {
-    bytes = await compression.compress(bytes);
+  if (compression && size >= answering.plan.serving.opt.compressMinBytes) {
+    answer = await compression.compress(typeof body === "string" ? Buffer.from(body) : body);
+    size = answer.byteLength;
     encoding = compression.name;
   }
   let header: NodeHeaders;
@@ -40,7 +42,7 @@ async function write(answering: Answering, status: number, body: Uint8Array): Pr
     if (encoding !== undefined) call.responseHeader.set(connect.headerUnaryEncoding, encoding);
     header = nodeHeaders(connect.trailerMux(call.responseHeader, call.responseTrailer));
   }
-  header[connect.headerUnaryContentLength] = bytes.byteLength.toString(10);
-  exchange.answer(status, header, bytes, undefined);
+  header[connect.headerUnaryContentLength] = size.toString(10);
+  exchange.answer(status, header, answer, undefined);
   cutIfStuck(answering);
 }
