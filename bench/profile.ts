@@ -13,14 +13,22 @@ import { workloads } from "./workloads.js";
 /**
  * Profiles our server (or a peer, `--server grpc-js`) under one bench
  * workload with `node --cpu-prof` and prints where the time goes: by
- * package, then the hottest functions (self time).
- * `npm run bench:profile -- --workload grpc-unary [--env FAST_PATH=off] [--node 24] [--node-flag=--no-opt]
- * [--callers nextTick] [--save run.cpuprofile]`
- * `--save` keeps the profile for Chrome DevTools or a flame graph.
- * `--allocations` samples what the server allocates over the measured window
- * instead (V8's sampling heap profiler, freed objects included: the work its
- * garbage collector is given), per call, by package and by function.
+ * package, then the hottest functions (self time); or, with
+ * `--allocations`, what it allocates (V8's sampling heap profiler, freed
+ * objects included: the work its garbage collector is given).
  */
+const usage = `npm run bench:profile -- [options]
+  --workload ID      the load (default grpc-unary): ${workloads.map((w) => w.id).join(", ")}
+  --server NAME      simpletest (default) or a peer: ${Object.keys(peerSpecs).join(", ")}
+  --seconds N        measured seconds (default 5; plus 1 s warm-up)
+  --node V|PATH      Node major V from the npm registry (cached), or this binary
+  --env K=V          extra environment for our server (repeatable), e.g. FAST_PATH=off
+  --node-flag F      a Node flag for the server (repeatable), e.g. --no-opt
+  --top N            how many of the hottest functions to print (default 25)
+  --callers NAME     also the call chains behind that function's self time
+  --save FILE        keep the profile (.cpuprofile) for Chrome DevTools or a flame graph
+  --allocations      bytes allocated per call over the measured window, by package and function`;
+
 const { values } = parseArgs({
   options: {
     workload: { type: "string", default: "grpc-unary" },
@@ -33,8 +41,13 @@ const { values } = parseArgs({
     callers: { type: "string" },
     save: { type: "string" },
     allocations: { type: "boolean", default: false },
+    help: { type: "boolean", default: false },
   },
 });
+if (values.help) {
+  process.stdout.write(`${usage}\n`);
+  process.exit(0);
+}
 const workload = workloads.find((w) => w.id === values.workload);
 if (!workload) throw new Error(`--workload must be one of ${workloads.map((w) => w.id)}`);
 
