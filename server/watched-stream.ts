@@ -138,9 +138,7 @@ class Watched<T> implements AsyncIterableIterator<T>, ReadNow<T> {
       return { done: false, value: watch.map(result.value) };
     } catch (e) {
       // As a generator's loop would, close the source on the way out.
-      this.#opened()
-        .return?.()
-        .catch(() => {});
+      this.#source?.return?.().catch(() => {});
       return this.#failed(e);
     }
   };

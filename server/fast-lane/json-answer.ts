@@ -30,6 +30,15 @@ export function jsonAnswer(desc: DescMessage, serialize: (message: unknown) => U
     } catch {
       // serialize below says why, as connect-es says it.
     }
-    return text !== undefined && Buffer.byteLength(text) <= opt.writeMaxBytes ? text : serialize(message);
+    return text !== undefined && fits(text, opt.writeMaxBytes) ? text : serialize(message);
   };
+}
+
+/**
+ * Whether `text`'s UTF-8 takes at most `maxBytes`. The answer's writer
+ * measures it exactly anyway; this measures only the text that may be near
+ * the limit, since a UTF-16 unit never takes more than 3 bytes.
+ */
+function fits(text: string, maxBytes: number): boolean {
+  return text.length * 3 <= maxBytes || Buffer.byteLength(text) <= maxBytes;
 }
