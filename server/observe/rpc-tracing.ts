@@ -19,16 +19,21 @@ import {
   ATTR_NETWORK_PEER_PORT,
   ATTR_NETWORK_PROTOCOL_VERSION,
 } from "@opentelemetry/semantic-conventions";
-import {
-  ATTR_RPC_CONNECT_RPC_ERROR_CODE,
-  ATTR_RPC_GRPC_STATUS_CODE,
-  ATTR_RPC_METHOD,
-  ATTR_RPC_SERVICE,
-  ATTR_RPC_SYSTEM,
-} from "@opentelemetry/semantic-conventions/incubating";
 import { watched } from "../watched-stream.js";
 import type { RpcLogger } from "./rpc-log-line.js";
 import { abandonedReason, callTransportKey, protocolOf } from "./rpc-observer.js";
+
+/*
+ * The RPC attributes of the semantic conventions, still incubating: written
+ * here, as OpenTelemetry advises, rather than imported from
+ * `@opentelemetry/semantic-conventions/incubating`, which may rename them in a
+ * minor release and loads every incubating name there is (~3 MB of heap).
+ */
+const ATTR_RPC_SYSTEM = "rpc.system";
+const ATTR_RPC_SERVICE = "rpc.service";
+const ATTR_RPC_METHOD = "rpc.method";
+const ATTR_RPC_GRPC_STATUS_CODE = "rpc.grpc.status_code";
+const ATTR_RPC_CONNECT_RPC_ERROR_CODE = "rpc.connect_rpc.error_code";
 
 /**
  * The codes after which a server span's status is ERROR, as the RPC semantic
