@@ -17,6 +17,35 @@ describe("RequestBodyBudget", () => {
     assert.equal(budget.meter({}).hold(10), true, "another connection reads on");
   });
 
+  it("passes the right to read on to the call holding longest of those left, whichever calls let go", () => {
+    const budget = createRequestBodyBudget(options);
+    const connection = {};
+    const [a, b, c, d] = [1, 2, 3, 4].map(() => budget.meter(connection));
+    a.hold(10);
+    b.hold(10);
+    c.hold(10);
+    b.setHeld(0);
+    d.hold(70);
+    b.hold(10);
+    assert.deepEqual(
+      [a, b, c, d].map((meter) => meter.mustWait()),
+      [false, true, true, true],
+    );
+    a.setHeld(0);
+    c.hold(15);
+    assert.deepEqual(
+      [a, b, c, d].map((meter) => meter.mustWait()),
+      [true, true, false, true],
+      "c began holding before d, and b again after both",
+    );
+    c.close();
+    d.hold(25);
+    assert.deepEqual(
+      [b, d].map((meter) => meter.mustWait()),
+      [true, false],
+    );
+  });
+
   it("resumes a waiting call once bytes are let go, and holds nothing once every call is closed", () => {
     const budget = createRequestBodyBudget(options);
     const connection = {};
@@ -51,14 +80,17 @@ describe("RequestBodyBudget", () => {
 
   it("ends a body that does not arrive in time with deadline_exceeded, and not one that did", async () => {
     const budget = createRequestBodyBudget({ ...options, timeoutMs: 60 });
-    const [slow, quick] = [budget.meter({}), budget.meter({})];
+    const [slow, quick, alsoSlow] = [budget.meter({}), budget.meter({}), budget.meter({})];
     const expired: ConnectError[] = [];
     slow.startClock((e) => expired.push(e));
     quick.startClock(() => assert.fail("a body that arrived was cut"));
+    alsoSlow.startClock((e) => expired.push(e));
     quick.close();
     await new Promise((resolve) => setTimeout(resolve, 250));
-    assert.equal(expired.length, 1);
-    assert.equal(expired[0].code, Code.DeadlineExceeded);
+    assert.deepEqual(
+      expired.map((e) => e.code),
+      [Code.DeadlineExceeded, Code.DeadlineExceeded],
+    );
   });
   it("does not count on its clock the time a call waits for room", async () => {
     const budget = createRequestBodyBudget({ ...options, timeoutMs: 150 });

@@ -47,12 +47,75 @@ interface Scope {
   held: number;
   readonly limit: number;
   /** Meters holding bytes, the longest-holding first. */
-  readonly holders: Set<BodyMeter>;
+  readonly holders: MeterList;
   /** Meters waiting for room, with what resumes each (a waiting meter is in both its scopes). */
   readonly waiting: Map<BodyMeter, () => void>;
 }
 
-const newScope = (limit: number): Scope => ({ held: 0, limit, holders: new Set(), waiting: new Map() });
+const newScope = (limit: number): Scope => ({ held: 0, limit, holders: new MeterList(), waiting: new Map() });
+
+/** A meter's place in one `MeterList`. */
+class MeterLink {
+  readonly meter: BodyMeter;
+  previous: MeterLink | undefined;
+  next: MeterLink | undefined;
+  listed = false;
+
+  constructor(meter: BodyMeter) {
+    this.meter = meter;
+  }
+}
+
+/**
+ * Meters in the order they joined, linked through places each meter owns, so
+ * that joining and leaving allocate nothing. Every call joins and leaves
+ * these lists: a Set would reallocate its table as it grows and shrinks, and
+ * each table, held by a long-lived scope, outlived the scavenges that should
+ * have freed it (bench/README.md, step 35).
+ */
+class MeterList {
+  #first: MeterLink | undefined;
+  #last: MeterLink | undefined;
+
+  get first(): BodyMeter | undefined {
+    return this.#first?.meter;
+  }
+
+  get empty(): boolean {
+    return this.#first === undefined;
+  }
+
+  add(link: MeterLink): void {
+    if (link.listed) return;
+    link.listed = true;
+    link.previous = this.#last;
+    if (this.#last !== undefined) this.#last.next = link;
+    else this.#first = link;
+    this.#last = link;
+  }
+
+  delete(link: MeterLink): void {
+    if (!link.listed) return;
+    const { previous, next } = link;
+    if (previous !== undefined) previous.next = next;
+    else this.#first = next;
+    if (next !== undefined) next.previous = previous;
+    else this.#last = previous;
+    link.previous = undefined;
+    link.next = undefined;
+    link.listed = false;
+  }
+
+  /** Calls `visit` with each meter, in order; a meter may leave the list meanwhile. */
+  forEach(visit: (meter: BodyMeter) => void): void {
+    let link = this.#first;
+    while (link !== undefined) {
+      const next = link.next;
+      visit(link.meter);
+      link = next;
+    }
+  }
+}
 
 export function createRequestBodyBudget(options: RequestBodyBudgetOptions): RequestBodyBudget {
   const server = newScope(options.perServerBytes);
@@ -89,6 +152,10 @@ export class BodyMeter {
   /** Time counted while the clock is paused. */
   #countedMs = 0;
   #onExpire: ((error: ConnectError) => void) | undefined;
+  readonly #inServerHolders = new MeterLink(this);
+  readonly #inConnectionHolders = new MeterLink(this);
+  /** Its place among the clocks running. */
+  readonly clockLink = new MeterLink(this);
 
   constructor(server: Scope, connection: Scope, clock: BodyClock) {
     this.#server = server;
@@ -108,15 +175,15 @@ export class BodyMeter {
     const change = bytes - this.#held;
     if (change === 0) return;
     if (this.#held === 0) {
-      this.#server.holders.add(this);
-      this.#connection.holders.add(this);
+      this.#server.holders.add(this.#inServerHolders);
+      this.#connection.holders.add(this.#inConnectionHolders);
     }
     this.#held = bytes;
     this.#server.held += change;
     this.#connection.held += change;
     if (bytes === 0) {
-      this.#server.holders.delete(this);
-      this.#connection.holders.delete(this);
+      this.#server.holders.delete(this.#inServerHolders);
+      this.#connection.holders.delete(this.#inConnectionHolders);
     }
     if (change < 0) {
       wake(this.#connection);
@@ -207,7 +274,7 @@ export class BodyMeter {
 }
 
 function isCrowdedOut(scope: Scope, meter: BodyMeter): boolean {
-  return scope.held >= scope.limit && scope.holders.values().next().value !== meter;
+  return scope.held >= scope.limit && scope.holders.first !== meter;
 }
 
 /** Resumes the waiting calls that may read again. */
@@ -229,29 +296,29 @@ interface BodyClock {
  * every sweep looks at them all).
  */
 function createBodyClock(timeoutMs: number): BodyClock {
-  const running = new Set<BodyMeter>();
+  const running = new MeterList();
   let sweep: NodeJS.Timeout | undefined;
   const error = () => new ConnectError(`the request did not arrive within ${timeoutMs} ms`, Code.DeadlineExceeded);
   const expireDue = () => {
     const now = performance.now();
-    for (const meter of running) {
+    running.forEach((meter) => {
       if (meter.clockAt !== undefined && now - meter.clockAt >= timeoutMs) meter.expire(error());
-    }
-    if (running.size === 0) {
+    });
+    if (running.empty) {
       clearInterval(sweep);
       sweep = undefined;
     }
   };
   return {
     start(meter) {
-      running.add(meter);
+      running.add(meter.clockLink);
       // A quarter of the timeout late at worst; never busier than 20 times a second.
       sweep ??= setInterval(expireDue, Math.max(50, Math.min(1_000, timeoutMs / 4))).unref();
     },
     stop(meter) {
       if (meter.clockAt === undefined) return;
       meter.clockAt = undefined;
-      running.delete(meter);
+      running.delete(meter.clockLink);
     },
   };
 }
