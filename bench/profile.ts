@@ -4,6 +4,7 @@ import { join } from "node:path";
 import { setTimeout as sleep } from "node:timers/promises";
 import { fileURLToPath } from "node:url";
 import { parseArgs } from "node:util";
+import { buildBaseline } from "./baseline.js";
 import { type LoadResult, warmUpSeconds } from "./h2load.js";
 import { runLoad } from "./load.js";
 import { resolveNode } from "./node-binary.js";
@@ -15,11 +16,14 @@ import { workloads } from "./workloads.js";
  * workload with `node --cpu-prof` and prints where the time goes: by
  * package, then the hottest functions (self time); or, with
  * `--allocations`, what it allocates (V8's sampling heap profiler, freed
- * objects included: the work its garbage collector is given).
+ * objects included: the work its garbage collector is given); or, with
+ * `--gc`, what its collections cost and how much of what it allocates lives
+ * on into the old generation (node:v8's GCProfiler).
  */
 const usage = `npm run bench:profile -- [options]
   --workload ID      the load (default grpc-unary): ${workloads.map((w) => w.id).join(", ")}
-  --server NAME      simpletest (default) or a peer: ${Object.keys(peerSpecs).join(", ")}
+  --server NAME      simpletest (default); simpletest@REV, our server as built at git revision REV (as
+                     npm run bench -- --against REV builds it); or a peer: ${Object.keys(peerSpecs).join(", ")}
   --seconds N        measured seconds (default 5; plus 1 s warm-up)
   --node V|PATH      Node major V from the npm registry (cached), or this binary
   --env K=V          extra environment for our server (repeatable), e.g. FAST_PATH=off
@@ -27,7 +31,9 @@ const usage = `npm run bench:profile -- [options]
   --top N            how many of the hottest functions to print (default 25)
   --callers NAME     also the call chains behind that function's self time
   --save FILE        keep the profile (.cpuprofile) for Chrome DevTools or a flame graph
-  --allocations      bytes allocated per call over the measured window, by package and function`;
+  --allocations      bytes allocated per call over the measured window, by package and function
+  --gc               collections over the measured window: how many, their pauses, and the bytes
+                     per call promoted to the old generation`;
 
 const { values } = parseArgs({
   options: {
@@ -41,6 +47,7 @@ const { values } = parseArgs({
     callers: { type: "string" },
     save: { type: "string" },
     allocations: { type: "boolean", default: false },
+    gc: { type: "boolean", default: false },
     help: { type: "boolean", default: false },
   },
 });
@@ -53,15 +60,23 @@ if (!workload) throw new Error(`--workload must be one of ${workloads.map((w) =>
 
 const dir = mkdtempSync(join(tmpdir(), "simpletest-prof-"));
 const env = envFromPairs(values.env);
-const spec =
-  values.server === "simpletest" ? { name: "simpletest", script: "server/main.ts", env } : peerSpecs[values.server];
-if (!spec) throw new Error(`--server must be simpletest or one of ${Object.keys(peerSpecs)}`);
-const allocationFile = join(dir, "allocations.json");
-const server = values.allocations
+const spec = values.server.startsWith("simpletest@")
+  ? { ...buildBaseline(values.server.slice("simpletest@".length)), script: "server/main.ts", env }
+  : values.server === "simpletest"
+    ? { name: "simpletest", script: "server/main.ts", env }
+    : peerSpecs[values.server];
+if (!spec) throw new Error(`--server must be simpletest, simpletest@REV or one of ${Object.keys(peerSpecs)}`);
+/** A recorder loaded into the server, started and stopped by SIGUSR2 with the measured window, and the file it writes. */
+const recorder = values.allocations
+  ? { module: "allocation-sampler.mjs", variable: "ALLOCATION_PROFILE", file: join(dir, "allocations.json") }
+  : values.gc
+    ? { module: "gc-recorder.mjs", variable: "GC_PROFILE", file: join(dir, "gc.json") }
+    : undefined;
+const server = recorder
   ? await startServer(
-      { ...spec, env: { ...spec.env, ALLOCATION_PROFILE: allocationFile } },
+      { ...spec, env: { ...spec.env, [recorder.variable]: recorder.file } },
       resolveNode(values.node),
-      [...values["node-flag"], `--import=${fileURLToPath(new URL("allocation-sampler.mjs", import.meta.url))}`],
+      [...values["node-flag"], `--import=${fileURLToPath(new URL(recorder.module, import.meta.url))}`],
       0,
     )
   : await startServer(
@@ -72,10 +87,8 @@ const server = values.allocations
     );
 let result: LoadResult;
 try {
-  // The sampler starts with the load's measured window, after its warm-up, and stops with it.
-  const sampling = values.allocations
-    ? setTimeout(() => process.kill(server.pid, "SIGUSR2"), warmUpSeconds * 1000)
-    : undefined;
+  // The recorder starts with the load's measured window, after its warm-up, and stops with it.
+  const recording = recorder ? setTimeout(() => process.kill(server.pid, "SIGUSR2"), warmUpSeconds * 1000) : undefined;
   result = await runLoad(workload, {
     url: server.url,
     connections: 16,
@@ -84,11 +97,11 @@ try {
     cpu: 1,
     serverPid: server.pid,
   });
-  clearTimeout(sampling);
-  if (values.allocations) {
+  clearTimeout(recording);
+  if (recorder) {
     process.kill(server.pid, "SIGUSR2");
-    for (let waited = 0; !existsSync(allocationFile); waited += 100) {
-      if (waited > 30_000) throw new Error("the server wrote no allocation profile");
+    for (let waited = 0; !existsSync(recorder.file); waited += 100) {
+      if (waited > 30_000) throw new Error(`the server wrote no ${recorder.variable}`);
       await sleep(100);
     }
   }
@@ -96,10 +109,13 @@ try {
   await server.stop();
 }
 
-if (values.allocations) {
+if (recorder) {
   const unit = workload.driver === "bidi" ? "message" : "call";
-  process.stdout.write(`${spec.name}, ${workload.id}: ${result.rps.toFixed(0)} req/s while sampled\n`);
-  printAllocations(JSON.parse(readFileSync(allocationFile, "utf8")), result.rps * Number(values.seconds), unit);
+  const recorded = JSON.parse(readFileSync(recorder.file, "utf8"));
+  const calls = result.rps * Number(values.seconds);
+  process.stdout.write(`${spec.name}, ${workload.id}: ${result.rps.toFixed(0)} req/s while recorded\n`);
+  if (values.allocations) printAllocations(recorded, calls, unit);
+  else printCollections(recorded, calls, unit);
   rmSync(dir, { recursive: true, force: true });
   process.exit(0);
 }
@@ -193,4 +209,42 @@ function printAllocations(allocations: { head: AllocationNode }, calls: number, 
   process.stdout.write(`\nthe functions that allocate most (self), per ${unit}:\n`);
   for (const [name, bytes] of sorted(byFunction).slice(0, Number(values.top)))
     process.stdout.write(`${perCall(bytes)}  ${name}\n`);
+}
+
+interface GcProfile {
+  statistics: {
+    gcType: string;
+    /** The collection's pause, µs. */
+    cost: number;
+    beforeGC: { heapSpaceStatistics: { spaceName: string; spaceUsedSize: number }[] };
+    afterGC: { heapSpaceStatistics: { spaceName: string; spaceUsedSize: number }[] };
+  }[];
+}
+
+/**
+ * The collections of a GCProfiler recording, per call: how many of each kind
+ * and their pauses, and what scavenges promoted (the old generation's growth
+ * across each: objects that lived through two of them).
+ */
+function printCollections(profile: GcProfile, calls: number, unit: string): void {
+  const oldGeneration = (spaces: { spaceName: string; spaceUsedSize: number }[]) =>
+    spaces.filter((s) => !s.spaceName.startsWith("new_")).reduce((sum, s) => sum + s.spaceUsedSize, 0);
+  const kinds = new Map<string, { count: number; pauseUs: number }>();
+  let promoted = 0;
+  for (const gc of profile.statistics) {
+    const kind = kinds.get(gc.gcType) ?? { count: 0, pauseUs: 0 };
+    kind.count++;
+    kind.pauseUs += gc.cost;
+    kinds.set(gc.gcType, kind);
+    if (gc.gcType === "Scavenge") {
+      promoted += oldGeneration(gc.afterGC.heapSpaceStatistics) - oldGeneration(gc.beforeGC.heapSpaceStatistics);
+    }
+  }
+  process.stdout.write(`\ncollections: count per 10,000 ${unit}s, pause µs per ${unit}\n`);
+  for (const [name, { count, pauseUs }] of [...kinds].sort((a, b) => b[1].pauseUs - a[1].pauseUs)) {
+    process.stdout.write(
+      `${((count * 10_000) / calls).toFixed(1).padStart(8)}  ${(pauseUs / calls).toFixed(2).padStart(7)} µs  ${name}\n`,
+    );
+  }
+  process.stdout.write(`\npromoted by scavenges: ${Math.round(promoted / calls)} B per ${unit}\n`);
 }
