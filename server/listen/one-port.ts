@@ -38,6 +38,8 @@ const forwardSecretAeadCiphers = [
  * to the request listener. `compat` hands a stream it took back to the
  * request listener after all. Every stream comes with the front's listener
  * for its "error" (a reset, a failed session): a taker needs none of its own.
+ * Once a stream has closed, the front takes every other listener off it
+ * (`forgetListeners`): a taker's listeners hear "close", and nothing after.
  */
 export type StreamTaker = (
   stream: http2.ServerHttp2Stream,
