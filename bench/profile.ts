@@ -66,6 +66,7 @@ const spec = values.server.startsWith("simpletest@")
     ? { name: "simpletest", script: "server/main.ts", env }
     : peerSpecs[values.server];
 if (!spec) throw new Error(`--server must be simpletest, simpletest@REV or one of ${Object.keys(peerSpecs)}`);
+if (values.allocations && values.gc) throw new Error("--allocations and --gc each take a run of their own: give one");
 /** A recorder loaded into the server, started and stopped by SIGUSR2 with the measured window, and the file it writes. */
 const recorder = values.allocations
   ? { module: "allocation-sampler.mjs", variable: "ALLOCATION_PROFILE", file: join(dir, "allocations.json") }
