@@ -24,10 +24,13 @@ import type { RpcLogger } from "./rpc-log-line.js";
 import { abandonedReason, callTransportKey, protocolOf } from "./rpc-observer.js";
 
 /*
- * The RPC attributes of the semantic conventions, still incubating: written
- * here, as OpenTelemetry advises, rather than imported from
- * `@opentelemetry/semantic-conventions/incubating`, which may rename them in a
- * minor release and loads every incubating name there is (~3 MB of heap).
+ * The RPC attributes as the server's spans have always carried them (the
+ * conventions' earlier RPC names: `rpc.system`, `rpc.service`, `rpc.method`
+ * the method alone). Written here, as OpenTelemetry advises for names that
+ * are not stable, rather than imported from
+ * `@opentelemetry/semantic-conventions/incubating`, which loads every such
+ * name there is (~3 MB of heap). The stable conventions have since renamed
+ * them (`rpc.system.name`, a fully-qualified `rpc.method`).
  */
 const ATTR_RPC_SYSTEM = "rpc.system";
 const ATTR_RPC_SERVICE = "rpc.service";
