@@ -13,6 +13,7 @@ import * as grpc from "@connectrpc/connect/protocol-grpc";
 import { declaresTooLong } from "./declared-length.js";
 import type { FastLaneOptions } from "./fast-lane.js";
 import { type JsonAnswer, jsonAnswer } from "./json-answer.js";
+import { type PartsParser, partsParser } from "./message-parts.js";
 import { sizedBinary, withRoom } from "./sized-binary.js";
 
 /** connect-es's options, validated and completed as its handlers use them. */
@@ -23,6 +24,8 @@ export interface Route {
   readonly spec: MethodImplSpec;
   readonly procedure: string;
   readonly serialization: MethodSerializationLookup<DescMessage, DescMessage>;
+  /** A request message in binary from its parts, with connect-es's parse and its errors (message-parts.ts). */
+  readonly binaryRequestFromParts: PartsParser;
   /**
    * An answer in binary, after `room` bytes left for an envelope's head:
    * sized-binary.ts where it takes the message, else connect-es's
@@ -73,11 +76,13 @@ export function routesOf(services: readonly ServiceImplSpec[], opt: Options): Ma
       const serialization = createMethodSerializationLookup(spec.method, opt.binaryOptions, opt.jsonOptions, opt);
       const serialize = serialization.getO(true).serialize;
       const serializeJson = serialization.getO(false).serialize;
+      const parseBinary = serialization.getI(true).parse;
       const sized = sizedBinary(spec.method.output);
       routes.set(procedure, {
         spec,
         procedure,
         serialization,
+        binaryRequestFromParts: partsParser(spec.method.input, (data) => parseBinary(data)),
         binaryAnswer: (message, room) =>
           sized?.(message, room, opt.writeMaxBytes) ?? withRoom(serialize(message as never), room),
         jsonAnswer: jsonAnswer(spec.method.output, (message) => serializeJson(message as never), opt),

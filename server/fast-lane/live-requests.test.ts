@@ -26,8 +26,8 @@ function live(options: { consumed?: Buffer[]; readMaxBytes?: number; budget?: Re
     body,
     consumed: options.consumed ?? [],
     readMaxBytes: options.readMaxBytes ?? 1000,
-    parse: (data) => {
-      const text = Buffer.from(data).toString();
+    parse: (parts) => {
+      const text = Buffer.concat(parts).toString();
       if (text === "bad") throw new ConnectError("parse binary: bad", Code.Internal);
       return text;
     },

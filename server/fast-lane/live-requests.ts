@@ -2,26 +2,24 @@ import type { Readable } from "node:stream";
 import { Code, ConnectError } from "@connectrpc/connect";
 import type { BodyMeter } from "../request-body-budget.js";
 import { badFlagsError, isBadFlags } from "../request-checks/envelope-flags.js";
+import type { PartsParser } from "./message-parts.js";
 
 export interface LiveRequestsInit {
   /** The request body, paused, with nobody else reading it; `aborted` once the client cut it. */
   readonly body: Readable & { readonly aborted?: boolean };
   /** Its bytes read before, in order: they come first. */
   readonly consumed: readonly Buffer[];
-  /** connect-es's limit on a message, and its parse (with its errors). */
+  /** connect-es's limit on a message, and its parse (with its errors) of a message's data from its parts. */
   readonly readMaxBytes: number;
-  readonly parse: (data: Uint8Array) => unknown;
+  readonly parse: PartsParser;
   /** Holds the bytes read and not yet handed on, and times each message from its first byte. */
   readonly meter: BodyMeter;
   /** Tells once when the call ends, with why: a read still waiting then fails with it. */
   readonly onCallEnd: (listener: (reason: unknown) => void) => void;
 }
 
-/** A message's envelope as split from the stream, not yet parsed. */
-interface Envelope {
-  readonly flags: number;
-  readonly data: Uint8Array;
-}
+/** A message split from the stream and parsed as it came, or what reading it fails with; `bytes` with its envelope's head. */
+type Envelope = { readonly bytes: number } & ({ readonly value: unknown } | { readonly error: unknown });
 
 const done: IteratorReturnResult<undefined> = { done: true, value: undefined };
 const envelopeHeaderBytes = 5;
@@ -32,8 +30,9 @@ const queuedBytesBound = 65_536;
  * A gRPC request stream served as its messages come, for a handler that
  * runs before the stream has ended: a client that waits for answers before
  * it sends more, a slow or long stream. It reads the body as it arrives,
- * splits the envelopes and parses each message when the handler asks for
- * it, with the answers connect-es's own reading gives, in the same order:
+ * splits the envelopes and parses each message as it comes, and gives the
+ * handler each when it asks, with the answers connect-es's own reading
+ * gives, in the same order:
  *
  * - a flag byte other than 0 or 1: the checked body's `internal` error
  *   (server/request-checks/envelope-flags.ts), after the messages before it;
@@ -111,17 +110,13 @@ export class LiveRequests implements AsyncIterableIterator<unknown> {
     if (this.#over) return done;
     const envelope = this.#queue.shift();
     if (envelope !== undefined) {
-      this.#queuedBytes -= envelopeHeaderBytes + envelope.data.length;
+      this.#queuedBytes -= envelope.bytes;
       this.#flow();
-      try {
-        if ((envelope.flags & 0b1) !== 0) {
-          throw new ConnectError("received compressed envelope, but do not know how to decompress", Code.Internal);
-        }
-        return { done: false, value: this.#init.parse(envelope.data) };
-      } catch (e) {
+      if ("error" in envelope) {
         this.#stop();
-        throw e;
+        throw envelope.error;
       }
+      return { done: false, value: envelope.value };
     }
     const failure = this.#failure ?? this.#callEndReason;
     if (failure !== undefined) {
@@ -203,9 +198,7 @@ export class LiveRequests implements AsyncIterableIterator<unknown> {
         this.#length = this.#header.readUInt32BE(1);
         if (this.#length > this.#init.readMaxBytes) {
           // connect-es's splitter throws while it splits the chunk: what else ended in it is lost.
-          this.#queuedBytes -= this.#queue
-            .splice(queuedBefore)
-            .reduce((sum, lost) => sum + envelopeHeaderBytes + lost.data.length, 0);
+          this.#queuedBytes -= this.#queue.splice(queuedBefore).reduce((sum, lost) => sum + lost.bytes, 0);
           this.#failure = new ConnectError(
             `message size ${this.#length} is larger than configured readMaxBytes ${this.#init.readMaxBytes}`,
             Code.ResourceExhausted,
@@ -224,14 +217,26 @@ export class LiveRequests implements AsyncIterableIterator<unknown> {
   }
 
   #envelopeIn(): void {
-    const data = this.#parts.length === 1 ? this.#parts[0] : Buffer.concat(this.#parts, this.#partBytes);
-    this.#queue.push({ flags: this.#header[0], data });
-    this.#queuedBytes += envelopeHeaderBytes + data.length;
+    const bytes = envelopeHeaderBytes + this.#partBytes;
+    this.#queue.push(this.#parsed(bytes));
+    this.#queuedBytes += bytes;
     this.#headerSeen = 0;
     this.#parts = [];
     this.#partBytes = 0;
     // A message is in: the next one is timed from its own first byte.
     this.#init.meter.stopClock();
+  }
+
+  #parsed(bytes: number): Envelope {
+    if ((this.#header[0] & 0b1) !== 0) {
+      const error = new ConnectError("received compressed envelope, but do not know how to decompress", Code.Internal);
+      return { bytes, error };
+    }
+    try {
+      return { bytes, value: this.#init.parse(this.#parts, this.#partBytes) };
+    } catch (error) {
+      return { bytes, error };
+    }
   }
 
   /** Bytes of the envelope under way, its header included. */

@@ -101,13 +101,12 @@ export function readRequest(
         return;
       }
       if (streamed && !Buffer.isBuffer(body)) {
-        const serialization = route.serialization.getI(true);
         then.streaming(
           new LiveRequests({
             body: exchange.body,
             consumed: body,
             readMaxBytes: serving.opt.readMaxBytes,
-            parse: (data) => serialization.parse(data),
+            parse: route.binaryRequestFromParts,
             meter: budget.meter(connectionOf(exchange.body)),
             onCallEnd: (listener) => call.whenEnded(listener),
           }),
