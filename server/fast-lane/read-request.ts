@@ -5,7 +5,7 @@ import { isEnveloped, type Plan, type Route, type Shape } from "./choose-call.js
 import type { Exchange } from "./exchange.js";
 import type { LaneCall } from "./lane-call.js";
 import { LiveRequests } from "./live-requests.js";
-import { readBody } from "./request-body.js";
+import { readBody, type WholeBody } from "./request-body.js";
 
 /**
  * The most of a streaming request the lane reads whole: what a client may
@@ -67,7 +67,7 @@ export function readRequest(
   } catch (e) {
     call.end(e);
   }
-  call.wait<Buffer | readonly Buffer[]>(
+  call.wait<WholeBody | readonly Buffer[]>(
     // The whole body; or, past the limit or at an envelope the lane does not serve, the part read so far.
     (resolve) => {
       const meter = budget.meter(connectionOf(exchange.body));
@@ -95,12 +95,13 @@ export function readRequest(
       });
     },
     (body) => {
-      const inputs = Buffer.isBuffer(body) ? parse(route, shape, streamed, body) : undefined;
+      const whole = isWhole(body);
+      const inputs = whole ? parse(route, shape, streamed, body) : undefined;
       if (inputs !== undefined) {
         then.read(inputs);
         return;
       }
-      if (streamed && !Buffer.isBuffer(body)) {
+      if (streamed && !whole) {
         then.streaming(
           new LiveRequests({
             body: exchange.body,
@@ -115,7 +116,7 @@ export function readRequest(
       }
       call.end();
       try {
-        exchange.handOver(Buffer.isBuffer(body) ? [body] : body, Buffer.isBuffer(body));
+        exchange.handOver(whole ? body.chunks : body, whole);
       } catch (e) {
         then.failed(e);
       }
@@ -124,13 +125,21 @@ export function readRequest(
   );
 }
 
+function isWhole(body: WholeBody | readonly Buffer[]): body is WholeBody {
+  return "chunks" in body;
+}
+
 /** The request messages, or undefined when connect-es should say what is wrong with them. */
-function parse(route: Route, shape: Shape, streamed: boolean, body: Buffer): unknown[] | undefined {
-  const serialization = route.serialization.getI(shape !== "connect-json");
+function parse(route: Route, shape: Shape, streamed: boolean, { chunks, size }: WholeBody): unknown[] | undefined {
   try {
+    // One binary message is parsed from the parts it came in (message-parts.ts).
+    if (shape === "connect-proto") return [route.binaryRequestFromParts(chunks, size)];
+    if (isEnveloped(shape) && !streamed) return oneEnvelope(route, chunks, size);
+    const body = chunks.length === 1 ? chunks[0] : Buffer.concat(chunks, size);
+    const serialization = route.serialization.getI(shape !== "connect-json");
     if (!isEnveloped(shape)) return [serialization.parse(body)];
     const inputs: unknown[] = [];
-    // Uncompressed envelopes, back to back to the end: exactly one unless the request streams.
+    // A stream's uncompressed envelopes, back to back to the end.
     for (let at = 0; at < body.length; ) {
       if (body.length - at < 5 || body[at] !== 0) return undefined;
       const end = at + 5 + body.readUInt32BE(at + 1);
@@ -138,9 +147,30 @@ function parse(route: Route, shape: Shape, streamed: boolean, body: Buffer): unk
       inputs.push(serialization.parse(body.subarray(at + 5, end)));
       at = end;
     }
-    return streamed || inputs.length === 1 ? inputs : undefined;
+    return inputs;
   } catch {
     // connect-es decodes it again and reports the failure its own way.
     return undefined;
   }
+}
+
+/** The one message of an unflagged envelope that is the whole body, or undefined. */
+function oneEnvelope(route: Route, chunks: readonly Buffer[], size: number): unknown[] | undefined {
+  if (size < 5) return undefined;
+  const head = chunks[0].length >= 5 ? chunks[0] : Buffer.concat(chunks, size);
+  if (head[0] !== 0 || head.readUInt32BE(1) !== size - 5) return undefined;
+  return [route.binaryRequestFromParts(partsAfter(chunks, 5), size - 5)];
+}
+
+/** The bytes of `chunks` after their first `skip`, as views. */
+function partsAfter(chunks: readonly Buffer[], skip: number): Buffer[] {
+  const parts: Buffer[] = [];
+  for (const chunk of chunks) {
+    if (skip >= chunk.length) skip -= chunk.length;
+    else {
+      parts.push(skip === 0 ? chunk : chunk.subarray(skip));
+      skip = 0;
+    }
+  }
+  return parts;
 }

@@ -5,6 +5,12 @@ import type { BodyMeter } from "../request-body-budget.js";
 
 export type NodeRequest = http.IncomingMessage | http2.Http2ServerRequest;
 
+/** A body read whole: its chunks as they came (not joined: a parse may join them in a shared buffer), and their size. */
+export interface WholeBody {
+  readonly chunks: readonly Buffer[];
+  readonly size: number;
+}
+
 export interface ReadBodyOptions {
   /** Whether what came so far will not do (a declared length over the limit): stop at once. */
   readonly refused?: (consumed: readonly Buffer[], size: number) => boolean;
@@ -19,7 +25,7 @@ export interface ReadBodyOptions {
 
 /**
  * Reads a whole request body of at most `limit` bytes into memory and calls
- * `done` with it. A longer body is not read further: `stopped` is called at
+ * `done` with its chunks. A longer body is not read further: `stopped` is called at
  * once with what came so far, while the rest may still be arriving; so it is
  * when `options` say to stop (the request stays paused, for connect-es to
  * read on). The returned function gives up the reading (the call ended
@@ -32,7 +38,7 @@ export interface ReadBodyOptions {
 export function readBody(
   req: Readable,
   limit: number,
-  done: (body: Buffer) => void,
+  done: (body: WholeBody) => void,
   stopped: (consumed: readonly Buffer[]) => void,
   meter: Pick<BodyMeter, "hold" | "whenRoom" | "close">,
   options: ReadBodyOptions = {},
@@ -87,7 +93,7 @@ export function readBody(
     reading = false;
     req.off("data", onData);
     meter.close();
-    done(chunks.length === 1 ? chunks[0] : Buffer.concat(chunks, size));
+    done({ chunks, size });
   };
   req.on("data", onData);
   req.once("end", onEnd);
