@@ -148,7 +148,7 @@ export class CompatExchange implements Exchange {
     this.#res.destroy();
   }
   handOver(consumed: readonly Buffer[], whole: boolean) {
-    if (consumed.length > 0) unread(this.#req, consumed, whole);
+    if (consumed.length > 0 || whole) unread(this.#req, consumed, whole);
     this.#next(this.#req, this.#res);
   }
 

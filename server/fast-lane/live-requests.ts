@@ -18,8 +18,15 @@ export interface LiveRequestsInit {
   readonly onCallEnd: (listener: (reason: unknown) => void) => void;
 }
 
-/** A message split from the stream and parsed as it came, or what reading it fails with; `bytes` with its envelope's head. */
-type Envelope = { readonly bytes: number } & ({ readonly value: unknown } | { readonly error: unknown });
+/**
+ * A message's envelope as split from the stream, not yet parsed: its data
+ * as the parts it came in, joined only by its parse (message-parts.ts).
+ */
+interface Envelope {
+  readonly flags: number;
+  readonly parts: readonly Buffer[];
+  readonly size: number;
+}
 
 const done: IteratorReturnResult<undefined> = { done: true, value: undefined };
 const envelopeHeaderBytes = 5;
@@ -30,9 +37,8 @@ const queuedBytesBound = 65_536;
  * A gRPC request stream served as its messages come, for a handler that
  * runs before the stream has ended: a client that waits for answers before
  * it sends more, a slow or long stream. It reads the body as it arrives,
- * splits the envelopes and parses each message as it comes, and gives the
- * handler each when it asks, with the answers connect-es's own reading
- * gives, in the same order:
+ * splits the envelopes and parses each message when the handler asks for
+ * it, with the answers connect-es's own reading gives, in the same order:
  *
  * - a flag byte other than 0 or 1: the checked body's `internal` error
  *   (server/request-checks/envelope-flags.ts), after the messages before it;
@@ -110,13 +116,17 @@ export class LiveRequests implements AsyncIterableIterator<unknown> {
     if (this.#over) return done;
     const envelope = this.#queue.shift();
     if (envelope !== undefined) {
-      this.#queuedBytes -= envelope.bytes;
+      this.#queuedBytes -= envelopeHeaderBytes + envelope.size;
       this.#flow();
-      if ("error" in envelope) {
+      try {
+        if ((envelope.flags & 0b1) !== 0) {
+          throw new ConnectError("received compressed envelope, but do not know how to decompress", Code.Internal);
+        }
+        return { done: false, value: this.#init.parse(envelope.parts, envelope.size) };
+      } catch (e) {
         this.#stop();
-        throw envelope.error;
+        throw e;
       }
-      return { done: false, value: envelope.value };
     }
     const failure = this.#failure ?? this.#callEndReason;
     if (failure !== undefined) {
@@ -198,7 +208,9 @@ export class LiveRequests implements AsyncIterableIterator<unknown> {
         this.#length = this.#header.readUInt32BE(1);
         if (this.#length > this.#init.readMaxBytes) {
           // connect-es's splitter throws while it splits the chunk: what else ended in it is lost.
-          this.#queuedBytes -= this.#queue.splice(queuedBefore).reduce((sum, lost) => sum + lost.bytes, 0);
+          this.#queuedBytes -= this.#queue
+            .splice(queuedBefore)
+            .reduce((sum, lost) => sum + envelopeHeaderBytes + lost.size, 0);
           this.#failure = new ConnectError(
             `message size ${this.#length} is larger than configured readMaxBytes ${this.#init.readMaxBytes}`,
             Code.ResourceExhausted,
@@ -217,26 +229,13 @@ export class LiveRequests implements AsyncIterableIterator<unknown> {
   }
 
   #envelopeIn(): void {
-    const bytes = envelopeHeaderBytes + this.#partBytes;
-    this.#queue.push(this.#parsed(bytes));
-    this.#queuedBytes += bytes;
+    this.#queue.push({ flags: this.#header[0], parts: this.#parts, size: this.#partBytes });
+    this.#queuedBytes += envelopeHeaderBytes + this.#partBytes;
     this.#headerSeen = 0;
     this.#parts = [];
     this.#partBytes = 0;
     // A message is in: the next one is timed from its own first byte.
     this.#init.meter.stopClock();
-  }
-
-  #parsed(bytes: number): Envelope {
-    if ((this.#header[0] & 0b1) !== 0) {
-      const error = new ConnectError("received compressed envelope, but do not know how to decompress", Code.Internal);
-      return { bytes, error };
-    }
-    try {
-      return { bytes, value: this.#init.parse(this.#parts, this.#partBytes) };
-    } catch (error) {
-      return { bytes, error };
-    }
   }
 
   /** Bytes of the envelope under way, its header included. */

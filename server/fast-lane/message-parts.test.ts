@@ -62,6 +62,8 @@ describe("partsParser", () => {
     const other = toBinary(BytesValueSchema, create(BytesValueSchema, { value: new Uint8Array(50_000).fill(2) }));
     parseBytes(cut(other, 1000), other.length);
     assert.deepEqual((bytesMessage as { value: Uint8Array }).value, value);
+    const fromOnePart = parseBytes([Buffer.from(bytesFirst)], bytesFirst.length) as { value: Uint8Array };
+    assert.deepEqual(fromOnePart.value, value, "a view of a plain Uint8Array, not of the Buffer it came in");
   });
 
   it("a message larger than the shared buffer, and one in a single part, parse alike", () => {

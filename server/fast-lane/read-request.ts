@@ -157,7 +157,7 @@ function parse(route: Route, shape: Shape, streamed: boolean, { chunks, size }: 
 /** The one message of an unflagged envelope that is the whole body, or undefined. */
 function oneEnvelope(route: Route, chunks: readonly Buffer[], size: number): unknown[] | undefined {
   if (size < 5) return undefined;
-  const head = chunks[0].length >= 5 ? chunks[0] : Buffer.concat(chunks, size);
+  const head = chunks[0].length >= 5 ? chunks[0] : Buffer.concat(chunks, 5);
   if (head[0] !== 0 || head.readUInt32BE(1) !== size - 5) return undefined;
   return [route.binaryRequestFromParts(partsAfter(chunks, 5), size - 5)];
 }
