@@ -76,13 +76,12 @@ export function routesOf(services: readonly ServiceImplSpec[], opt: Options): Ma
       const serialization = createMethodSerializationLookup(spec.method, opt.binaryOptions, opt.jsonOptions, opt);
       const serialize = serialization.getO(true).serialize;
       const serializeJson = serialization.getO(false).serialize;
-      const parseBinary = serialization.getI(true).parse;
       const sized = sizedBinary(spec.method.output);
       routes.set(procedure, {
         spec,
         procedure,
         serialization,
-        binaryRequestFromParts: partsParser(spec.method.input, (data) => parseBinary(data)),
+        binaryRequestFromParts: partsParser(spec.method.input, serialization.getI(true).parse),
         binaryAnswer: (message, room) =>
           sized?.(message, room, opt.writeMaxBytes) ?? withRoom(serialize(message as never), room),
         jsonAnswer: jsonAnswer(spec.method.output, (message) => serializeJson(message as never), opt),

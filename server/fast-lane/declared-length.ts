@@ -21,7 +21,12 @@ export function declaresTooLong(headers: http.IncomingHttpHeaders, readMaxBytes:
  * or any flag (only connect-es decompresses, and judges the rest).
  */
 export function envelopeRefused(chunks: readonly Buffer[], size: number, readMaxBytes: number): boolean {
-  if (size < 5) return false;
-  const head = chunks[0].length >= 5 ? chunks[0] : Buffer.concat(chunks, size);
-  return head[0] !== 0 || head.readUInt32BE(1) > readMaxBytes;
+  const head = envelopeHead(chunks, size);
+  return head !== undefined && (head[0] !== 0 || head.readUInt32BE(1) > readMaxBytes);
+}
+
+/** The first envelope's 5-byte header (flags, length) of a gRPC body read so far, once it is in. */
+export function envelopeHead(chunks: readonly Buffer[], size: number): Buffer | undefined {
+  if (size < 5) return undefined;
+  return chunks[0].length >= 5 ? chunks[0] : Buffer.concat(chunks, 5);
 }

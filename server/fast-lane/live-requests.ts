@@ -18,10 +18,7 @@ export interface LiveRequestsInit {
   readonly onCallEnd: (listener: (reason: unknown) => void) => void;
 }
 
-/**
- * A message's envelope as split from the stream, not yet parsed: its data
- * as the parts it came in, joined only by its parse (message-parts.ts).
- */
+/** A message's envelope as split from the stream, not yet parsed: its data in parts (`#envelopeIn`). */
 interface Envelope {
   readonly flags: number;
   readonly parts: readonly Buffer[];
@@ -229,7 +226,12 @@ export class LiveRequests implements AsyncIterableIterator<unknown> {
   }
 
   #envelopeIn(): void {
-    this.#queue.push({ flags: this.#header[0], parts: this.#parts, size: this.#partBytes });
+    // A message the handler waits for is read within this turn, from its parts (message-parts.ts).
+    // One that waits in the queue is joined now: its parts are views of Node's socket reads, and
+    // would hold them whole (other streams' frames, padding) for as long as it waits.
+    const readNow = this.#waiting !== undefined && this.#queue.length === 0;
+    const parts = readNow || this.#parts.length === 1 ? this.#parts : [Buffer.concat(this.#parts, this.#partBytes)];
+    this.#queue.push({ flags: this.#header[0], parts, size: this.#partBytes });
     this.#queuedBytes += envelopeHeaderBytes + this.#partBytes;
     this.#headerSeen = 0;
     this.#parts = [];

@@ -26,12 +26,11 @@ let shared = new Uint8Array(0);
  * them, not of a Buffer.
  */
 export function partsParser(schema: DescMessage, parse: (data: Uint8Array) => unknown): PartsParser {
-  if (!keepsViewsOnlyInUnknownFields(schema)) {
-    return (parts, size) => parse(parts.length === 1 ? plain(parts[0]) : join(parts, new Uint8Array(size)));
-  }
+  const fromOwnBuffer: PartsParser = (parts, size) =>
+    parse(parts.length === 1 ? plain(parts[0]) : join(parts, new Uint8Array(size)));
+  if (!keepsViewsOnlyInUnknownFields(schema)) return fromOwnBuffer;
   return (parts, size) => {
-    if (parts.length === 1) return parse(plain(parts[0]));
-    if (size > sharedBytesMax) return parse(join(parts, new Uint8Array(size)));
+    if (parts.length === 1 || size > sharedBytesMax) return fromOwnBuffer(parts, size);
     if (shared.length < size) shared = new Uint8Array(Math.min(sharedBytesMax, Math.max(size, 2 * shared.length)));
     const message = parse(join(parts, shared).subarray(0, size)) as { $unknown?: { data: Uint8Array }[] };
     if (message.$unknown !== undefined) for (const field of message.$unknown) field.data = field.data.slice();

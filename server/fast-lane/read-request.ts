@@ -2,6 +2,7 @@ import type { ConnectError } from "@connectrpc/connect";
 import { EnvelopeProgress } from "../envelope-progress.js";
 import { connectionOf } from "../request-body-budget.js";
 import { isEnveloped, type Plan, type Route, type Shape } from "./choose-call.js";
+import { envelopeHead } from "./declared-length.js";
 import type { Exchange } from "./exchange.js";
 import type { LaneCall } from "./lane-call.js";
 import { LiveRequests } from "./live-requests.js";
@@ -156,9 +157,8 @@ function parse(route: Route, shape: Shape, streamed: boolean, { chunks, size }: 
 
 /** The one message of an unflagged envelope that is the whole body, or undefined. */
 function oneEnvelope(route: Route, chunks: readonly Buffer[], size: number): unknown[] | undefined {
-  if (size < 5) return undefined;
-  const head = chunks[0].length >= 5 ? chunks[0] : Buffer.concat(chunks, 5);
-  if (head[0] !== 0 || head.readUInt32BE(1) !== size - 5) return undefined;
+  const head = envelopeHead(chunks, size);
+  if (head === undefined || head[0] !== 0 || head.readUInt32BE(1) !== size - 5) return undefined;
   return [route.binaryRequestFromParts(partsAfter(chunks, 5), size - 5)];
 }
 
