@@ -611,6 +611,8 @@ async function compatRequests(fastPath: "on" | "off", calls: number) {
   assert.equal(made.length, 1);
   let requests = 0;
   made[0].on("request", () => requests++);
+  const streams: http2.ServerHttp2Stream[] = [];
+  made[0].on("session", (session: http2.ServerHttp2Session) => session.on("stream", (stream) => streams.push(stream)));
   await app.fastify.listen({ host: "127.0.0.1", port: 0 });
   const url = `http://127.0.0.1:${(app.fastify.server.address() as AddressInfo).port}`;
   for (let i = 0; i < calls; i++) {
@@ -618,8 +620,11 @@ async function compatRequests(fastPath: "on" | "off", calls: number) {
     assert.equal(res.trailers["grpc-status"], "0");
   }
   const listening = made[0].listeners("stream");
+  await Promise.all(streams.map((stream) => stream.closed || once(stream, "close")));
+  await sleep(0);
+  const closedStreams = streams.map((stream) => stream.eventNames().map((name) => [name, stream.listenerCount(name)]));
   await app.fastify.close();
-  return { requests, lane: app.fastLane, streamListeners: { ...streamListeners, listening } };
+  return { requests, lane: app.fastLane, streamListeners: { ...streamListeners, listening }, closedStreams };
 }
 
 describe("client streams that pause inside a message or run long, on the fast lane as through connect-es", () => {
@@ -749,6 +754,13 @@ describe("FAST_PATH=off installs nothing of the lane", () => {
     assert.equal(lane?.answered(), 5);
     assert.equal(requests, 0);
   });
+
+  for (const fastPath of ["on", "off"] as const) {
+    it(`${fastPath}: a closed stream keeps only the front's "error" listener, letting go of its call`, async () => {
+      const { closedStreams } = await compatRequests(fastPath, 3);
+      assert.deepEqual(closedStreams, Array(3).fill([["error", 1]]));
+    });
+  }
 
   it('on: to see streams first, the front takes Node\'s "stream" listener out and puts its own in', async () => {
     const { streamListeners } = await compatRequests("on", 1);

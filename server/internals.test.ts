@@ -405,6 +405,30 @@ describe(`Node ${process.version} (server/listen/)`, () => {
     }
   });
 
+  it('an HTTP/2 stream\'s own "removeListener" listener counts only "priority" and "frameError" listeners', async () => {
+    const h2 = http2.createServer();
+    const counted = new Promise<string[][]>((resolve) => {
+      h2.on("stream", (stream: http2.ServerHttp2Stream) => {
+        resolve(
+          stream
+            .listeners("removeListener")
+            .map((listener) => [...String(listener).matchAll(/case '(\w+)'/g)].map((m) => m[1])),
+        );
+        stream.respond({ ":status": 200 });
+        stream.end();
+      });
+    });
+    await new Promise<void>((resolve) => h2.listen(0, "127.0.0.1", resolve));
+    const session = http2.connect(`http://127.0.0.1:${(h2.address() as AddressInfo).port}`);
+    try {
+      session.request({ ":path": "/" }).resume().end();
+      relied("node:http2's stream listener counting", await counted, [["priority", "frameError"]]);
+    } finally {
+      session.close();
+      h2.close();
+    }
+  });
+
   it('an http server that never listens runs its header timeout once it is sent "listening"', async () => {
     const h1 = http.createServer({ connectionsCheckingInterval: 100 }, (_req, res) => res.end());
     h1.headersTimeout = 300;

@@ -323,8 +323,15 @@ function ignore(): void {}
  * (bench/README.md, step 35). Every listener has had "close" by then (an
  * emitter calls the listeners it had when the event began), and nothing is
  * emitted after it but, defensively, an error, which must never go unheard.
+ * Node's own "removeListener" listener only counts a session's "priority"
+ * and "frameError" listeners; taken off first when there are none, the rest
+ * go in one step instead of one removal and one event per listener (~3% of a
+ * unary call, bench/README.md, step 38).
  */
 function forgetListeners(this: http2.ServerHttp2Stream): void {
+  if (this.listenerCount("priority") === 0 && this.listenerCount("frameError") === 0) {
+    this.removeAllListeners("removeListener");
+  }
   this.removeAllListeners();
   this.on("error", ignore);
 }
