@@ -81,6 +81,24 @@ describe("logRpc", () => {
     }
   });
 
+  it("judges each request logger by its own settings, plain or not, whichever was judged before", () => {
+    const plain = capture();
+    const formatted = capture({ formatters: { log: (o: object) => ({ ...o, extra: 1 }) } });
+    // Children made with options, as Fastify makes its request loggers: pino builds their formatters anew.
+    const children = [
+      plain.log.child({ reqId: "req-1" }, {}),
+      formatted.log.child({ reqId: "req-2" }, {}),
+      plain.log.child({ reqId: "req-3" }, {}),
+      plain.log.child({ reqId: "req-4" }, { formatters: { log: (o: object) => ({ ...o, child: 1 }) } }),
+      plain.log.child({ reqId: "req-5" }, {}),
+    ];
+    for (const child of children) {
+      const lines = child === children[1] ? formatted.lines : plain.lines;
+      const [theirs, ours] = both(child, lines, "info", line);
+      assert.equal(ours, theirs);
+    }
+  });
+
   it("writes as Fastify's own logger does", async () => {
     const lines: string[] = [];
     const app = fastify({ logger: { level: "info", stream: { write: (s: string) => lines.push(s) } } });

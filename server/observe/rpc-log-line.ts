@@ -38,9 +38,14 @@ interface PinoState {
 
 const fieldNames = ["procedure", "protocol", "httpVersion", "code", "durationMs", "peer"] as const;
 
-/** The settings objects last judged by `plainSettings`, and the verdict; children share their parent's. */
+/**
+ * The settings last judged by `isPlain`, and the verdict. A child shares its
+ * parent's settings objects, but for its formatters, which pino builds anew
+ * for each child made with options (Fastify's request loggers): of those, the
+ * log formatter it keeps is the one judged.
+ */
 let judged:
-  | { formatters: object; serializers: object; stringifiers: object; hooks: object; plain: boolean }
+  | { logFormatter: unknown; serializers: object; stringifiers: object; hooks: object; plain: boolean }
   | undefined;
 
 /**
@@ -56,23 +61,23 @@ function isPlain(log: PinoState): boolean {
     log[symbols.streamSym][symbols.needsMetadataGsym] === true
   )
     return false;
-  const formatters = log[symbols.formattersSym];
+  const logFormatter = log[symbols.formattersSym].log;
   const serializers = log[symbols.serializersSym] as Readonly<Record<string, unknown>>;
   const stringifiers = log[symbols.stringifiersSym];
   const hooks = log[symbols.hooksSym];
   if (
     judged === undefined ||
-    judged.formatters !== formatters ||
+    judged.logFormatter !== logFormatter ||
     judged.serializers !== serializers ||
     judged.stringifiers !== stringifiers ||
     judged.hooks !== hooks
   ) {
     const plain =
-      formatters.log === undefined &&
+      logFormatter === undefined &&
       hooks.streamWrite === undefined &&
       Reflect.ownKeys(stringifiers).length === 0 &&
       [...fieldNames, log[symbols.messageKeySym]].every((name) => serializers[name] === undefined);
-    judged = { formatters, serializers, stringifiers, hooks, plain };
+    judged = { logFormatter, serializers, stringifiers, hooks, plain };
   }
   return judged.plain;
 }
