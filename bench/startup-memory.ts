@@ -23,6 +23,13 @@ const show = async (label) => {
   const undici = process.moduleLoadList.some((name) => name.includes("undici")) ? "  (node's undici loaded)" : "";
   console.log(label.padEnd(58) + (rss / 2 ** 20).toFixed(0).padStart(5) + (heapUsed / 2 ** 20).toFixed(1).padStart(8) + undici);
 };
+const spaces = async () => {
+  const { getHeapSpaceStatistics } = await import("node:v8");
+  for (const space of getHeapSpaceStatistics().filter((s) => ["new_space", "old_space"].includes(s.space_name))) {
+    const mb = (bytes) => (bytes / 2 ** 20).toFixed(1);
+    console.log(\`  V8 \${space.space_name}: \${mb(space.space_size)} MB committed, \${mb(space.space_used_size)} in use, \${mb(space.physical_space_size)} resident\`);
+  }
+};
 `;
 
 const ours = `${measure}
@@ -39,6 +46,7 @@ await show("+ our modules (pino, prom-client, the lane, ...)");
 const app = await buildApp(loadConfig({ LOG_LEVEL: "warn", PORT: "0", HOST: "127.0.0.1" }));
 await app.fastify.listen({ host: "127.0.0.1", port: 0 });
 await show("+ the app built and listening (npm start, at rest)");
+await spaces();
 await app.fastify.close();
 process.exit(0);
 `;
@@ -50,6 +58,7 @@ require("@grpc/proto-loader");
 await show("+ @grpc/grpc-js, @grpc/proto-loader (protobuf.js)");
 await import(${JSON.stringify(built("bench/peers/grpc-js-server.ts"))});
 await show("+ the peer's service loaded and listening (at rest)");
+await spaces();
 process.exit(0);
 `;
 
