@@ -17,16 +17,17 @@ const repo = fileURLToPath(new URL("..", import.meta.url));
 const measure = `
 const { createRequire } = await import("node:module");
 const require = createRequire(process.cwd() + "/");
+const mb = (bytes, digits = 1) => (bytes / 2 ** 20).toFixed(digits);
 const show = async (label) => {
   await new Promise((resolve) => setTimeout(resolve, 1000));
   const { rss, heapUsed } = process.memoryUsage();
   const undici = process.moduleLoadList.some((name) => name.includes("undici")) ? "  (node's undici loaded)" : "";
-  console.log(label.padEnd(58) + (rss / 2 ** 20).toFixed(0).padStart(5) + (heapUsed / 2 ** 20).toFixed(1).padStart(8) + undici);
+  console.log(label.padEnd(58) + mb(rss, 0).padStart(5) + mb(heapUsed).padStart(8) + undici);
 };
+// node:v8 only at the end: loaded first, it would count in every layer above.
 const spaces = async () => {
   const { getHeapSpaceStatistics } = await import("node:v8");
   for (const space of getHeapSpaceStatistics().filter((s) => ["new_space", "old_space"].includes(s.space_name))) {
-    const mb = (bytes) => (bytes / 2 ** 20).toFixed(1);
     console.log(\`  V8 \${space.space_name}: \${mb(space.space_size)} MB committed, \${mb(space.space_used_size)} in use, \${mb(space.physical_space_size)} resident\`);
   }
 };
