@@ -215,4 +215,28 @@ describe("watched streams", () => {
     assert.deepEqual(ends, [broken]);
     assert.equal(closed.done, true);
   });
+
+  it("stacked over a waited source, hand the reader each message as soon as one layer would", async () => {
+    /** Turns of the microtask queue until the first message of `stream` reaches its reader. */
+    const turnsToFirst = async (stream: AsyncIterable<number>) => {
+      let turns = 0;
+      let arrived = false;
+      const first = stream[Symbol.asyncIterator]()
+        .next()
+        .then(() => {
+          arrived = true;
+        });
+      const count = (): Promise<void> | undefined => {
+        if (arrived) return;
+        turns++;
+        return Promise.resolve().then(count);
+      };
+      await Promise.all([first, count()]);
+      return turns;
+    };
+    let stack: AsyncIterable<number> = source([1]);
+    const alone = await turnsToFirst(watched(source([1]), {}));
+    for (let i = 0; i < 5; i++) stack = watched(stack, { message: () => {}, map: (v) => v });
+    assert.equal(await turnsToFirst(stack), alone);
+  });
 });
