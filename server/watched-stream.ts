@@ -88,7 +88,10 @@ class Watched<T> implements AsyncIterableIterator<T>, ReadNow<T> {
     return this.#sourceReadsNow ? this.#readFrom(source as ReadNow<T>) : undefined;
   }
 
-  /** The source's message at hand, watched; undefined if it has none. */
+  /**
+   * The source's message at hand, watched by this layer alone (the source,
+   * if watched, has passed it through the layers below); undefined if it has none.
+   */
   #readFrom(source: ReadNow<T>): IteratorResult<T> | undefined {
     let result: IteratorResult<T> | undefined;
     try {
@@ -108,6 +111,7 @@ class Watched<T> implements AsyncIterableIterator<T>, ReadNow<T> {
 
   throw(error?: unknown): Promise<IteratorResult<T>> {
     const source = this.#opened();
+    // Thrown into the source itself, whose result has passed the layers below.
     return source.throw
       ? source.throw(error).then(
           (result) => this.#passOwn(result),
