@@ -49,14 +49,13 @@ class Watched<T> implements AsyncIterableIterator<T>, ReadNow<T> {
   /** Whether the source may give a message at once: a watched stream of one that cannot never will. */
   #sourceReadsNow = false;
   /**
-   * Over a watched source that never reads now: that source, and the stream
-   * under every watched layer. This one reads that stream itself and passes
-   * each result up through the layers between, so that a message from a
-   * handler's generator costs one promise, not one per layer. Methods, not
-   * closures made per stream: with those, V8 moved ~3 KB of every call
-   * into the old generation (bench/README.md, step 39).
+   * Over a watched source that never reads now: the stream under every
+   * watched layer. This one reads it itself and passes each result up
+   * through the layers between, so that a message from a handler's
+   * generator costs one promise, not one per layer. Methods, not closures
+   * made per stream: with those, V8 moved ~3 KB of every call into the old
+   * generation (bench/README.md, step 39).
    */
-  #below: Watched<T> | undefined;
   #base: Source<T> | undefined;
   #ended = false;
 
@@ -125,10 +124,7 @@ class Watched<T> implements AsyncIterableIterator<T>, ReadNow<T> {
       const source: Source<T> = this.#messages[Symbol.asyncIterator]();
       this.#source = source;
       this.#sourceReadsNow = source instanceof Watched ? source.#readsNow() : source[readNow] !== undefined;
-      if (source instanceof Watched && !this.#sourceReadsNow) {
-        this.#below = source;
-        this.#base = source.#base ?? source.#source;
-      }
+      if (source instanceof Watched && !this.#sourceReadsNow) this.#base = source.#base ?? source.#source;
     }
     return this.#source;
   }
@@ -148,8 +144,13 @@ class Watched<T> implements AsyncIterableIterator<T>, ReadNow<T> {
   readonly #passed = (result: IteratorResult<T>): IteratorResult<T> => this.#passUp(result);
   readonly #failed = (error: unknown): never => this.#failUp(error);
 
+  /** The watched source this one reads past, if it does. */
+  #below(): Watched<T> | undefined {
+    return this.#base === undefined ? undefined : (this.#source as Watched<T>);
+  }
+
   #passUp(result: IteratorResult<T>): IteratorResult<T> {
-    const below = this.#below;
+    const below = this.#below();
     if (below === undefined) return this.#passOwn(result);
     let passed: IteratorResult<T>;
     try {
@@ -161,7 +162,7 @@ class Watched<T> implements AsyncIterableIterator<T>, ReadNow<T> {
   }
 
   #failUp(error: unknown): never {
-    const below = this.#below;
+    const below = this.#below();
     if (below === undefined) return this.#failOwn(error);
     try {
       return below.#failUp(error);
