@@ -26,8 +26,7 @@ let shared = new Uint8Array(0);
  * them, not of a Buffer.
  */
 export function partsParser(schema: DescMessage, parse: (data: Uint8Array) => unknown): PartsParser {
-  const fromOwnBuffer: PartsParser = (parts, size) =>
-    parse(parts.length === 1 ? plain(parts[0]) : join(parts, new Uint8Array(size)));
+  const fromOwnBuffer: PartsParser = (parts, size) => parse(plainJoined(parts, size));
   if (!keepsViewsOnlyInUnknownFields(schema)) return fromOwnBuffer;
   return (parts, size) => {
     if (parts.length === 1 || size > sharedBytesMax) return fromOwnBuffer(parts, size);
@@ -36,6 +35,14 @@ export function partsParser(schema: DescMessage, parse: (data: Uint8Array) => un
     if (message.$unknown !== undefined) for (const field of message.$unknown) field.data = field.data.slice();
     return message;
   };
+}
+
+/**
+ * `parts` as one plain Uint8Array, as connect-es reads a body: a view of a
+ * lone part, or the parts joined in a buffer of their own.
+ */
+export function plainJoined(parts: readonly Uint8Array[], size: number): Uint8Array {
+  return parts.length === 1 ? plain(parts[0]) : join(parts, new Uint8Array(size));
 }
 
 function join(parts: readonly Uint8Array[], into: Uint8Array): Uint8Array {

@@ -6,6 +6,7 @@ import { envelopeHead } from "./declared-length.js";
 import type { Exchange } from "./exchange.js";
 import type { LaneCall } from "./lane-call.js";
 import { LiveRequests } from "./live-requests.js";
+import { plainJoined } from "./message-parts.js";
 import { readBody, type WholeBody } from "./request-body.js";
 
 /**
@@ -136,14 +137,16 @@ function parse(route: Route, shape: Shape, streamed: boolean, { chunks, size }: 
     // One binary message is parsed from the parts it came in (message-parts.ts).
     if (shape === "connect-proto") return [route.binaryRequestFromParts(chunks, size)];
     if (isEnveloped(shape) && !streamed) return oneEnvelope(route, chunks, size);
-    const body = chunks.length === 1 ? chunks[0] : Buffer.concat(chunks, size);
+    // The messages keep views of it for their bytes and unknown fields: of a plain Uint8Array, as connect-es's are.
+    const body = plainJoined(chunks, size);
     const serialization = route.serialization.getI(shape !== "connect-json");
     if (!isEnveloped(shape)) return [serialization.parse(body)];
     const inputs: unknown[] = [];
     // A stream's uncompressed envelopes, back to back to the end.
     for (let at = 0; at < body.length; ) {
       if (body.length - at < 5 || body[at] !== 0) return undefined;
-      const end = at + 5 + body.readUInt32BE(at + 1);
+      const length = ((body[at + 1] << 24) | (body[at + 2] << 16) | (body[at + 3] << 8) | body[at + 4]) >>> 0;
+      const end = at + 5 + length;
       if (end > body.length) return undefined;
       inputs.push(serialization.parse(body.subarray(at + 5, end)));
       at = end;
