@@ -1,4 +1,4 @@
-import { copyFileSync, existsSync, mkdtempSync, readdirSync, readFileSync, rmSync } from "node:fs";
+import { copyFileSync, existsSync, mkdtempSync, readFileSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { setTimeout as sleep } from "node:timers/promises";
@@ -13,8 +13,9 @@ import { workloads } from "./workloads.js";
 
 /**
  * Profiles our server (or a peer, `--server grpc-js`) under one bench
- * workload with `node --cpu-prof` and prints where the time goes: by
- * package, then the hottest functions (self time); or, with
+ * workload with V8's CPU profiler over the measured window and prints where
+ * the time goes, as a share and in µs per call: by package, then the hottest
+ * functions (self time); or, with
  * `--allocations`, what it allocates (V8's sampling heap profiler, freed
  * objects included: the work its garbage collector is given); or, with
  * `--gc`, what its collections cost and how much of what it allocates lives
@@ -72,24 +73,17 @@ const recorder = values.allocations
   ? { module: "allocation-sampler.mjs", variable: "ALLOCATION_PROFILE", file: join(dir, "allocations.json") }
   : values.gc
     ? { module: "gc-recorder.mjs", variable: "GC_PROFILE", file: join(dir, "gc.json") }
-    : undefined;
-const server = recorder
-  ? await startServer(
-      { ...spec, env: { ...spec.env, [recorder.variable]: recorder.file } },
-      resolveNode(values.node),
-      [...values["node-flag"], `--import=${fileURLToPath(new URL(recorder.module, import.meta.url))}`],
-      0,
-    )
-  : await startServer(
-      spec,
-      resolveNode(values.node),
-      [...values["node-flag"], "--cpu-prof", `--cpu-prof-dir=${dir}`],
-      0,
-    );
+    : { module: "cpu-sampler.mjs", variable: "CPU_PROFILE", file: join(dir, "cpu.cpuprofile") };
+const server = await startServer(
+  { ...spec, env: { ...spec.env, [recorder.variable]: recorder.file } },
+  resolveNode(values.node),
+  [...values["node-flag"], `--import=${fileURLToPath(new URL(recorder.module, import.meta.url))}`],
+  0,
+);
 let result: LoadResult;
 try {
   // The recorder starts with the load's measured window, after its warm-up, and stops with it.
-  const recording = recorder ? setTimeout(() => process.kill(server.pid, "SIGUSR2"), warmUpSeconds * 1000) : undefined;
+  const recording = setTimeout(() => process.kill(server.pid, "SIGUSR2"), warmUpSeconds * 1000);
   result = await runLoad(workload, {
     url: server.url,
     connections: 16,
@@ -99,21 +93,19 @@ try {
     serverPid: server.pid,
   });
   clearTimeout(recording);
-  if (recorder) {
-    process.kill(server.pid, "SIGUSR2");
-    for (let waited = 0; !existsSync(recorder.file); waited += 100) {
-      if (waited > 30_000) throw new Error(`the server wrote no ${recorder.variable}`);
-      await sleep(100);
-    }
+  process.kill(server.pid, "SIGUSR2");
+  for (let waited = 0; !existsSync(recorder.file); waited += 100) {
+    if (waited > 30_000) throw new Error(`the server wrote no ${recorder.variable}`);
+    await sleep(100);
   }
 } finally {
   await server.stop();
 }
 
-if (recorder) {
-  const unit = workload.driver === "bidi" ? "message" : "call";
+const unit = workload.driver === "bidi" ? "message" : "call";
+const calls = result.rps * Number(values.seconds);
+if (values.allocations || values.gc) {
   const recorded = JSON.parse(readFileSync(recorder.file, "utf8"));
-  const calls = result.rps * Number(values.seconds);
   process.stdout.write(`${spec.name}, ${workload.id}: ${result.rps.toFixed(0)} req/s while recorded\n`);
   if (values.allocations) printAllocations(recorded, calls, unit);
   else printCollections(recorded, calls, unit);
@@ -127,24 +119,36 @@ interface Node {
   hitCount: number;
   children?: number[];
 }
-const file = readdirSync(dir).find((f) => f.endsWith(".cpuprofile"));
-if (!file) throw new Error("the server wrote no profile");
-const profile = JSON.parse(readFileSync(join(dir, file), "utf8")) as { nodes: Node[] };
-if (values.save) copyFileSync(join(dir, file), values.save);
+const profile = JSON.parse(readFileSync(recorder.file, "utf8")) as {
+  nodes: Node[];
+  startTime: number;
+  endTime: number;
+};
+if (values.save) copyFileSync(recorder.file, values.save);
 rmSync(dir, { recursive: true, force: true });
 
 const total = profile.nodes.reduce((sum, n) => sum + n.hitCount, 0);
-const pct = (hits: number) => `${((100 * hits) / total).toFixed(1).padStart(5)}%`;
+// The profile spans the measured window: a share of its samples is that share of the window's time.
+const usPerCall = (hits: number) => ((hits / total) * (profile.endTime - profile.startTime)) / calls;
+const pct = (hits: number) =>
+  `${((100 * hits) / total).toFixed(1).padStart(5)}% ${usPerCall(hits).toFixed(2).padStart(7)} µs`;
 const sum = (keyOf: (n: Node) => string) => {
   const by = new Map<string, number>();
   for (const n of profile.nodes) by.set(keyOf(n), (by.get(keyOf(n)) ?? 0) + n.hitCount);
   return [...by].sort((a, b) => b[1] - a[1]);
 };
 process.stdout.write(
-  `${spec.name}, ${workload.id}: ${result.rps.toFixed(0)} req/s under the profiler\n\nby package:\n`,
+  `${spec.name}, ${workload.id}: ${result.rps.toFixed(0)} req/s under the profiler; share of the window, and its µs per ${unit}\n\nby package:\n`,
 );
 for (const [name, hits] of sum((n) => area(n.callFrame.url)).slice(0, 12))
   process.stdout.write(`${pct(hits)}  ${name}\n`);
+// What the samples say was not idle, beside what the process used (/proc, its threads included).
+const sampledCpu = usPerCall(
+  total - profile.nodes.filter((n) => n.callFrame.functionName === "(idle)").reduce((sum, n) => sum + n.hitCount, 0),
+);
+process.stdout.write(
+  `${sampledCpu.toFixed(1)} µs per ${unit} not idle in the samples; the process used ${((result.serverCpuSeconds / calls) * 1e6).toFixed(1)} µs of CPU per ${unit}, its threads included\n`,
+);
 process.stdout.write("\nhottest functions (self time):\n");
 const top = sum(
   (n) =>
