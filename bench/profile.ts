@@ -149,6 +149,12 @@ const sampledCpu = usPerCall(
 process.stdout.write(
   `${sampledCpu.toFixed(1)} µs per ${unit} not idle in the samples; the process used ${((result.serverCpuSeconds / calls) * 1e6).toFixed(1)} µs of CPU per ${unit}, its threads included\n`,
 );
+process.stdout.write("\nthis project, by file:\n");
+const projectFiles = sum((n) =>
+  area(n.callFrame.url) === "this project" ? n.callFrame.url.replace(/.*\/dist\//, "") : "",
+);
+for (const [file, hits] of projectFiles.filter(([file]) => file !== "").slice(0, 12))
+  process.stdout.write(`${pct(hits)}  ${file}\n`);
 process.stdout.write("\nhottest functions (self time):\n");
 const top = sum(
   (n) =>
