@@ -8,7 +8,8 @@ import { treeCpuSeconds } from "./process-usage.js";
  * the client costs little): `sessions × streams` calls, each keeping `window`
  * messages in flight, for `seconds`. Prints {"rps", "p50Ms", "p99Ms", "failed",
  * "serverCpuSeconds"} where rps counts answered messages per second, and the
- * last is the CPU time the server (`--server-pid`) used in the measured window.
+ * last is the CPU time the server (`--server-pid`) used in the measured window;
+ * with `--signal-window`, the server gets SIGUSR2 as that window opens and closes.
  */
 const { values } = parseArgs({
   options: {
@@ -18,6 +19,7 @@ const { values } = parseArgs({
     streams: { type: "string", default: "16" },
     window: { type: "string", default: "4" },
     "server-pid": { type: "string" },
+    "signal-window": { type: "boolean", default: false },
   },
 });
 const seconds = Number(values.seconds);
@@ -77,10 +79,12 @@ for (let s = 0; s < Number(values.sessions); s++) {
 // The warm-up h2load has, then the measured window.
 await new Promise((resolve) => setTimeout(resolve, warmUpSeconds * 1000));
 measuring = true;
+if (values["signal-window"]) process.kill(serverPid, "SIGUSR2");
 const start = performance.now();
 const cpuAtStart = treeCpuSeconds(serverPid);
 await new Promise((resolve) => setTimeout(resolve, seconds * 1000));
 measuring = false;
+if (values["signal-window"]) process.kill(serverPid, "SIGUSR2");
 const serverCpuSeconds = treeCpuSeconds(serverPid) - cpuAtStart;
 const elapsed = (performance.now() - start) / 1000;
 // Each call ends as a client ends it (half-close, then the server's trailers), not cut with its connection.

@@ -19,6 +19,8 @@ export interface H2loadRun {
   readonly cpu: number;
   /** The server under load, whose CPU time over the measured window is counted. */
   readonly serverPid: number;
+  /** Send the server SIGUSR2 when the measured window opens and when it closes (bench:profile's recorders). */
+  readonly signalWindow?: boolean;
 }
 
 export interface LoadResult {
@@ -59,12 +61,14 @@ export async function runH2load(run: H2loadRun): Promise<LoadResult> {
     let cpuAtWindow = Number.NaN;
     const window = setTimeout(() => {
       cpuAtWindow = treeCpuSeconds(run.serverPid);
+      if (run.signalWindow) process.kill(run.serverPid, "SIGUSR2");
     }, warmUpSeconds * 1000);
     const stdout = await new Promise<string>((resolve, reject) =>
       execFile("taskset", args, { timeout: (run.seconds + 30) * 1000, maxBuffer: 1 << 20 }, (error, out) =>
         error ? reject(error) : resolve(out),
       ),
     ).finally(() => clearTimeout(window));
+    if (run.signalWindow) process.kill(run.serverPid, "SIGUSR2");
     const serverCpuSeconds = treeCpuSeconds(run.serverPid) - cpuAtWindow;
     const rps = Number(/finished in [\d.]+s, ([\d.]+) req\/s/.exec(stdout)?.[1]);
     const counts = /requests: .* (\d+) failed, (\d+) errored, (\d+) timeout/.exec(stdout);

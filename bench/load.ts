@@ -13,6 +13,8 @@ export interface LoadShape {
   readonly cpu: number;
   /** The server's process, whose CPU time over the measured window the result gives. */
   readonly serverPid: number;
+  /** Send the server SIGUSR2 as the measured window opens and as it closes. */
+  readonly signalWindow?: boolean;
 }
 
 /** Puts one workload's load on a server with its driver: h2load, or the long-lived bidi driver. */
@@ -28,6 +30,7 @@ export function runLoad(workload: Workload, shape: LoadShape): Promise<LoadResul
       seconds: shape.seconds,
       cpu: shape.cpu,
       serverPid: shape.serverPid,
+      signalWindow: shape.signalWindow,
     });
   }
   return new Promise((resolve, reject) =>
@@ -46,6 +49,7 @@ export function runLoad(workload: Workload, shape: LoadShape): Promise<LoadResul
         String(shape.seconds),
         "--server-pid",
         String(shape.serverPid),
+        ...(shape.signalWindow ? ["--signal-window"] : []),
       ],
       { timeout: (shape.seconds + 30) * 1000 },
       (error, stdout) => (error ? reject(error) : resolve(JSON.parse(stdout))),

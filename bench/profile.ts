@@ -5,7 +5,7 @@ import { setTimeout as sleep } from "node:timers/promises";
 import { fileURLToPath } from "node:url";
 import { parseArgs } from "node:util";
 import { buildBaseline } from "./baseline.js";
-import { type LoadResult, warmUpSeconds } from "./h2load.js";
+import type { LoadResult } from "./h2load.js";
 import { runLoad } from "./load.js";
 import { resolveNode } from "./node-binary.js";
 import { envFromPairs, peerSpecs, startServer } from "./servers.js";
@@ -82,8 +82,7 @@ const server = await startServer(
 );
 let result: LoadResult;
 try {
-  // The recorder starts with the load's measured window, after its warm-up, and stops with it.
-  const recording = setTimeout(() => process.kill(server.pid, "SIGUSR2"), warmUpSeconds * 1000);
+  // The load's driver signals the recorder as its measured window opens and closes.
   result = await runLoad(workload, {
     url: server.url,
     connections: 16,
@@ -91,9 +90,8 @@ try {
     seconds: Number(values.seconds),
     cpu: 1,
     serverPid: server.pid,
+    signalWindow: true,
   });
-  clearTimeout(recording);
-  process.kill(server.pid, "SIGUSR2");
   for (let waited = 0; !existsSync(recorder.file); waited += 100) {
     if (waited > 30_000) throw new Error(`the server wrote no ${recorder.variable}`);
     await sleep(100);
@@ -140,7 +138,11 @@ const sum = (keyOf: (n: Node) => string) => {
 process.stdout.write(
   `${spec.name}, ${workload.id}: ${result.rps.toFixed(0)} req/s under the profiler; share of the window, and its µs per ${unit}\n\nby package:\n`,
 );
-for (const [name, hits] of sum((n) => area(n.callFrame.url)).slice(0, 12))
+// The window's idle time in a row of its own: the other rows are CPU.
+for (const [name, hits] of sum((n) => (n.callFrame.functionName === "(idle)" ? "(idle)" : area(n.callFrame.url))).slice(
+  0,
+  12,
+))
   process.stdout.write(`${pct(hits)}  ${name}\n`);
 // What the samples say was not idle, beside what the process used (/proc, its threads included).
 const sampledCpu = usPerCall(
@@ -184,7 +186,7 @@ function area(url: string): string {
   const pkg = /node_modules\/((?:@[^/]+\/)?[^/]+)/.exec(url)?.[1];
   if (pkg) return pkg;
   if (url.startsWith("node:")) return "node core";
-  if (url === "") return "(native, gc, idle)";
+  if (url === "") return "(native, gc)";
   return url.includes("/work/") || url.startsWith("file:") ? "this project" : url;
 }
 
