@@ -138,16 +138,11 @@ const sum = (keyOf: (n: Node) => string) => {
 process.stdout.write(
   `${spec.name}, ${workload.id}: ${result.rps.toFixed(0)} req/s under the profiler; share of the window, and its µs per ${unit}\n\nby package:\n`,
 );
-// The window's idle time in a row of its own: the other rows are CPU.
-for (const [name, hits] of sum((n) => (n.callFrame.functionName === "(idle)" ? "(idle)" : area(n.callFrame.url))).slice(
-  0,
-  12,
-))
-  process.stdout.write(`${pct(hits)}  ${name}\n`);
+// The window's idle time in a row of its own: the other rows are the thread's time, waits in system calls included.
+const areas = sum((n) => (n.callFrame.functionName === "(idle)" ? "(idle)" : area(n.callFrame.url)));
+for (const [name, hits] of areas.slice(0, 12)) process.stdout.write(`${pct(hits)}  ${name}\n`);
 // What the samples say was not idle, beside what the process used (/proc, its threads included).
-const sampledCpu = usPerCall(
-  total - profile.nodes.filter((n) => n.callFrame.functionName === "(idle)").reduce((sum, n) => sum + n.hitCount, 0),
-);
+const sampledCpu = usPerCall(total - (areas.find(([name]) => name === "(idle)")?.[1] ?? 0));
 process.stdout.write(
   `${sampledCpu.toFixed(1)} µs per ${unit} not idle in the samples; the process used ${((result.serverCpuSeconds / calls) * 1e6).toFixed(1)} µs of CPU per ${unit}, its threads included\n`,
 );
