@@ -3,6 +3,7 @@ import { after, before, describe, it } from "node:test";
 import { createSimpleTestClient } from "../client/simple-test-client.js";
 import { eventually } from "../testkit/eventually.js";
 import { sample, scrape, scrapeUntil } from "./support/prometheus.js";
+import { refusingImports } from "./support/refused-imports.js";
 import { type RunningServer, type ServerProcess, spawnServer, startServer } from "./support/server.js";
 
 describe("GET /metrics", () => {
@@ -53,6 +54,29 @@ describe("GET /metrics", () => {
     } finally {
       await quiet.close();
     }
+  });
+
+  describe("off, loads no prom-client: the server serves where it cannot be imported", () => {
+    const NODE_OPTIONS = refusingImports("^prom-client(/|$)");
+
+    for (const env of [{}, { WORKERS: "2", ADMIN_PORT: "0" }] as Record<string, string>[]) {
+      it(JSON.stringify(env), async () => {
+        const server = await spawnServer({ NODE_OPTIONS, METRICS: "off", ...env });
+        try {
+          const client = createSimpleTestClient({ baseUrl: server.url, protocol: "grpc" });
+          assert.equal((await client.getOne({ hello: "x" })).result, "Hello !! x");
+          client.close();
+          assert.equal((await fetch(`${server.url}/metrics`)).status, 404);
+        } finally {
+          await server.close();
+        }
+        assert.equal(await server.exited, 0);
+      });
+    }
+
+    it("(the hook does stop a server that keeps metrics)", async () => {
+      await assert.rejects(spawnServer({ NODE_OPTIONS }), /imported prom-client/);
+    });
   });
 });
 

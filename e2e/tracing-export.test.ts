@@ -4,6 +4,7 @@ import { after, before, describe, it } from "node:test";
 import { createSimpleTestClient, type Protocol } from "../client/simple-test-client.js";
 import { eventually } from "../testkit/eventually.js";
 import { type OtlpReceiver, startOtlpReceiver } from "./support/otlp-receiver.js";
+import { refusingImports } from "./support/refused-imports.js";
 import { assertStillServing, freePort, spawnServer } from "./support/server.js";
 
 const traceId = "4bf92f3577b34da6a3ce929d0e0e4736";
@@ -122,14 +123,8 @@ describe("the built server exports its spans over OTLP/HTTP to a collector (npm 
 });
 
 describe("tracing off, by default", () => {
-  // A module hook that fails any import of OpenTelemetry beyond its API (which prom-client loads anyway).
-  const hooks = `export async function resolve(specifier, context, next) {
-    if (/^@opentelemetry\\/(?!api$)/.test(specifier)) throw new Error("imported " + specifier);
-    return next(specifier, context);
-  }`;
-  const register = `import { register } from "node:module";
-    register(${JSON.stringify(`data:text/javascript,${encodeURIComponent(hooks)}`)});`;
-  const NODE_OPTIONS = `--import=data:text/javascript,${encodeURIComponent(register)}`;
+  // Any import of OpenTelemetry beyond its API (which prom-client loads anyway) fails.
+  const NODE_OPTIONS = refusingImports("^@opentelemetry/(?!api$)");
 
   it("loads no part of the SDK: the server serves where no SDK module can be imported", async () => {
     const server = await spawnServer({ NODE_OPTIONS });

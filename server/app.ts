@@ -15,7 +15,6 @@ import { compressionBrotli, compressionGzip } from "@connectrpc/connect-node";
 import fastifyCors from "@fastify/cors";
 import type { SpanProcessor } from "@opentelemetry/sdk-trace";
 import { type FastifyInstance, fastify, LogController } from "fastify";
-import { Gauge, Registry } from "prom-client";
 import { Health, HealthCheckResponse_ServingStatus as ServingStatus } from "../gen/grpc/health/v1/health_pb.js";
 import { ServerReflection } from "../gen/grpc/reflection/v1/reflection_pb.js";
 import { ServerReflection as ServerReflectionV1alpha } from "../gen/grpc/reflection/v1alpha/reflection_pb.js";
@@ -30,14 +29,12 @@ import { createFastLane, type FastLane } from "./fast-lane/fast-lane.js";
 import { healthz } from "./healthz.js";
 import { createOnePortServer, type OnePortServer, type RequestListener } from "./listen/one-port.js";
 import { createMeteredRequestBodies } from "./metered-request-body.js";
-import { collectProcessMetrics, workerMetrics } from "./observe/cluster-metrics.js";
 import { logDroppedConnections } from "./observe/dropped-connections.js";
 import { hideInternalErrors } from "./observe/hide-internal-errors.js";
 import { stdoutLogDestination } from "./observe/log-destination.js";
 import { metricsRoute } from "./observe/metrics-route.js";
 import { requestIdSequence } from "./observe/request-ids.js";
 import type { RpcLogger } from "./observe/rpc-log-line.js";
-import { createRpcMetrics } from "./observe/rpc-metrics.js";
 import { callTransportKey, notePeer, observeRpcs, peerOfCall, protocolOf } from "./observe/rpc-observer.js";
 import type { Tracing } from "./observe/tracing.js";
 import {
@@ -194,26 +191,16 @@ export async function buildApp(config: Config, options: BuildOptions = {}): Prom
   const isServing = () => health.get("") === ServingStatus.SERVING;
   await app.register(healthz, { isServing });
 
-  // One registry per app, so that tests may build several side by side.
-  const registry = new Registry();
-  collectProcessMetrics(registry);
-  const rpcMetrics = createRpcMetrics(registry);
-  new Gauge({
-    name: "simpletest_request_bytes_held",
-    help: "Request body bytes read and not yet handed to a handler (bounded by REQUEST_BUFFER_BYTES).",
-    registers: [registry],
-    collect() {
-      this.set(bodyBudget.held());
-    },
-  });
-  // A cluster worker's scrape asks the primary, which sums every worker's figures.
-  const metrics = cluster.isWorker ? workerMetrics(registry) : registry;
+  // Off, prom-client is never loaded and calls are not counted.
+  const metrics = config.metrics
+    ? (await import("./observe/server-metrics.js")).createServerMetrics(() => bodyBudget.held())
+    : undefined;
   // With an admin port, /metrics leaves the public port.
-  if (config.metrics && config.admin === undefined) await app.register(metricsRoute, { registry: metrics });
+  if (metrics && config.admin === undefined) await app.register(metricsRoute, { registry: metrics.source });
   const admin =
     config.admin === undefined || cluster.isWorker
       ? undefined
-      : await buildAdminApp({ logLevel: config.logLevel, metrics: config.metrics ? metrics : undefined, isServing });
+      : await buildAdminApp({ logLevel: config.logLevel, metrics: metrics?.source, isServing });
 
   // Off, the SDK is never loaded and no interceptor is added: tracing then costs nothing.
   let tracing: Tracing | undefined;
@@ -238,7 +225,7 @@ export async function buildApp(config: Config, options: BuildOptions = {}): Prom
     // Outermost first: the observer sees the code the client gets.
     interceptors: [
       ...(tracing ? [tracing.interceptor] : []),
-      observeRpcs(rpcMetrics, app.log),
+      observeRpcs(metrics?.rpcs, app.log),
       hideInternalErrors(app.log),
       undecodableStreamsAreInvalidArgument(),
     ],

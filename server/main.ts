@@ -3,7 +3,6 @@ import { setTimeout as sleep } from "node:timers/promises";
 import { buildAdminApp, listenAdmin } from "./admin-app.js";
 import { buildApp } from "./app.js";
 import { ConfigError, loadConfig } from "./config.js";
-import { aggregateWorkerMetrics } from "./observe/cluster-metrics.js";
 import { runWorkers, type Workers } from "./workers.js";
 
 let config: ReturnType<typeof loadConfig>;
@@ -19,12 +18,12 @@ if (config.workers > 1 && cluster.isPrimary) {
   // The workers run this same file and serve; this process starts and stops
   // them, sums their metrics, and serves the admin port if there is one.
   let workers: Workers | undefined;
-  const metrics = aggregateWorkerMetrics();
+  const metrics = config.metrics ? (await import("./observe/cluster-metrics.js")).aggregateWorkerMetrics() : undefined;
   const admin =
     config.admin &&
     (await buildAdminApp({
       logLevel: config.logLevel,
-      metrics: config.metrics ? metrics : undefined,
+      metrics,
       isServing: () => workers?.serving ?? false,
     }));
   // Before any worker starts, so that a port in use stops the server at once.

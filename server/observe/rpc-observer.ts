@@ -35,12 +35,16 @@ export function procedureOf(method: DescMethod): string {
   return procedure;
 }
 
+/** A call's instruments when nothing is counted (METRICS=off). */
+const uncounted: CallMetrics = { received() {}, sent() {}, handled() {} };
+
 /**
  * Counts and logs every RPC that reaches a handler: one log line and one
  * `grpc_server_handled_total` increment per call, whatever way it ends
  * (answer, error, deadline, cancellation). Request bodies are never logged.
+ * Without `metrics`, it only logs.
  */
-export function observeRpcs(metrics: RpcMetrics, fallbackLog: RpcLogger): Interceptor {
+export function observeRpcs(metrics: RpcMetrics | undefined, fallbackLog: RpcLogger): Interceptor {
   /** Counts the call's outcome and logs its line; `error` undefined means it succeeded. */
   const finish = (
     call: CallMetrics,
@@ -67,7 +71,7 @@ export function observeRpcs(metrics: RpcMetrics, fallbackLog: RpcLogger): Interc
     const transport = request.contextValues.get(callTransportKey);
     const protocol = transport?.protocol ?? protocolOf(request.header.get("content-type") ?? undefined);
     const method = request.method;
-    const call = metrics(method, protocol);
+    const call = metrics?.(method, protocol) ?? uncounted;
     const start = performance.now();
     if (!request.stream) {
       call.received();
