@@ -3,7 +3,10 @@ import { setTimeout as sleep } from "node:timers/promises";
 import { buildAdminApp, listenAdmin } from "./admin-app.js";
 import { buildApp } from "./app.js";
 import { ConfigError, loadConfig } from "./config.js";
+import { holdNextTickShape } from "./next-tick-shape.js";
 import { runWorkers, type Workers } from "./workers.js";
+
+holdNextTickShape();
 
 let config: ReturnType<typeof loadConfig>;
 try {
