@@ -19,7 +19,7 @@ try {
 
 if (config.workers > 1 && cluster.isPrimary) {
   // The workers run this same file and serve; this process starts and stops
-  // them, sums their metrics, and serves the admin port if there is one.
+  // them, sums their metrics (METRICS on), and serves the admin port if there is one.
   let workers: Workers | undefined;
   const metrics = config.metrics ? (await import("./observe/cluster-metrics.js")).aggregateWorkerMetrics() : undefined;
   const admin =

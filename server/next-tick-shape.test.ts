@@ -3,6 +3,8 @@ import { execFileSync } from "node:child_process";
 import { describe, it } from "node:test";
 
 // V8's natives (%HaveSameMap) and gc() need flags of their own: a child process.
+// The unheld case has no such check (comparing maps keeps the first one alive);
+// bench/next-tick-cliff.ts shows what it costs.
 const script = `
   import { executionAsyncResource } from "node:async_hooks";
   const { heldNextTickEntry, holdNextTickShape } = await import(${JSON.stringify(new URL("./next-tick-shape.ts", import.meta.url).href)});

@@ -10,9 +10,9 @@ let held: object | undefined;
  * map is alive: a full collection at a moment when no tick is queued drops it,
  * the next tick builds a new one, and after about three of those the
  * literal's property definitions turn megamorphic for good. Every tick then
- * costs ~0.5 µs more, several µs per call, from some point in a server's life
- * that its own collections decide (bench/README.md, step 44). One entry held
- * here keeps the map alive. Inside a tick's callback, `executionAsyncResource()`
+ * costs ~0.5 µs more (Node 24), several µs per call, from start-up on in the
+ * starts whose collections fall that way (bench/README.md, step 44). One entry
+ * held here keeps the map alive. Inside a tick's callback, `executionAsyncResource()`
  * is that tick's entry (docs/internals.md).
  */
 export function holdNextTickShape(): void {
