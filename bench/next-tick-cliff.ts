@@ -5,7 +5,8 @@ import { holdNextTickShape } from "../server/next-tick-shape.js";
  * The cost of process.nextTick before and after full collections that run
  * while no tick is queued (bench/README.md, step 44): after about the third,
  * V8 has dropped the entries' map three times and each tick costs several
- * times more on Nodes 20 and 24 (about twice on 26), for good, unless `--hold` keeps one entry as the server does.
+ * times more on Nodes 20 and 24 (about twice on 26), for good, unless
+ * `--hold` keeps one entry as the server does.
  * `node --import tsx --expose-gc bench/next-tick-cliff.ts [--hold]`.
  */
 const { values } = parseArgs({ options: { hold: { type: "boolean", default: false } } });

@@ -37,6 +37,7 @@ export function procedureOf(method: DescMethod): string {
 
 /** A call's instruments when nothing is counted (METRICS=off). */
 const uncounted: CallMetrics = { received() {}, sent() {}, handled() {} };
+const countNothing: RpcMetrics = () => uncounted;
 
 /**
  * Counts and logs every RPC that reaches a handler: one log line and one
@@ -45,6 +46,7 @@ const uncounted: CallMetrics = { received() {}, sent() {}, handled() {} };
  * Without `metrics`, it only logs.
  */
 export function observeRpcs(metrics: RpcMetrics | undefined, fallbackLog: RpcLogger): Interceptor {
+  const callMetrics = metrics ?? countNothing;
   /** Counts the call's outcome and logs its line; `error` undefined means it succeeded. */
   const finish = (
     call: CallMetrics,
@@ -71,7 +73,7 @@ export function observeRpcs(metrics: RpcMetrics | undefined, fallbackLog: RpcLog
     const transport = request.contextValues.get(callTransportKey);
     const protocol = transport?.protocol ?? protocolOf(request.header.get("content-type") ?? undefined);
     const method = request.method;
-    const call = metrics?.(method, protocol) ?? uncounted;
+    const call = callMetrics(method, protocol);
     const start = performance.now();
     if (!request.stream) {
       call.received();
