@@ -12,6 +12,8 @@ export interface Row {
   readonly cpuUsPerCall: number;
   /** Median over rounds of ours ÷ peer, by peer name; only on our rows. */
   readonly ratios: Readonly<Record<string, number>>;
+  /** Ours ÷ peer in each round, in the rounds' order, by peer name: the spread behind the median. */
+  readonly roundRatios: Readonly<Record<string, readonly number[]>>;
   /** Median over rounds of the peer's CPU time per call ÷ ours (above 1: ours costs less), by peer name. */
   readonly cpuRatios: Readonly<Record<string, number>>;
 }
@@ -34,7 +36,7 @@ export function formatTable(rows: readonly Row[], peers: readonly string[]): str
     "p99 ms",
     "RSS MB",
     "CPU µs/call",
-    ...peers.map((p) => `× ${p} (calls/s / CPU)`),
+    ...peers.map((p) => `× ${p} (calls/s, rounds' range / CPU)`),
   ];
   const lines = rows.map((r) => [
     r.workload,
@@ -45,7 +47,9 @@ export function formatTable(rows: readonly Row[], peers: readonly string[]): str
     r.rssMb.toFixed(0),
     r.cpuUsPerCall.toFixed(0),
     ...peers.map((p) =>
-      r.ratios[p] === undefined ? "" : `${r.ratios[p].toFixed(2)}× / ${(r.cpuRatios[p] ?? Number.NaN).toFixed(2)}×`,
+      r.ratios[p] === undefined
+        ? ""
+        : `${r.ratios[p].toFixed(2)}× ${roundsRange(r.roundRatios[p])} / ${(r.cpuRatios[p] ?? Number.NaN).toFixed(2)}×`,
     ),
   ]);
   const widths = header.map((h, i) => Math.max(h.length, ...lines.map((l) => l[i].length)));
@@ -56,6 +60,12 @@ export function formatTable(rows: readonly Row[], peers: readonly string[]): str
     `|${widths.map((w, i) => (i < 2 ? `${"-".repeat(w + 1)}-` : `${"-".repeat(w + 1)}:`)).join("|")}|`,
     ...lines.map(fmt),
   ].join("\n");
+}
+
+/** The lowest and highest of the rounds' ratios, as "(0.84–1.41)". */
+function roundsRange(ratios: readonly number[] = []): string {
+  if (ratios.length === 0) return "";
+  return `(${Math.min(...ratios).toFixed(2)}–${Math.max(...ratios).toFixed(2)})`;
 }
 
 const escapeXml = (text: string) => text.replace(/&/g, "&amp;").replace(/</g, "&lt;");

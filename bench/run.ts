@@ -181,11 +181,13 @@ const rows: Row[] = chosen.flatMap((workload) =>
     const mine = samples.get(key(workload.id, name)) ?? [];
     const isOurs = ours.some((s) => s.name === name);
     const ratios: Record<string, number> = {};
+    const roundRatios: Record<string, number[]> = {};
     const cpuRatios: Record<string, number> = {};
     if (isOurs) {
       for (const peer of peersOf(workload)) {
         const theirs = samples.get(key(workload.id, peer)) ?? [];
-        ratios[peer] = median(mine.map((s, i) => s.rps / theirs[i].rps));
+        roundRatios[peer] = mine.map((s, i) => s.rps / theirs[i].rps);
+        ratios[peer] = median(roundRatios[peer]);
         cpuRatios[peer] = median(mine.map((s, i) => theirs[i].cpuUsPerCall / s.cpuUsPerCall));
       }
     }
@@ -200,6 +202,7 @@ const rows: Row[] = chosen.flatMap((workload) =>
       rssMb: median(mine.map((s) => s.rss)) / 2 ** 20,
       cpuUsPerCall: median(mine.map((s) => s.cpuUsPerCall)),
       ratios,
+      roundRatios,
       cpuRatios,
     };
   }),
