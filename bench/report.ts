@@ -63,8 +63,7 @@ export function formatTable(rows: readonly Row[], peers: readonly string[]): str
 }
 
 /** The lowest and highest of the rounds' ratios, as "(0.84–1.41)". */
-function roundsRange(ratios: readonly number[] = []): string {
-  if (ratios.length === 0) return "";
+function roundsRange(ratios: readonly number[]): string {
   return `(${Math.min(...ratios).toFixed(2)}–${Math.max(...ratios).toFixed(2)})`;
 }
 
