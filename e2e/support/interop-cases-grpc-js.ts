@@ -17,14 +17,16 @@ export interface GrpcJsClients {
   readonly gzip: grpc.Client;
 }
 
-export function createGrpcJsClients(address: string, credentials: grpc.ChannelCredentials): GrpcJsClients {
+export function createGrpcJsClients(
+  address: string,
+  credentials: grpc.ChannelCredentials,
+  channelOptions: grpc.ChannelOptions = {},
+): GrpcJsClients {
+  const options = { ...channelOptions, "grpc.use_local_subchannel_pool": 1 };
   return {
-    plain: new grpc.Client(address, credentials, { "grpc.use_local_subchannel_pool": 1 }),
+    plain: new grpc.Client(address, credentials, options),
     // grpc.CompressionAlgorithms.gzip; a message written with WriteFlags.NoCompress still goes as it is.
-    gzip: new grpc.Client(address, credentials, {
-      "grpc.use_local_subchannel_pool": 1,
-      "grpc.default_compression_algorithm": 2,
-    }),
+    gzip: new grpc.Client(address, credentials, { ...options, "grpc.default_compression_algorithm": 2 }),
   };
 }
 
