@@ -36,7 +36,7 @@ export function formatTable(rows: readonly Row[], peers: readonly string[]): str
     "p99 ms",
     "RSS MB",
     "CPU µs/call",
-    ...peers.map((p) => `× ${p} (calls/s, rounds' range / CPU)`),
+    ...peers.map((p) => `× ${p} (calls/s (rounds' range) / CPU)`),
   ];
   const lines = rows.map((r) => [
     r.workload,
@@ -49,7 +49,7 @@ export function formatTable(rows: readonly Row[], peers: readonly string[]): str
     ...peers.map((p) =>
       r.ratios[p] === undefined
         ? ""
-        : `${r.ratios[p].toFixed(2)}× ${roundsRange(r.roundRatios[p])} / ${(r.cpuRatios[p] ?? Number.NaN).toFixed(2)}×`,
+        : `${r.ratios[p].toFixed(2)}× ${roundsRange(r.roundRatios[p])} / ${r.cpuRatios[p].toFixed(2)}×`,
     ),
   ]);
   const widths = header.map((h, i) => Math.max(h.length, ...lines.map((l) => l[i].length)));

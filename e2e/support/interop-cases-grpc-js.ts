@@ -20,7 +20,7 @@ export interface GrpcJsClients {
 export function createGrpcJsClients(
   address: string,
   credentials: grpc.ChannelCredentials,
-  channelOptions: grpc.ChannelOptions = {},
+  channelOptions: grpc.ChannelOptions,
 ): GrpcJsClients {
   const options = { ...channelOptions, "grpc.use_local_subchannel_pool": 1 };
   return {
