@@ -166,7 +166,11 @@ def timeout_on_sleeping_server(stub):
     requests = Requests()
     call = stub.FullDuplexCall(requests, timeout=0.001)
     requests.send(stream_request([], 27182))
-    expect_code(lambda: list(call), grpc.StatusCode.DEADLINE_EXCEEDED)
+    try:
+        expect_code(lambda: list(call), grpc.StatusCode.DEADLINE_EXCEEDED)
+    finally:
+        # Else grpcio's request thread waits for a next request for ever.
+        requests.close()
 
 
 def cancel_after_begin(stub):
