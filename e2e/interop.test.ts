@@ -115,7 +115,7 @@ for (const { name, fastPath, tls } of setups) {
       const credentials = tls ? grpc.credentials.createSsl(certificate.ca) : grpc.credentials.createInsecure();
       // grpc-js 1.14.7 names the host it dials as the TLS server name, which Node 26 refuses
       // for an IP address (DEP0123): over TLS it names the certificate's DNS name instead.
-      const tlsNameOverride = tls ? { "grpc.ssl_target_name_override": "localhost" } : {};
+      const tlsNameOverride = tls ? { "grpc.ssl_target_name_override": certificate.dnsName } : {};
       grpcJs = createGrpcJsClients(`127.0.0.1:${server.port}`, credentials, tlsNameOverride);
     });
     after(async () => {

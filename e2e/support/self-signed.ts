@@ -9,12 +9,15 @@ export interface SelfSigned {
   readonly keyPath: string;
   /** The certificate's PEM, for a client's `ca`. */
   readonly ca: Buffer;
+  /** The DNS name it carries, for a client that must not give an IP address as the TLS server name. */
+  readonly dnsName: string;
   /** Deletes the files. */
   remove(): void;
 }
 
 /** A certificate for 127.0.0.1 and localhost, made with openssl, valid for a day: P-256 or RSA 2048. */
 export function selfSigned(keyType: "ec" | "rsa" = "ec"): SelfSigned {
+  const dnsName = "localhost";
   const dir = mkdtempSync(join(tmpdir(), "simpletest-cert-"));
   const certPath = join(dir, "cert.pem");
   const keyPath = join(dir, "key.pem");
@@ -35,9 +38,15 @@ export function selfSigned(keyType: "ec" | "rsa" = "ec"): SelfSigned {
       "-subj",
       "/CN=127.0.0.1",
       "-addext",
-      "subjectAltName=IP:127.0.0.1,DNS:localhost",
+      `subjectAltName=IP:127.0.0.1,DNS:${dnsName}`,
     ],
     { stdio: "ignore" },
   );
-  return { certPath, keyPath, ca: readFileSync(certPath), remove: () => rmSync(dir, { recursive: true, force: true }) };
+  return {
+    certPath,
+    keyPath,
+    ca: readFileSync(certPath),
+    dnsName,
+    remove: () => rmSync(dir, { recursive: true, force: true }),
+  };
 }
