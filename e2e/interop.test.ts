@@ -126,8 +126,10 @@ for (const { name, fastPath, tls } of setups) {
 
     describe("Python grpcio client", () => {
       for (const testCase of pythonCases) {
-        it(testCase, async () => {
+        it(testCase, async (t) => {
           const run = await runPythonCase(server.port, testCase, tls);
+          // Where grpcio waited, should closing its channel have hung once the case was done.
+          if (run.stderr !== "") t.diagnostic(run.stderr);
           assert.equal(run.code, 0, `${run.stdout}${run.stderr}`);
           assert.equal(run.stdout.trim(), `PASS ${testCase}`);
         });

@@ -49,14 +49,19 @@ export function makePythonStubs(protoFiles: readonly string[]): PythonStubs {
   return { dir, remove: () => rmSync(dir, { recursive: true, force: true }) };
 }
 
-/** Runs one of the scripts in e2e/python/ with the stubs on its path. */
+/**
+ * Runs one of the scripts in e2e/python/ with the stubs on its path. A script the
+ * timeout ends prints every thread's Python stack to stderr first (faulthandler on
+ * SIGABRT), so a hang says where it waits.
+ */
 export function runPythonScript(
   script: string,
   args: readonly string[],
   stubs: PythonStubs,
   options: Omit<RunOptions, "env"> = {},
 ): Promise<CommandResult> {
-  return runCommand(python, [join(scriptsDir, script), ...args], {
+  return runCommand(python, ["-X", "faulthandler", join(scriptsDir, script), ...args], {
+    killSignal: "SIGABRT",
     ...options,
     env: { ...process.env, PYTHONPATH: stubs.dir, PYTHONDONTWRITEBYTECODE: "1" },
   });

@@ -15,6 +15,8 @@ export interface RunOptions {
   readonly env?: NodeJS.ProcessEnv;
   /** Killed after this long; default 20 s. */
   readonly timeoutMs?: number;
+  /** The signal the timeout sends; default SIGTERM. */
+  readonly killSignal?: NodeJS.Signals;
   /** Called with each line of stdout as it arrives, for commands that stream. */
   readonly onLine?: (line: string) => void;
 }
@@ -31,6 +33,7 @@ export function runCommand(command: string, args: readonly string[], options: Ru
     env: options.env ?? process.env,
     stdio: [stdin, "pipe", "pipe"],
     timeout: options.timeoutMs ?? 20_000,
+    killSignal: options.killSignal ?? "SIGTERM",
   }) as ChildProcessByStdio<Writable | null, Readable, Readable>;
   let stdout = "";
   let stderr = "";
