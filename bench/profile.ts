@@ -19,7 +19,9 @@ import { workloads } from "./workloads.js";
  * `--allocations`, what it allocates (V8's sampling heap profiler, freed
  * objects included: the work its garbage collector is given); or, with
  * `--gc`, what its collections cost and how much of what it allocates lives
- * on into the old generation (node:v8's GCProfiler).
+ * on into the old generation (node:v8's GCProfiler); or, with `--loop-delay`,
+ * how long its event loop's turns run (node:perf_hooks), which is what the
+ * tail of the calls' latency is made of when one core serves them all.
  */
 const usage = `npm run bench:profile -- [options]
   --workload ID      the load (default grpc-unary): ${workloads.map((w) => w.id).join(", ")}
@@ -34,7 +36,9 @@ const usage = `npm run bench:profile -- [options]
   --save FILE        keep the profile (.cpuprofile) for Chrome DevTools or a flame graph
   --allocations      bytes allocated per call over the measured window, by package and function
   --gc               collections over the measured window: how many, their pauses, and the bytes
-                     per call promoted to the old generation`;
+                     per call promoted to the old generation
+  --loop-delay       how late a 1 ms timer fired over the measured window (the turns' length),
+                     beside the calls' p50 and p99`;
 
 const { values } = parseArgs({
   options: {
@@ -49,6 +53,7 @@ const { values } = parseArgs({
     save: { type: "string" },
     allocations: { type: "boolean", default: false },
     gc: { type: "boolean", default: false },
+    "loop-delay": { type: "boolean", default: false },
     help: { type: "boolean", default: false },
   },
 });
@@ -67,13 +72,17 @@ const spec = values.server.startsWith("simpletest@")
     ? { name: "simpletest", script: "server/main.ts", env }
     : peerSpecs[values.server];
 if (!spec) throw new Error(`--server must be simpletest, simpletest@REV or one of ${Object.keys(peerSpecs)}`);
-if (values.allocations && values.gc) throw new Error("--allocations and --gc each take a run of their own: give one");
+if ([values.allocations, values.gc, values["loop-delay"]].filter(Boolean).length > 1) {
+  throw new Error("--allocations, --gc and --loop-delay each take a run of their own: give one");
+}
 /** A recorder loaded into the server, started and stopped by SIGUSR2 with the measured window, and the file it writes. */
 const recorder = values.allocations
   ? { module: "allocation-sampler.mjs", variable: "ALLOCATION_PROFILE", file: join(dir, "allocations.json") }
   : values.gc
     ? { module: "gc-recorder.mjs", variable: "GC_PROFILE", file: join(dir, "gc.json") }
-    : { module: "cpu-sampler.mjs", variable: "CPU_PROFILE", file: join(dir, "cpu.cpuprofile") };
+    : values["loop-delay"]
+      ? { module: "loop-delay-recorder.mjs", variable: "LOOP_DELAY_PROFILE", file: join(dir, "loop-delay.json") }
+      : { module: "cpu-sampler.mjs", variable: "CPU_PROFILE", file: join(dir, "cpu.cpuprofile") };
 const server = await startServer(
   { ...spec, env: { ...spec.env, [recorder.variable]: recorder.file } },
   resolveNode(values.node),
@@ -102,11 +111,12 @@ try {
 
 const unit = workload.driver === "bidi" ? "message" : "call";
 const calls = result.rps * Number(values.seconds);
-if (values.allocations || values.gc) {
+if (values.allocations || values.gc || values["loop-delay"]) {
   const recorded = JSON.parse(readFileSync(recorder.file, "utf8"));
   process.stdout.write(`${spec.name}, ${workload.id}: ${result.rps.toFixed(0)} req/s while recorded\n`);
   if (values.allocations) printAllocations(recorded, calls, unit);
-  else printCollections(recorded, calls, unit);
+  else if (values.gc) printCollections(recorded, calls, unit);
+  else printLoopDelay(recorded, result, calls, unit);
   rmSync(dir, { recursive: true, force: true });
   process.exit(0);
 }
@@ -239,7 +249,9 @@ function printCollections(profile: GcProfile, calls: number, unit: string): void
     spaces.filter((s) => !s.spaceName.startsWith("new_")).reduce((sum, s) => sum + s.spaceUsedSize, 0);
   const kinds = new Map<string, { count: number; pauseUs: number }>();
   let promoted = 0;
+  let longest = { gcType: "none", cost: 0 };
   for (const gc of profile.statistics) {
+    if (gc.cost > longest.cost) longest = gc;
     const kind = kinds.get(gc.gcType) ?? { count: 0, pauseUs: 0 };
     kind.count++;
     kind.pauseUs += gc.cost;
@@ -254,5 +266,28 @@ function printCollections(profile: GcProfile, calls: number, unit: string): void
       `${((count * 10_000) / calls).toFixed(1).padStart(8)}  ${(pauseUs / calls).toFixed(2).padStart(7)} µs  ${name}\n`,
     );
   }
+  process.stdout.write(`longest pause: ${(longest.cost / 1000).toFixed(1)} ms (${longest.gcType})\n`);
   process.stdout.write(`\npromoted by scavenges: ${Math.round(promoted / calls)} B per ${unit}\n`);
+}
+
+interface LoopDelay {
+  samples: number;
+  mean: number;
+  max: number;
+  percentiles: Record<string, number>;
+}
+
+/**
+ * The event loop's delay beside the calls' latency. At one sample a turn at
+ * most, the samples count the turns once they run past 1 ms, so calls over
+ * samples is about how many calls a turn serves.
+ */
+function printLoopDelay(delay: LoopDelay, result: LoadResult, calls: number, unit: string): void {
+  const ms = (value: number) => `${value.toFixed(1)} ms`;
+  const { 50: p50, 90: p90, 99: p99 } = delay.percentiles;
+  process.stdout.write(
+    `${unit}s: p50 ${ms(result.p50Ms)}, p99 ${ms(result.p99Ms)}\n` +
+      `event-loop delay: p50 ${ms(p50)}, p90 ${ms(p90)}, p99 ${ms(p99)}, max ${ms(delay.max)}, mean ${ms(delay.mean)}\n` +
+      `${delay.samples} samples, about ${(calls / delay.samples).toFixed(0)} ${unit}s a sample\n`,
+  );
 }

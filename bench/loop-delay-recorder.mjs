@@ -1,0 +1,19 @@
+// Loaded into a server with `node --import` by `npm run bench:profile -- --loop-delay`: node:perf_hooks'
+// event-loop delay histogram over the measured window. It samples how late a 1 ms timer fires, once a
+// turn at most: how long the turns run that an answer waits behind. What it read, in ms, goes to
+// LOOP_DELAY_PROFILE.
+import { writeFileSync } from "node:fs";
+import { monitorEventLoopDelay } from "node:perf_hooks";
+import { onMeasuredWindow } from "./measured-window.mjs";
+
+const histogram = monitorEventLoopDelay({ resolution: 1 });
+const ms = (ns) => ns / 1e6;
+onMeasuredWindow(
+  () => histogram.enable(),
+  () => {
+    histogram.disable();
+    const percentiles = Object.fromEntries([50, 90, 99].map((p) => [p, ms(histogram.percentile(p))]));
+    const read = { samples: histogram.count, mean: ms(histogram.mean), max: ms(histogram.max), percentiles };
+    writeFileSync(process.env.LOOP_DELAY_PROFILE, JSON.stringify(read));
+  },
+);
