@@ -1,7 +1,7 @@
 // Loaded into a server with `node --import` by `npm run bench:profile -- --loop-delay`: node:perf_hooks'
-// event-loop delay histogram over the measured window. It samples how late a 1 ms timer fires, once a
-// turn at most: how long the turns run that an answer waits behind. What it read, in ms, goes to
-// LOOP_DELAY_PROFILE.
+// event-loop delay histogram over the measured window. It records the time between the firings of a
+// 1 ms timer, which fires once a turn at most: once turns run past 1 ms, their length, which is what
+// an answer waits behind. What it read, in ms, goes to LOOP_DELAY_PROFILE.
 import { writeFileSync } from "node:fs";
 import { monitorEventLoopDelay } from "node:perf_hooks";
 import { onMeasuredWindow } from "./measured-window.mjs";

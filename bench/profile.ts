@@ -37,8 +37,8 @@ const usage = `npm run bench:profile -- [options]
   --allocations      bytes allocated per call over the measured window, by package and function
   --gc               collections over the measured window: how many, their pauses, and the bytes
                      per call promoted to the old generation
-  --loop-delay       how late a 1 ms timer fired over the measured window (the turns' length),
-                     beside the calls' p50 and p99`;
+  --loop-delay       the time between a 1 ms timer's firings over the measured window (the
+                     turns' length), beside the calls' p50 and p99`;
 
 const { values } = parseArgs({
   options: {
