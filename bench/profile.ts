@@ -72,19 +72,24 @@ const spec = values.server.startsWith("simpletest@")
     ? { name: "simpletest", script: "server/main.ts", env }
     : peerSpecs[values.server];
 if (!spec) throw new Error(`--server must be simpletest, simpletest@REV or one of ${Object.keys(peerSpecs)}`);
-if ([values.allocations, values.gc, values["loop-delay"]].filter(Boolean).length > 1) {
-  throw new Error("--allocations, --gc and --loop-delay each take a run of their own: give one");
-}
-/** A recorder loaded into the server, started and stopped by SIGUSR2 with the measured window, and the file it writes. */
-const recorder = values.allocations
-  ? { module: "allocation-sampler.mjs", variable: "ALLOCATION_PROFILE", file: join(dir, "allocations.json") }
-  : values.gc
-    ? { module: "gc-recorder.mjs", variable: "GC_PROFILE", file: join(dir, "gc.json") }
-    : values["loop-delay"]
-      ? { module: "loop-delay-recorder.mjs", variable: "LOOP_DELAY_PROFILE", file: join(dir, "loop-delay.json") }
-      : { module: "cpu-sampler.mjs", variable: "CPU_PROFILE", file: join(dir, "cpu.cpuprofile") };
+/**
+ * The readings besides the CPU profile, by their flag: the recorder loaded into the server
+ * (started and stopped by SIGUSR2 with the measured window), the variable naming the file it
+ * writes, and what prints that file.
+ */
+const readings = {
+  allocations: { module: "allocation-sampler.mjs", variable: "ALLOCATION_PROFILE", print: printAllocations },
+  gc: { module: "gc-recorder.mjs", variable: "GC_PROFILE", print: printCollections },
+  "loop-delay": { module: "loop-delay-recorder.mjs", variable: "LOOP_DELAY_PROFILE", print: printLoopDelay },
+} as const;
+const chosen = (Object.keys(readings) as (keyof typeof readings)[]).filter((flag) => values[flag]);
+if (chosen.length > 1)
+  throw new Error(`${chosen.map((flag) => `--${flag}`).join(" and ")} each take a run of their own`);
+const reading = chosen.length === 1 ? readings[chosen[0]] : undefined;
+const recorder = reading ?? { module: "cpu-sampler.mjs", variable: "CPU_PROFILE" };
+const recorded = join(dir, "recorded.json");
 const server = await startServer(
-  { ...spec, env: { ...spec.env, [recorder.variable]: recorder.file } },
+  { ...spec, env: { ...spec.env, [recorder.variable]: recorded } },
   resolveNode(values.node),
   [...values["node-flag"], `--import=${fileURLToPath(new URL(recorder.module, import.meta.url))}`],
   0,
@@ -101,7 +106,7 @@ try {
     serverPid: server.pid,
     signalWindow: true,
   });
-  for (let waited = 0; !existsSync(recorder.file); waited += 100) {
+  for (let waited = 0; !existsSync(recorded); waited += 100) {
     if (waited > 30_000) throw new Error(`the server wrote no ${recorder.variable}`);
     await sleep(100);
   }
@@ -111,12 +116,9 @@ try {
 
 const unit = workload.driver === "bidi" ? "message" : "call";
 const calls = result.rps * Number(values.seconds);
-if (values.allocations || values.gc || values["loop-delay"]) {
-  const recorded = JSON.parse(readFileSync(recorder.file, "utf8"));
+if (reading) {
   process.stdout.write(`${spec.name}, ${workload.id}: ${result.rps.toFixed(0)} req/s while recorded\n`);
-  if (values.allocations) printAllocations(recorded, calls, unit);
-  else if (values.gc) printCollections(recorded, calls, unit);
-  else printLoopDelay(recorded, result, calls, unit);
+  reading.print(JSON.parse(readFileSync(recorded, "utf8")), calls, unit, result);
   rmSync(dir, { recursive: true, force: true });
   process.exit(0);
 }
@@ -127,12 +129,12 @@ interface Node {
   hitCount: number;
   children?: number[];
 }
-const profile = JSON.parse(readFileSync(recorder.file, "utf8")) as {
+const profile = JSON.parse(readFileSync(recorded, "utf8")) as {
   nodes: Node[];
   startTime: number;
   endTime: number;
 };
-if (values.save) copyFileSync(recorder.file, values.save);
+if (values.save) copyFileSync(recorded, values.save);
 rmSync(dir, { recursive: true, force: true });
 
 const total = profile.nodes.reduce((sum, n) => sum + n.hitCount, 0);
@@ -270,11 +272,14 @@ function printCollections(profile: GcProfile, calls: number, unit: string): void
   process.stdout.write(`\npromoted by scavenges: ${Math.round(promoted / calls)} B per ${unit}\n`);
 }
 
+/** What loop-delay-recorder.mjs writes, in ms. */
 interface LoopDelay {
   samples: number;
   mean: number;
   max: number;
-  percentiles: Record<string, number>;
+  p50: number;
+  p90: number;
+  p99: number;
 }
 
 /**
@@ -282,12 +287,11 @@ interface LoopDelay {
  * most, the samples count the turns once they run past 1 ms, so calls over
  * samples is about how many calls a turn serves.
  */
-function printLoopDelay(delay: LoopDelay, result: LoadResult, calls: number, unit: string): void {
+function printLoopDelay(delay: LoopDelay, calls: number, unit: string, result: LoadResult): void {
   const ms = (value: number) => `${value.toFixed(1)} ms`;
-  const { 50: p50, 90: p90, 99: p99 } = delay.percentiles;
   process.stdout.write(
     `${unit}s: p50 ${ms(result.p50Ms)}, p99 ${ms(result.p99Ms)}\n` +
-      `event-loop delay: p50 ${ms(p50)}, p90 ${ms(p90)}, p99 ${ms(p99)}, max ${ms(delay.max)}, mean ${ms(delay.mean)}\n` +
+      `event-loop delay: p50 ${ms(delay.p50)}, p90 ${ms(delay.p90)}, p99 ${ms(delay.p99)}, max ${ms(delay.max)}, mean ${ms(delay.mean)}\n` +
       `${delay.samples} samples, about ${(calls / delay.samples).toFixed(0)} ${unit}s a sample\n`,
   );
 }

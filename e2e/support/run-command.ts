@@ -33,7 +33,7 @@ export function runCommand(command: string, args: readonly string[], options: Ru
     env: options.env ?? process.env,
     stdio: [stdin, "pipe", "pipe"],
     timeout: options.timeoutMs ?? 20_000,
-    killSignal: options.killSignal ?? "SIGTERM",
+    killSignal: options.killSignal,
   }) as ChildProcessByStdio<Writable | null, Readable, Readable>;
   let stdout = "";
   let stderr = "";
