@@ -14,6 +14,7 @@ import { declaresTooLong } from "./declared-length.js";
 import type { FastLaneOptions } from "./fast-lane.js";
 import { type JsonAnswer, jsonAnswer } from "./json-answer.js";
 import { type PartsParser, partsParser } from "./message-parts.js";
+import { plainBinary } from "./plain-binary.js";
 import { sizedBinary, withRoom } from "./sized-binary.js";
 
 /** connect-es's options, validated and completed as its handlers use them. */
@@ -24,7 +25,12 @@ export interface Route {
   readonly spec: MethodImplSpec;
   readonly procedure: string;
   readonly serialization: MethodSerializationLookup<DescMessage, DescMessage>;
-  /** A request message in binary from its parts, with connect-es's parse and its errors (message-parts.ts). */
+  /**
+   * A request message in binary: plain-binary.ts where it reads the bytes,
+   * else connect-es's parse (and its errors).
+   */
+  readonly binaryRequest: (bytes: Uint8Array) => unknown;
+  /** The same, from the parts the message came in (message-parts.ts). */
   readonly binaryRequestFromParts: PartsParser;
   /**
    * An answer in binary, after `room` bytes left for an envelope's head:
@@ -77,11 +83,17 @@ export function routesOf(services: readonly ServiceImplSpec[], opt: Options): Ma
       const serialize = serialization.getO(true).serialize;
       const serializeJson = serialization.getO(false).serialize;
       const sized = sizedBinary(spec.method.output);
+      const parse = serialization.getI(true).parse;
+      const plain = plainBinary(spec.method.input, opt.binaryOptions?.recursionLimit);
+      // connect-es's parse also says when a message is over the size limit.
+      const binaryRequest = (bytes: Uint8Array) =>
+        (bytes.byteLength <= opt.readMaxBytes ? plain(bytes) : undefined) ?? parse(bytes);
       routes.set(procedure, {
         spec,
         procedure,
         serialization,
-        binaryRequestFromParts: partsParser(spec.method.input, serialization.getI(true).parse),
+        binaryRequest,
+        binaryRequestFromParts: partsParser(spec.method.input, binaryRequest),
         binaryAnswer: (message, room) =>
           sized?.(message, room, opt.writeMaxBytes) ?? withRoom(serialize(message as never), room),
         jsonAnswer: jsonAnswer(spec.method.output, (message) => serializeJson(message as never), opt),

@@ -139,8 +139,7 @@ function parse(route: Route, shape: Shape, streamed: boolean, { chunks, size }: 
     if (isEnveloped(shape) && !streamed) return oneEnvelope(route, chunks, size);
     // The messages keep views of it for their bytes and unknown fields: of a plain Uint8Array, as connect-es's are.
     const body = plainJoined(chunks, size);
-    const serialization = route.serialization.getI(shape !== "connect-json");
-    if (!isEnveloped(shape)) return [serialization.parse(body)];
+    if (shape === "connect-json") return [route.serialization.getI(false).parse(body)];
     const inputs: unknown[] = [];
     // A stream's uncompressed envelopes, back to back to the end.
     for (let at = 0; at < body.length; ) {
@@ -148,7 +147,7 @@ function parse(route: Route, shape: Shape, streamed: boolean, { chunks, size }: 
       const length = ((body[at + 1] << 24) | (body[at + 2] << 16) | (body[at + 3] << 8) | body[at + 4]) >>> 0;
       const end = at + 5 + length;
       if (end > body.length) return undefined;
-      inputs.push(serialization.parse(body.subarray(at + 5, end)));
+      inputs.push(route.binaryRequest(body.subarray(at + 5, end)));
       at = end;
     }
     return inputs;

@@ -1,4 +1,5 @@
-import { type DescField, type DescMessage, ScalarType } from "@bufbuild/protobuf";
+import type { DescField, DescMessage } from "@bufbuild/protobuf";
+import { isLengthDelimited, type Kind, kindOf } from "./binary-kinds.js";
 
 /*
  * protobuf-es's `toBinary`, for the messages the lane answers with most:
@@ -25,8 +26,6 @@ import { type DescField, type DescMessage, ScalarType } from "@bufbuild/protobuf
  */
 export type SizedBinary = (message: unknown, room: number, maxBytes: number) => Buffer | undefined;
 
-type Kind = "string" | "bytes" | "bool" | "int32" | "uint32" | "message";
-
 interface Field {
   readonly localName: string;
   readonly tag: number;
@@ -48,14 +47,6 @@ interface Fields {
 // protobuf-es's field presence values (google.protobuf.FeatureSet.FieldPresence).
 const EXPLICIT = 1;
 const IMPLICIT = 2;
-
-const kinds: Partial<Record<ScalarType, Kind>> = {
-  [ScalarType.STRING]: "string",
-  [ScalarType.BYTES]: "bytes",
-  [ScalarType.BOOL]: "bool",
-  [ScalarType.INT32]: "int32",
-  [ScalarType.UINT32]: "uint32",
-};
 
 /** The sized writer for messages of `desc`, or undefined if they may hold a field it does not take. */
 export function sizedBinary(desc: DescMessage): SizedBinary | undefined {
@@ -128,19 +119,15 @@ function fieldsOf(desc: DescMessage, seen: Map<DescMessage, Fields>): Fields | u
 }
 
 function fieldOf(field: DescField, seen: Map<DescMessage, Fields>): Field | undefined {
-  if (field.oneof !== undefined || (field.presence !== EXPLICIT && field.presence !== IMPLICIT)) return undefined;
-  let kind: Kind | undefined;
+  if (field.presence !== EXPLICIT && field.presence !== IMPLICIT) return undefined;
+  const kind = kindOf(field);
+  if (kind === undefined) return undefined;
   let message: Fields | undefined;
   if (field.fieldKind === "message") {
-    if (field.delimitedEncoding || field.message.typeName.startsWith("google.protobuf.")) return undefined;
     message = fieldsOf(field.message, seen);
     if (message === undefined) return undefined;
-    kind = "message";
-  } else {
-    kind = field.fieldKind === "enum" ? "int32" : field.fieldKind === "scalar" ? kinds[field.scalar] : undefined;
   }
-  if (kind === undefined) return undefined;
-  const lengthDelimited = kind === "string" || kind === "bytes" || kind === "message";
+  const lengthDelimited = isLengthDelimited(kind);
   return {
     localName: field.localName,
     tag: ((field.number << 3) | (lengthDelimited ? 2 : 0)) >>> 0,
