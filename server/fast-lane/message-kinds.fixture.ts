@@ -7,7 +7,7 @@ import { FileDescriptorSetSchema, file_google_protobuf_wrappers } from "@bufbuil
  */
 
 // Field types and labels of descriptor.proto.
-const T = { int64: 3, int32: 5, bool: 8, string: 9, message: 11, bytes: 12, uint32: 13, enum: 14 } as const;
+const T = { int64: 3, int32: 5, bool: 8, string: 9, group: 10, message: 11, bytes: 12, uint32: 13, enum: 14 } as const;
 const optional = 1;
 const repeated = 3;
 
@@ -76,6 +76,15 @@ export const registry = createFileRegistry(
           { name: "WithInt64", field: [{ name: "n", number: 1, type: T.int64 }] },
           { name: "WithList", field: [{ name: "l", number: 1, type: T.string, label: repeated }] },
           { name: "WithMessage", field: [{ name: "m", number: 1, type: T.message, typeName: ".kinds.WithInt64" }] },
+          // Descriptors protoc refuses and a registry takes.
+          { name: "ZeroField", field: [{ name: "z", number: 0, type: T.string }] },
+          {
+            name: "TwoOnOne",
+            field: [
+              { name: "a", number: 1, type: T.string },
+              { name: "b", number: 1, type: T.string, label: repeated },
+            ],
+          },
           {
             name: "WithOneof",
             field: [{ name: "a", number: 1, type: T.string, oneofIndex: 0 }],
@@ -107,6 +116,10 @@ export const registry = createFileRegistry(
               { name: "b", number: 4, type: T.bytes, label: optional },
               { name: "next", number: 5, type: T.message, typeName: ".kinds.Loose", label: optional },
             ],
+          },
+          {
+            name: "WithGroup",
+            field: [{ name: "g", number: 1, type: T.group, typeName: ".kinds.Loose", label: optional }],
           },
         ],
       },

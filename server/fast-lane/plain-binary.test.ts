@@ -12,7 +12,8 @@ const every = plainBinary(Every);
 /** fromBinary's message for `bytes`, or the error it throws. */
 function decoded(desc: DescMessage, bytes: Uint8Array, recursionLimit?: number): unknown {
   try {
-    return fromBinary(desc, bytes, { recursionLimit });
+    // An option given as undefined would replace fromBinary's default limit.
+    return fromBinary(desc, bytes, recursionLimit === undefined ? undefined : { recursionLimit });
   } catch (e) {
     return e;
   }
@@ -24,11 +25,29 @@ function keysDeep(value: unknown): unknown {
   return Object.entries(value).map(([key, inner]) => [key, keysDeep(inner)]);
 }
 
-/** Asserts that `read` is fromBinary's message for the same bytes: its values, prototypes and key order. */
+/** The byte arrays in the message, in order, as what they view: their class, buffer, offset and length. */
+function viewsDeep(value: unknown, into: unknown[][] = []): unknown[][] {
+  if (value instanceof Uint8Array) into.push([value.constructor, value.buffer, value.byteOffset, value.byteLength]);
+  else if (typeof value === "object" && value !== null)
+    for (const inner of Object.values(value)) viewsDeep(inner, into);
+  return into;
+}
+
+/** Asserts that `read` is fromBinary's message for the same bytes: its values, prototypes, key order and views. */
 function assertSame(read: unknown, expected: unknown, label: string) {
   assert.ok(!(expected instanceof Error), `${label}: read, where fromBinary throws ${expected}`);
   assert.deepStrictEqual(read, expected, label);
   assert.deepStrictEqual(keysDeep(read), keysDeep(expected), `${label}: key order`);
+  const views = viewsDeep(read);
+  const expectedViews = viewsDeep(expected);
+  assert.equal(views.length, expectedViews.length, `${label}: byte arrays`);
+  // Views of the same buffer where fromBinary's are (compared by identity: deepStrictEqual would compare contents).
+  for (const [i, view] of views.entries()) {
+    assert.ok(
+      view.every((part, j) => part === expectedViews[i][j]),
+      `${label}: views`,
+    );
+  }
 }
 
 /** A message of short values, so that a damaged byte often lands on a tag or a length. */
@@ -52,7 +71,14 @@ describe("plainBinary", () => {
   it("reads every kind of field it takes as fromBinary does", () => {
     const next = random(29);
     for (let n = 0; n < 2_000; n++) {
-      const bytes = toBinary(Every, randomMessage(next));
+      const written = toBinary(Every, randomMessage(next));
+      // As a Node Buffer, and as a view into a larger buffer, too: the bytes fields are views of what it is given.
+      const bytes =
+        n % 3 === 0
+          ? Buffer.from(written)
+          : n % 3 === 1
+            ? new Uint8Array([9, ...written, 9]).subarray(1, 1 + written.length)
+            : written;
       const read = every(bytes);
       assert.ok(read, `case ${n} not read`);
       assertSame(read, decoded(Every, bytes), `case ${n}`);
@@ -97,10 +123,14 @@ describe("plainBinary", () => {
       "a list": [schema("WithList"), hex("0a 01 61")],
       "an int64": [schema("WithInt64"), hex("08 01")],
       "a wrapper message": [schema("WithWrapper"), hex("0a 03 0a 01 61")],
+      "a group": [schema("WithGroup"), hex("0b 0a 01 61 0c")],
+      "a group's field sent length-delimited": [schema("WithGroup"), hex("0a 03 0a 01 61")],
+      "field number 0, in a descriptor that has one": [schema("ZeroField"), hex("02 01 61")],
+      "a number two fields share, the last a list": [schema("TwoOnOne"), hex("0a 01 61")],
       "a closed enum": [Loose, hex("18 01")],
       "a string field sent as a varint": [Every, hex("08 01")],
       "an int32 field sent length-delimited": [Every, hex("22 01 01")],
-      "a group": [Every, hex("0b 0c")],
+      "a group where the field is not one": [Every, hex("0b 0c")],
       "a bool of two bytes": [Every, hex("18 80 01")],
       "a varint of eleven bytes": [Every, hex("20 ff ff ff ff ff ff ff ff ff ff 01")],
       "a tag of six bytes": [Every, hex("8a 80 80 80 80 00 01 61")],
@@ -137,6 +167,14 @@ describe("plainBinary", () => {
     assertSame(plainBinary(Inner, 4)(bytes), decoded(Inner, bytes, 4), "at the limit");
     assert.equal(plainBinary(Inner, 3)(bytes), undefined, "past it");
     assert.ok(decoded(Inner, bytes, 3) instanceof Error);
+  });
+
+  it("reads no deeper than 100 levels, whatever the limit: fromBinary may run out of stack first", () => {
+    const nested = (depth: number): Record<string, unknown> =>
+      depth === 1 ? { s: "deep" } : { next: nested(depth - 1) };
+    const at100 = toBinary(Inner, create(Inner, nested(100)));
+    assertSame(plainBinary(Inner, 1e9)(at100), decoded(Inner, at100, 1e9), "100 levels");
+    assert.equal(plainBinary(Inner, 1e9)(toBinary(Inner, create(Inner, nested(101)))), undefined, "101 levels");
   });
 
   it("gives fromBinary's message, or nothing, for damaged bytes of every kind", () => {

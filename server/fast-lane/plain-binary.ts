@@ -5,36 +5,40 @@ import { isLengthDelimited, type Kind, kindOf } from "./binary-kinds.js";
 /*
  * protobuf-es's `fromBinary`, for the request messages the lane reads most:
  * fields read straight from the bytes into the message `create` makes,
- * without the reader, its DataView, the read context and the tag pairs that
- * fromBinary makes for each message, which outweigh the reading of a short
- * message (bench/README.md, step 49; a 10-message PostList reads ten).
+ * without the reader, its DataView and the read context that fromBinary
+ * makes for each message and the pair it makes for each field's tag, which
+ * outweigh the reading of a short message (bench/README.md, step 49; a
+ * 10-message PostList reads ten).
  *
  * It gives a message only where it reads what fromBinary would, with
- * certainty: a singular field (not in a oneof) of type string, bytes, bool,
- * int32, uint32, an open enum, or a message of its own kind (not a
- * google.protobuf type, which protobuf-es holds in a form of its own), each
- * in the wire type of its type and within its message's bytes, nested no
- * deeper than fromBinary's recursion limit. A bool is one byte, a string
- * valid UTF-8 where its field asks for it. At anything else (an unknown
- * field, a field of another kind, a wire type that is not its field's, a
- * malformed varint, bytes that end early) it answers undefined and the
- * caller parses the bytes again with connect-es, which gives fromBinary's
- * message or its error. plain-binary.test.ts compares it with fromBinary.
+ * certainty: singular fields (not in a oneof) of type string, bytes, bool,
+ * int32, uint32, an open enum, or a message (of any type but a
+ * google.protobuf one, which protobuf-es holds in a form of its own, and not
+ * a group), read by the same rules; each in the wire type of its type and
+ * within its message's bytes, nested no deeper than fromBinary's recursion
+ * limit or 100 levels, whichever is less. A bool is one byte, a string valid
+ * UTF-8 where its field asks for it. At anything else (an unknown field, a
+ * field of another kind, a wire type that is not its field's, a malformed
+ * varint, bytes that end early) it answers undefined and the caller parses
+ * the bytes again with connect-es, which gives fromBinary's message or its
+ * error. plain-binary.test.ts compares it with fromBinary.
  */
 
-/** The message `fromBinary` gives for `bytes`, or undefined if they are not all of the fields it reads. */
+/** The message `fromBinary` gives for `bytes`, or undefined where it leaves them to fromBinary. */
 export type PlainBinary = (bytes: Uint8Array) => object | undefined;
 
-interface Field {
+type Field = {
   readonly localName: string;
-  readonly kind: Kind;
   /** Varint (0) or length-delimited (2). */
   readonly wireType: number;
-  /** For a string: whether its field asks for valid UTF-8 (fromBinary then refuses other bytes). */
-  readonly strict: boolean;
-  /** For a message field, its message's fields. */
-  readonly message: Fields | undefined;
-}
+} & (
+  | { readonly kind: "message"; readonly message: Fields }
+  | {
+      readonly kind: Exclude<Kind, "message">;
+      /** For a string: whether its field asks for valid UTF-8 (fromBinary then refuses other bytes). */
+      readonly strict: boolean;
+    }
+);
 
 interface Fields {
   readonly desc: DescMessage;
@@ -42,16 +46,24 @@ interface Fields {
   readonly byNumber: ReadonlyMap<number, Field>;
 }
 
+/**
+ * The deepest it reads. It takes a frame of the stack a level, fromBinary
+ * three: under a recursion limit set far higher, fromBinary runs out of
+ * stack where this would read on.
+ */
+const maxDepth = 100;
+
 /** fromBinary's ASCII fast path: a string this long or shorter, all ASCII, is made from its bytes. */
 const asciiMaxLength = 32;
 
 /** The reader for messages of `desc`; `recursionLimit` is fromBinary's read option (100 unless set). */
 export function plainBinary(desc: DescMessage, recursionLimit = 100): PlainBinary {
   const root = fieldsOf(desc, new Map());
+  const depthLimit = Math.min(recursionLimit, maxDepth);
   return (bytes) => {
     at = 0;
     const message = create(root.desc) as Record<string, unknown>;
-    return readInto(root, bytes, bytes.byteLength, message, 1, recursionLimit) ? message : undefined;
+    return readInto(root, bytes, bytes.byteLength, message, 1, depthLimit) ? message : undefined;
   };
 }
 
@@ -63,8 +75,10 @@ function fieldsOf(desc: DescMessage, seen: Map<DescMessage, Fields>): Fields {
   // Set before its fields, so that a message that may hold itself ends.
   seen.set(desc, compiled);
   for (const field of desc.fields) {
-    const taken = fieldOf(field, seen);
+    // fromBinary refuses field number 0, and of two fields with one number reads as the last.
+    const taken = field.number > 0 ? fieldOf(field, seen) : undefined;
     if (taken !== undefined) byNumber.set(field.number, taken);
+    else byNumber.delete(field.number);
   }
   return compiled;
 }
@@ -73,16 +87,18 @@ function fieldOf(field: DescField, seen: Map<DescMessage, Fields>): Field | unde
   const kind = kindOf(field);
   // A closed enum's unknown values go to the unknown fields.
   if (kind === undefined || (field.fieldKind === "enum" && !field.enum.open)) return undefined;
-  return {
-    localName: field.localName,
-    kind,
-    wireType: isLengthDelimited(kind) ? 2 : 0,
-    strict: field.fieldKind === "scalar" && field.utf8Validation,
-    message: field.fieldKind === "message" ? fieldsOf(field.message, seen) : undefined,
-  };
+  const localName = field.localName;
+  const wireType = isLengthDelimited(kind) ? 2 : 0;
+  if (field.fieldKind === "message")
+    return { localName, wireType, kind: "message", message: fieldsOf(field.message, seen) };
+  if (kind === "message") return undefined;
+  return { localName, wireType, kind, strict: field.fieldKind === "scalar" && field.utf8Validation };
 }
 
-/** The position of the read under way: a read runs to its end without giving way to any other. */
+/**
+ * The position of the read under way: a read runs to its end without giving
+ * way to any other, and nothing it calls (create, the UTF-8 decoder) reads.
+ */
 let at = 0;
 
 /**
@@ -96,9 +112,9 @@ function readInto(
   end: number,
   message: Record<string, unknown>,
   depth: number,
-  recursionLimit: number,
+  depthLimit: number,
 ): boolean {
-  if (depth > recursionLimit) return false;
+  if (depth > depthLimit) return false;
   while (at < end) {
     const start = at;
     const tag = varint(bytes, end);
@@ -130,10 +146,10 @@ function readInto(
       case "bytes":
         message[field.localName] = bytes.subarray(at, stop);
         break;
-      default: {
+      case "message": {
         // A message field that comes again is merged into the one read before it.
-        const child = (message[field.localName] ?? create((field.message as Fields).desc)) as Record<string, unknown>;
-        if (!readInto(field.message as Fields, bytes, stop, child, depth + 1, recursionLimit)) return false;
+        const child = (message[field.localName] ?? create(field.message.desc)) as Record<string, unknown>;
+        if (!readInto(field.message, bytes, stop, child, depth + 1, depthLimit)) return false;
         message[field.localName] = child;
       }
     }

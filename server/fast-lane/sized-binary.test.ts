@@ -60,7 +60,7 @@ describe("sizedBinary", () => {
 
   it("does not take a message with a field it does not size", () => {
     // WithMessage holds a message with an int64; protobuf-es holds a StringValue field as a string.
-    for (const name of ["WithInt64", "WithList", "WithMessage", "WithOneof", "WithWrapper"]) {
+    for (const name of ["WithInt64", "WithList", "WithMessage", "WithOneof", "WithWrapper", "WithGroup"]) {
       assert.equal(sizedBinary(schema(name)), undefined, name);
     }
   });
