@@ -85,7 +85,8 @@ export function routesOf(services: readonly ServiceImplSpec[], opt: Options): Ma
       const sized = sizedBinary(spec.method.output);
       const parse = serialization.getI(true).parse;
       const plain = plainBinary(spec.method.input, opt.binaryOptions?.recursionLimit);
-      // connect-es's parse also says when a message is over the size limit.
+      // connect-es's parse also says when a message is over the size limit (the lane's reading
+      // stops such a body before, but this stands for that parse wherever it is called).
       const binaryRequest = (bytes: Uint8Array) =>
         (bytes.byteLength <= opt.readMaxBytes ? plain(bytes) : undefined) ?? parse(bytes);
       routes.set(procedure, {

@@ -9,7 +9,7 @@ export interface LiveRequestsInit {
   readonly body: Readable & { readonly aborted?: boolean };
   /** Its bytes read before, in order: they come first. */
   readonly consumed: readonly Buffer[];
-  /** connect-es's limit on a message, and its parse (with its errors) of a message's data from its parts. */
+  /** connect-es's limit on a message, and the route's parse (connect-es's errors) of a message's data from its parts. */
   readonly readMaxBytes: number;
   readonly parse: PartsParser;
   /** Holds the bytes read and not yet handed on, and times each message from its first byte. */

@@ -11,7 +11,7 @@ const T = { int64: 3, int32: 5, bool: 8, string: 9, group: 10, message: 11, byte
 const optional = 1;
 const repeated = 3;
 
-export const registry = createFileRegistry(
+const registry = createFileRegistry(
   create(FileDescriptorSetSchema, {
     file: [
       file_google_protobuf_wrappers.proto,
@@ -141,7 +141,7 @@ export function random(seed: number): () => number {
   };
 }
 
-export const strings = [
+const strings = [
   "",
   "a",
   "x".repeat(32),
@@ -156,7 +156,7 @@ export const strings = [
 ];
 export const int32s = [0, 1, 127, 128, 300, 2 ** 31 - 1, -1, -(2 ** 31), -300];
 export const uint32s = [0, 1, 127, 128, 16_384, 2 ** 32 - 1];
-export const bytes = [new Uint8Array(0), new Uint8Array([0]), new Uint8Array(200).fill(7)];
+const bytes = [new Uint8Array(0), new Uint8Array([0]), new Uint8Array(200).fill(7)];
 
 export function randomMessage(next: () => number) {
   const pick = <T>(values: readonly T[]): T => values[Math.floor(next() * values.length)] as T;

@@ -15,8 +15,9 @@ let shared = new Uint8Array(0);
  * chunks again, and as many full collections again.
  *
  * So a message whose parsed form keeps no view of its bytes is joined in one
- * buffer shared by all: protobuf-es copies strings and numbers out of the
- * bytes, and keeps views only for `bytes` fields and unknown fields, nested
+ * buffer shared by all: protobuf-es (and plain-binary.ts, which reads as it
+ * does) copies strings and numbers out of the bytes, and keeps views only for
+ * `bytes` fields and unknown fields, nested
  * messages' included. A schema with no bytes field and no message field
  * (lists and maps of scalars, enums and strings are fine) keeps views only in
  * its own unknown fields, which are copied out after the parse. Any other

@@ -91,8 +91,13 @@ function fieldOf(field: DescField, seen: Map<DescMessage, Fields>): Field | unde
   const wireType = isLengthDelimited(kind) ? 2 : 0;
   if (field.fieldKind === "message")
     return { localName, wireType, kind: "message", message: fieldsOf(field.message, seen) };
-  if (kind === "message") return undefined;
-  return { localName, wireType, kind, strict: field.fieldKind === "scalar" && field.utf8Validation };
+  return {
+    localName,
+    wireType,
+    // Only a message field is of kind "message".
+    kind: kind as Exclude<Kind, "message">,
+    strict: field.fieldKind === "scalar" && field.utf8Validation,
+  };
 }
 
 /**
