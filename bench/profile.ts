@@ -33,6 +33,9 @@ const usage = `npm run bench:profile -- [options]
   --node-flag F      a Node flag for the server (repeatable), e.g. --no-opt
   --top N            how many of the hottest functions to print (default 25)
   --callers NAME     also the call chains behind that function's self time
+  --stretches        also the longest stretches the main thread spent under one entry point (a
+                     tick-queue drain, a timer, a socket read, a collection), and what took the time
+                     in those of 10 ms or more: what the longest turns of the event loop are made of
   --save FILE        keep the profile (.cpuprofile) for Chrome DevTools or a flame graph
   --allocations      bytes allocated per call over the measured window, by package and function
   --gc               collections over the measured window: how many, their pauses, and the bytes
@@ -50,6 +53,7 @@ const { values } = parseArgs({
     "node-flag": { type: "string", multiple: true, default: [] },
     top: { type: "string", default: "25" },
     callers: { type: "string" },
+    stretches: { type: "boolean", default: false },
     save: { type: "string" },
     allocations: { type: "boolean", default: false },
     gc: { type: "boolean", default: false },
@@ -133,6 +137,8 @@ const profile = JSON.parse(readFileSync(recorded, "utf8")) as {
   nodes: Node[];
   startTime: number;
   endTime: number;
+  samples: number[];
+  timeDeltas: number[];
 };
 if (values.save) copyFileSync(recorded, values.save);
 rmSync(dir, { recursive: true, force: true });
@@ -186,6 +192,60 @@ if (values.callers) {
   process.stdout.write(`\ncallers of ${values.callers} (self time):\n`);
   for (const [chain, hits] of [...chains].sort((a, b) => b[1] - a[1]).slice(0, 12))
     process.stdout.write(`${pct(hits)}  < ${chain}\n`);
+}
+
+// --stretches: consecutive samples under the same entry point (the frame below the profile's
+// root) make one stretch; the sampler's own start is left out.
+if (values.stretches) {
+  const byId = new Map(profile.nodes.map((n) => [n.id, n]));
+  const parentOf = new Map<number, number>();
+  for (const n of profile.nodes) for (const child of n.children ?? []) parentOf.set(child, n.id);
+  const entryOf = (id: number) => {
+    let entry = id;
+    for (let up = parentOf.get(id); up !== undefined && parentOf.has(up); up = parentOf.get(up)) entry = up;
+    return entry;
+  };
+  const name = (id: number) => {
+    const { functionName, url } = (byId.get(id) as Node).callFrame;
+    return `${functionName || "(anonymous)"} ${url.replace(/.*\//, "")}`.trim();
+  };
+  const stretches: { entry: number; us: number; samples: number[] }[] = [];
+  profile.samples.forEach((id, i) => {
+    const entry = entryOf(id);
+    if (/cpu-sampler|measured-window/.test((byId.get(entry) as Node).callFrame.url)) return;
+    const last = stretches.at(-1);
+    const us = profile.timeDeltas[i] ?? 0;
+    if (last?.entry === entry && last.samples.at(-1) === i - 1) {
+      last.us += us;
+      last.samples.push(i);
+    } else stretches.push({ entry, us, samples: [i] });
+  });
+  const long = stretches.filter((s) => s.us >= 10_000);
+  const count = new Map<string, number>();
+  for (const s of long) count.set(name(s.entry), (count.get(name(s.entry)) ?? 0) + 1);
+  process.stdout.write(`\nstretches of 10 ms or more under one entry point, by entry (${long.length}):\n`);
+  for (const [entry, n] of [...count].sort((a, b) => b[1] - a[1]))
+    process.stdout.write(`${String(n).padStart(6)}  ${entry}\n`);
+  process.stdout.write("\nthe longest stretches:\n");
+  for (const s of [...stretches].sort((a, b) => b.us - a.us).slice(0, 10))
+    process.stdout.write(`${(s.us / 1000).toFixed(1).padStart(7)} ms  ${name(s.entry)}\n`);
+  // What took those stretches' time, beside its share of the whole window.
+  const selfIn = (indices: Iterable<number>) => {
+    const by = new Map<string, number>();
+    let all = 0;
+    for (const i of indices) {
+      const us = profile.timeDeltas[i] ?? 0;
+      by.set(name(profile.samples[i]), (by.get(name(profile.samples[i])) ?? 0) + us);
+      all += us;
+    }
+    return { by, all };
+  };
+  const inLong = selfIn(long.flatMap((s) => s.samples));
+  const overall = selfIn(profile.samples.keys());
+  const share = (part: number, of: number) => `${((100 * part) / of).toFixed(1).padStart(5)}%`;
+  process.stdout.write("\nin those stretches, self time (and its share of the whole window):\n");
+  for (const [key, us] of [...inLong.by].sort((a, b) => b[1] - a[1]).slice(0, Number(values.top)))
+    process.stdout.write(`${share(us, inLong.all)}  (${share(overall.by.get(key) ?? 0, overall.all)})  ${key}\n`);
 }
 
 /** Where a profile's frame comes from: a package, Node, V8 itself, or this project. */
