@@ -195,7 +195,8 @@ if (values.callers) {
 }
 
 // --stretches: consecutive samples under the same entry point (the frame below the profile's
-// root) make one stretch; the sampler's own start is left out.
+// root) make one stretch; the sampler's own start and the thread's idle waits are left out. A
+// sample stands for the time until the next one, as DevTools charges it.
 if (values.stretches) {
   const byId = new Map(profile.nodes.map((n) => [n.id, n]));
   const parentOf = new Map<number, number>();
@@ -212,9 +213,10 @@ if (values.stretches) {
   const stretches: { entry: number; us: number; samples: number[] }[] = [];
   profile.samples.forEach((id, i) => {
     const entry = entryOf(id);
-    if (/cpu-sampler|measured-window/.test((byId.get(entry) as Node).callFrame.url)) return;
+    const { functionName, url } = (byId.get(entry) as Node).callFrame;
+    if (functionName === "(idle)" || /cpu-sampler|measured-window/.test(url)) return;
     const last = stretches.at(-1);
-    const us = profile.timeDeltas[i] ?? 0;
+    const us = profile.timeDeltas[i + 1] ?? 0;
     if (last?.entry === entry && last.samples.at(-1) === i - 1) {
       last.us += us;
       last.samples.push(i);
@@ -229,21 +231,22 @@ if (values.stretches) {
   process.stdout.write("\nthe longest stretches:\n");
   for (const s of [...stretches].sort((a, b) => b.us - a.us).slice(0, 10))
     process.stdout.write(`${(s.us / 1000).toFixed(1).padStart(7)} ms  ${name(s.entry)}\n`);
-  // What took those stretches' time, beside its share of the whole window.
+  // What took those stretches' time, beside its share of the thread's busy time in the window.
   const selfIn = (indices: Iterable<number>) => {
     const by = new Map<string, number>();
     let all = 0;
     for (const i of indices) {
-      const us = profile.timeDeltas[i] ?? 0;
+      const us = profile.timeDeltas[i + 1] ?? 0;
       by.set(name(profile.samples[i]), (by.get(name(profile.samples[i])) ?? 0) + us);
       all += us;
     }
     return { by, all };
   };
   const inLong = selfIn(long.flatMap((s) => s.samples));
-  const overall = selfIn(profile.samples.keys());
+  const busy = [...profile.samples.keys()].filter((i) => name(profile.samples[i]) !== "(idle)");
+  const overall = selfIn(busy);
   const share = (part: number, of: number) => `${((100 * part) / of).toFixed(1).padStart(5)}%`;
-  process.stdout.write("\nin those stretches, self time (and its share of the whole window):\n");
+  process.stdout.write("\nin those stretches, self time (and its share of the window's busy time):\n");
   for (const [key, us] of [...inLong.by].sort((a, b) => b[1] - a[1]).slice(0, Number(values.top)))
     process.stdout.write(`${share(us, inLong.all)}  (${share(overall.by.get(key) ?? 0, overall.all)})  ${key}\n`);
 }
