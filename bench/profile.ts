@@ -142,6 +142,8 @@ const profile = JSON.parse(readFileSync(recorded, "utf8")) as {
 };
 if (values.save) copyFileSync(recorded, values.save);
 rmSync(dir, { recursive: true, force: true });
+const parentOf = new Map<number, Node>();
+for (const n of profile.nodes) for (const child of n.children ?? []) parentOf.set(child, n);
 
 const total = profile.nodes.reduce((sum, n) => sum + n.hitCount, 0);
 // The profile spans the measured window: a share of its samples is that share of the window's time.
@@ -179,8 +181,6 @@ for (const [name, hits] of top.slice(0, Number(values.top))) process.stdout.writ
 
 // --callers NAME: where the self time of the functions called NAME comes from, by the chain of callers.
 if (values.callers) {
-  const parentOf = new Map<number, Node>();
-  for (const n of profile.nodes) for (const child of n.children ?? []) parentOf.set(child, n);
   const label = (n: Node) => `${n.callFrame.functionName || "(anonymous)"} ${n.callFrame.url.replace(/.*\//, "")}`;
   const chains = new Map<string, number>();
   for (const n of profile.nodes) {
@@ -199,11 +199,9 @@ if (values.callers) {
 // sample stands for the time until the next one, as DevTools charges it.
 if (values.stretches) {
   const byId = new Map(profile.nodes.map((n) => [n.id, n]));
-  const parentOf = new Map<number, number>();
-  for (const n of profile.nodes) for (const child of n.children ?? []) parentOf.set(child, n.id);
   const entryOf = (id: number) => {
     let entry = id;
-    for (let up = parentOf.get(id); up !== undefined && parentOf.has(up); up = parentOf.get(up)) entry = up;
+    for (let up = parentOf.get(id); up !== undefined && parentOf.has(up.id); up = parentOf.get(up.id)) entry = up.id;
     return entry;
   };
   const name = (id: number) => {

@@ -12,12 +12,12 @@ const scalars: Partial<Record<ScalarType, Kind>> = {
 };
 
 /**
- * The kind of a field, or undefined if it is not one they take (each takes
- * fewer still: the writer only fields of explicit or implicit presence, the
- * reader no closed enum): a singular
+ * The kind of a field, or undefined if it is not one they take: a singular
  * field, not in a oneof, of one of these types, an enum (an int32 on the
  * wire), or a message (not a google.protobuf type, which protobuf-es holds in
- * a form of its own, nor one in the delimited encoding).
+ * a form of its own, nor one in the delimited encoding). Each takes fewer
+ * still: the writer only fields of explicit or implicit presence, the reader
+ * no closed enum.
  */
 export function kindOf(field: DescField): Kind | undefined {
   if (field.oneof !== undefined) return undefined;

@@ -25,7 +25,7 @@ function thrown(parse: () => unknown): unknown {
 }
 
 describe("a route's binary request", () => {
-  it("is the message, read by the lane where it can", () => {
+  it("is fromBinary's message", () => {
     const bytes = toBinary(RequestOneSchema, create(RequestOneSchema, { hello: "world" }));
     assert.deepStrictEqual(getOne().binaryRequest(bytes), fromBinary(RequestOneSchema, bytes));
   });

@@ -6,9 +6,9 @@ import { isLengthDelimited, type Kind, kindOf } from "./binary-kinds.js";
  * protobuf-es's `fromBinary`, for the request messages the lane reads most:
  * fields read straight from the bytes into the message `create` makes,
  * without the reader, its DataView and the read context that fromBinary
- * makes for each message and the pair it makes for each field's tag, which
- * outweigh the reading of a short message (bench/README.md, step 49; a
- * 10-message PostList reads ten).
+ * makes for each message and the pair it makes for each field's tag: about
+ * half of protobuf-es's time on PostAndPost's 7-byte requests, by profile
+ * (bench/README.md, step 49; a 10-message call reads ten).
  *
  * It gives a message only where it reads what fromBinary would, with
  * certainty: singular fields (not in a oneof) of type string, bytes, bool,
