@@ -31,7 +31,22 @@ export interface LoadResult {
   readonly failed: number;
   /** CPU time the server used in the measured window (after the warm-up), in seconds. */
   readonly serverCpuSeconds: number;
+  /** How the calls at or over the p99 fall in time (h2load's loads only). */
+  readonly slowest?: SlowestCalls;
 }
+
+/**
+ * The calls at or over the p99, grouped into episodes: calls that ended less
+ * than `episodeGapMs` apart. A few large episodes mean a few moments when
+ * every call in flight waited; many small ones, calls served late one by one.
+ */
+export interface SlowestCalls {
+  readonly calls: number;
+  /** Each episode's calls and the longest of them, in ms; largest first. */
+  readonly episodes: readonly { readonly calls: number; readonly longestMs: number }[];
+}
+
+export const episodeGapMs = 20;
 
 /** Runs h2load pinned to one core for a bounded time and reads its summary and per-request log. */
 export async function runH2load(run: H2loadRun): Promise<LoadResult> {
@@ -74,20 +89,42 @@ export async function runH2load(run: H2loadRun): Promise<LoadResult> {
     const counts = /requests: .* (\d+) failed, (\d+) errored, (\d+) timeout/.exec(stdout);
     if (!Number.isFinite(rps) || counts === null) throw new Error(`cannot read h2load's output:\n${stdout}`);
     // Each log line: start time (µs), status, duration (µs).
-    const durations = readFileSync(logFile, "utf8")
+    const calls = readFileSync(logFile, "utf8")
       .split("\n")
       .filter(Boolean)
-      .map((line) => Number(line.split("\t")[2]))
-      .sort((a, b) => a - b);
+      .map((line) => {
+        const [start, , duration] = line.split("\t").map(Number);
+        return { end: start + duration, duration };
+      });
+    const durations = calls.map((call) => call.duration).sort((a, b) => a - b);
     const at = (q: number) => (durations[Math.min(durations.length - 1, Math.floor(q * durations.length))] ?? 0) / 1000;
+    const p99Ms = at(0.99);
     return {
       rps,
       p50Ms: at(0.5),
-      p99Ms: at(0.99),
+      p99Ms,
       failed: Number(counts[1]) + Number(counts[2]) + Number(counts[3]),
       serverCpuSeconds,
+      slowest: slowestCalls(calls.filter((call) => call.duration / 1000 >= p99Ms)),
     };
   } finally {
     rmSync(dir, { recursive: true, force: true });
   }
+}
+
+function slowestCalls(slow: readonly { end: number; duration: number }[]): SlowestCalls {
+  const byEnd = [...slow].sort((a, b) => a.end - b.end);
+  const episodes: { calls: number; longestMs: number; lastEnd: number }[] = [];
+  for (const call of byEnd) {
+    const episode = episodes.at(-1);
+    if (episode !== undefined && (call.end - episode.lastEnd) / 1000 < episodeGapMs) {
+      episode.calls++;
+      episode.longestMs = Math.max(episode.longestMs, call.duration / 1000);
+      episode.lastEnd = call.end;
+    } else episodes.push({ calls: 1, longestMs: call.duration / 1000, lastEnd: call.end });
+  }
+  return {
+    calls: slow.length,
+    episodes: episodes.map(({ calls, longestMs }) => ({ calls, longestMs })).sort((a, b) => b.calls - a.calls),
+  };
 }

@@ -5,7 +5,7 @@ import { setTimeout as sleep } from "node:timers/promises";
 import { fileURLToPath } from "node:url";
 import { parseArgs } from "node:util";
 import { buildBaseline } from "./baseline.js";
-import type { LoadResult } from "./h2load.js";
+import { episodeGapMs, type LoadResult } from "./h2load.js";
 import { runLoad } from "./load.js";
 import { resolveNode } from "./node-binary.js";
 import { envFromPairs, peerSpecs, startServer } from "./servers.js";
@@ -41,7 +41,8 @@ const usage = `npm run bench:profile -- [options]
   --gc               collections over the measured window: how many, their pauses, and the bytes
                      per call promoted to the old generation
   --loop-delay       the time between a 1 ms timer's firings over the measured window (the
-                     turns' length), beside the calls' p50 and p99`;
+                     turns' length), beside the calls' p50 and p99; when the slowest 1% of calls
+                     ended, and how many long turns came with a full collection`;
 
 const { values } = parseArgs({
   options: {
@@ -341,18 +342,54 @@ interface LoopDelay {
   p50: number;
   p90: number;
   p99: number;
+  /** Each turn of 10 ms or more: when it began and how long it ran. */
+  longTurns: Timed[];
+  /** Each full collection: when it began and its pause. */
+  fullCollections: Timed[];
+}
+
+interface Timed {
+  at: number;
+  ms: number;
 }
 
 /**
  * The event loop's delay beside the calls' latency. At one sample a turn at
  * most, the samples count the turns once they run past 1 ms, so calls over
- * samples is about how many calls a turn serves.
+ * samples is about how many calls a turn serves. Then how the slowest calls
+ * fall in time (h2load's loads), and the longest turns, marked where one began
+ * during a full collection or in the `leadUpMs` before it, while its
+ * concurrent marking runs.
  */
 function printLoopDelay(delay: LoopDelay, calls: number, unit: string, result: LoadResult): void {
   const ms = (value: number) => `${value.toFixed(1)} ms`;
+  const leadUpMs = 100;
   process.stdout.write(
     `${unit}s: p50 ${ms(result.p50Ms)}, p99 ${ms(result.p99Ms)}\n` +
       `event-loop delay: p50 ${ms(delay.p50)}, p90 ${ms(delay.p90)}, p99 ${ms(delay.p99)}, max ${ms(delay.max)}, mean ${ms(delay.mean)}\n` +
       `${delay.samples} samples, about ${(calls / delay.samples).toFixed(0)} ${unit}s a sample\n`,
+  );
+  if (result.slowest !== undefined) {
+    const { episodes } = result.slowest;
+    const largest = episodes
+      .slice(0, 5)
+      .map((episode) => `${episode.calls} up to ${ms(episode.longestMs)}`)
+      .join(", ");
+    process.stdout.write(
+      `the slowest 1% (${result.slowest.calls} ${unit}s) ended in ${episodes.length} episodes ` +
+        `(${episodeGapMs} ms apart or more); the largest, ${unit}s and their longest: ${largest}\n`,
+    );
+  }
+  const nearCollection = (turn: Timed) =>
+    delay.fullCollections.some((gc) => turn.at >= gc.at - leadUpMs && turn.at <= gc.at + gc.ms);
+  const longest = [...delay.longTurns]
+    .sort((a, b) => b.ms - a.ms)
+    .slice(0, 8)
+    .map((turn) => `${ms(turn.ms)}${nearCollection(turn) ? " (full collection)" : ""}`)
+    .join(", ");
+  process.stdout.write(
+    `turns of 10 ms or more: ${delay.longTurns.length}; the longest, marked where one began during a full collection ` +
+      `or in the ${leadUpMs} ms before one: ${longest}\n` +
+      `full collections: ${delay.fullCollections.length}, the longest pause ${ms(Math.max(0, ...delay.fullCollections.map((gc) => gc.ms)))}\n`,
   );
 }
