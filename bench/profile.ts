@@ -41,8 +41,9 @@ const usage = `npm run bench:profile -- [options]
   --gc               collections over the measured window: how many, their pauses, and the bytes
                      per call promoted to the old generation
   --loop-delay       the time between a 1 ms timer's firings over the measured window (the
-                     turns' length), beside the calls' p50 and p99; when the slowest 1% of calls
-                     ended, and how many long turns came with a full collection`;
+                     turns' length), beside the calls' p50 and p99; how the slowest 1% of calls
+                     fall in time, and the longest turns, marked where one came with a full
+                     collection`;
 
 const { values } = parseArgs({
   options: {
