@@ -146,6 +146,8 @@ if (values.save) copyFileSync(recorded, values.save);
 rmSync(dir, { recursive: true, force: true });
 const parentOf = new Map<number, Node>();
 for (const n of profile.nodes) for (const child of n.children ?? []) parentOf.set(child, n);
+/** A frame as the caller chains and the stretches name it: its function and its file. */
+const label = (n: Node) => `${n.callFrame.functionName || "(anonymous)"} ${n.callFrame.url.replace(/.*\//, "")}`.trim();
 
 const total = profile.nodes.reduce((sum, n) => sum + n.hitCount, 0);
 // The profile spans the measured window: a share of its samples is that share of the window's time.
@@ -183,7 +185,6 @@ for (const [name, hits] of top.slice(0, Number(values.top))) process.stdout.writ
 
 // --callers NAME: where the self time of the functions called NAME comes from, by the chain of callers.
 if (values.callers) {
-  const label = (n: Node) => `${n.callFrame.functionName || "(anonymous)"} ${n.callFrame.url.replace(/.*\//, "")}`;
   const chains = new Map<string, number>();
   for (const n of profile.nodes) {
     if (n.callFrame.functionName !== values.callers || n.hitCount === 0) continue;
@@ -206,10 +207,7 @@ if (values.stretches) {
     for (let up = parentOf.get(id); up !== undefined && parentOf.has(up.id); up = parentOf.get(up.id)) entry = up.id;
     return entry;
   };
-  const name = (id: number) => {
-    const { functionName, url } = (byId.get(id) as Node).callFrame;
-    return `${functionName || "(anonymous)"} ${url.replace(/.*\//, "")}`.trim();
-  };
+  const name = (id: number) => label(byId.get(id) as Node);
   const stretches: { entry: number; us: number; samples: number[] }[] = [];
   profile.samples.forEach((id, i) => {
     const entry = entryOf(id);
@@ -237,7 +235,8 @@ if (values.stretches) {
     let all = 0;
     for (const i of indices) {
       const us = profile.timeDeltas[i + 1] ?? 0;
-      by.set(name(profile.samples[i]), (by.get(name(profile.samples[i])) ?? 0) + us);
+      const key = name(profile.samples[i]);
+      by.set(key, (by.get(key) ?? 0) + us);
       all += us;
     }
     return { by, all };
