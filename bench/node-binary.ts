@@ -11,7 +11,8 @@ import { join } from "node:path";
 export function resolveNode(wanted: string | undefined): string {
   if (wanted === undefined) return process.execPath;
   if (!/^\d+$/.test(wanted)) {
-    if (!existsSync(wanted)) throw new Error(`--node: no such file ${wanted}`);
+    if (!existsSync(wanted))
+      throw new Error(`Node "${wanted}": neither a major version (such as 24) nor a path to a node binary`);
     return wanted;
   }
   const dir = join(homedir(), ".cache", "simpletest-node", wanted);
