@@ -43,7 +43,10 @@ const usage = `npm run bench:profile -- [options]
   --loop-delay       the time between a 1 ms timer's firings over the measured window (the
                      turns' length), beside the calls' p50 and p99; how the slowest 1% of calls
                      fall in time, and the longest turns, marked where one came with a full
-                     collection`;
+                     collection
+  --memory           what the server's memory was made of at its highest RSS over the measured window:
+                     the node binary's pages and other files, V8's heap by space, malloc's main heap
+                     and the rest, and what V8 had allocated with malloc`;
 
 const { values } = parseArgs({
   options: {
@@ -60,6 +63,7 @@ const { values } = parseArgs({
     allocations: { type: "boolean", default: false },
     gc: { type: "boolean", default: false },
     "loop-delay": { type: "boolean", default: false },
+    memory: { type: "boolean", default: false },
     help: { type: "boolean", default: false },
   },
 });
@@ -87,6 +91,7 @@ const readings = {
   allocations: { module: "allocation-sampler.mjs", variable: "ALLOCATION_PROFILE", print: printAllocations },
   gc: { module: "gc-recorder.mjs", variable: "GC_PROFILE", print: printCollections },
   "loop-delay": { module: "loop-delay-recorder.mjs", variable: "LOOP_DELAY_PROFILE", print: printLoopDelay },
+  memory: { module: "memory-recorder.mjs", variable: "MEMORY_PROFILE", print: printMemory },
 } as const;
 const chosen = (Object.keys(readings) as (keyof typeof readings)[]).filter((flag) => values[flag]);
 if (chosen.length > 1)
@@ -391,5 +396,41 @@ function printLoopDelay(delay: LoopDelay, calls: number, unit: string, result: L
     `turns of 10 ms or more: ${delay.longTurns.length}; the longest, marked where one began during a full collection ` +
       `or in the ${leadUpMs} ms before one: ${longest}\n` +
       `full collections: ${delay.fullCollections.length}, the longest pause ${ms(Math.max(0, ...delay.fullCollections.map((gc) => gc.ms)))}\n`,
+  );
+}
+
+/** What memory-recorder.mjs writes, in bytes. */
+interface MemoryPeak {
+  highest: number;
+  peak: {
+    rss: number;
+    nodeBinary: number;
+    otherFiles: number;
+    mallocHeap: number;
+    otherAnonymous: number;
+    heapPhysical: number;
+    spaces: Record<string, { size: number; used: number }>;
+    malloced: number;
+    peakMalloced: number;
+    external: number;
+  };
+}
+
+/** The memory at the highest RSS, by where it lives; V8's heap is part of the anonymous memory. */
+function printMemory({ highest, peak }: MemoryPeak): void {
+  const mb = (bytes: number) => `${(bytes / 2 ** 20).toFixed(1)} MB`;
+  const spaces = Object.entries(peak.spaces)
+    .sort((a, b) => b[1].size - a[1].size)
+    .map(([name, { size, used }]) => `${name} ${mb(size)} (${mb(used)} in use)`)
+    .join(", ");
+  process.stdout.write(
+    `highest RSS ${mb(highest)}; at ${mb(peak.rss)} (read within 1 MB of it), by mapping:\n` +
+      `  the node binary's pages ${mb(peak.nodeBinary)}, other files ${mb(peak.otherFiles)}\n` +
+      `  malloc's main heap ${mb(peak.mallocHeap)}\n` +
+      `  other anonymous memory ${mb(peak.otherAnonymous)}, of it V8's heap ${mb(peak.heapPhysical)}, ` +
+      `the rest ${mb(peak.otherAnonymous - peak.heapPhysical)} (other malloc arenas, thread stacks, ...)\n` +
+      `V8's heap by space, held: ${spaces}\n` +
+      `V8's own malloc: ${mb(peak.malloced)} then, ${mb(peak.peakMalloced)} at most before; ` +
+      `memory outside the heap that V8 counts (buffers): ${mb(peak.external)}\n`,
   );
 }
