@@ -7,6 +7,8 @@ export interface Row {
   readonly rps: number;
   readonly p50Ms: number;
   readonly p99Ms: number;
+  /** Each round's p99, in the rounds' order: which rounds make the median. */
+  readonly roundP99Ms: readonly number[];
   readonly rssMb: number;
   /** The server's CPU time per call (per message, for long-lived streams) in the measured window. */
   readonly cpuUsPerCall: number;

@@ -199,6 +199,7 @@ const rows: Row[] = chosen.flatMap((workload) =>
       rps: median(mine.map((s) => s.rps)),
       p50Ms: median(mine.map((s) => s.p50Ms)),
       p99Ms: median(mine.map((s) => s.p99Ms)),
+      roundP99Ms: mine.map((s) => s.p99Ms),
       rssMb: median(mine.map((s) => s.rss)) / 2 ** 20,
       cpuUsPerCall: median(mine.map((s) => s.cpuUsPerCall)),
       ratios,
