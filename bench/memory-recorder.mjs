@@ -1,6 +1,6 @@
 // Loaded into a server with `node --import` by `npm run bench:profile -- --memory`: what the
 // process's memory was made of at its highest RSS over the measured window. Every 50 ms it reads
-// the RSS from /proc/self/status; at each new peak (1 MB or more above the last) it reads the
+// the RSS (process.memoryUsage.rss()); at each new peak (1 MB or more above the last) it reads the
 // rest: the mappings' resident memory from /proc/self/smaps (files, malloc's main heap, the other
 // anonymous memory), V8's heap by space, and what V8 itself allocated with malloc (its compilers'
 // zones, mostly). The highest RSS it read, and that breakdown, in bytes, go to MEMORY_PROFILE.
@@ -12,10 +12,6 @@ const everyMs = 50;
 const newPeakBytes = 1 << 20;
 const kB = 1024;
 const nodeBinary = realpathSync(process.execPath);
-
-function rss() {
-  return Number(/VmRSS:\s+(\d+) kB/.exec(readFileSync("/proc/self/status", "utf8"))[1]) * kB;
-}
 
 /** Resident memory by kind of mapping: the node binary, other files, malloc's main heap, the rest. */
 function mappings() {
@@ -67,13 +63,16 @@ let sampling;
 onMeasuredWindow(
   () => {
     sampling = setInterval(() => {
-      const now = rss();
+      const now = process.memoryUsage.rss();
       highest = Math.max(highest, now);
       if (peak === undefined || now >= peak.rss + newPeakBytes) peak = breakdown(now);
     }, everyMs);
   },
   () => {
     clearInterval(sampling);
-    writeFileSync(process.env.MEMORY_PROFILE, JSON.stringify({ highest, peak: peak ?? breakdown(rss()) }));
+    writeFileSync(
+      process.env.MEMORY_PROFILE,
+      JSON.stringify({ highest, peak: peak ?? breakdown(process.memoryUsage.rss()) }),
+    );
   },
 );
