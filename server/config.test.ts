@@ -30,6 +30,7 @@ describe("loadConfig", () => {
       timeoutMs: 30_000,
     });
     assert.equal(config.maxWatchStreams, 1_000);
+    assert.equal(config.idleTrimMs, 60_000);
   });
 
   it("reads HOST and PORT, and the --host and --port flags win over them", () => {
@@ -93,6 +94,8 @@ describe("loadConfig", () => {
         [],
         /^REQUEST_BODY_TIMEOUT_MS must be an integer from 1 to 2147483647, got "0"$/,
       ],
+      [{ IDLE_TRIM_MS: "30s" }, [], /^IDLE_TRIM_MS must be an integer from 0 to 2147483647, got "30s"$/],
+      [{ IDLE_TRIM_MS: "500" }, [], /^IDLE_TRIM_MS must be 0 \(never\) or at least 1000, got "500"$/],
       [{ MAX_WATCH_STREAMS: "-1" }, [], /^MAX_WATCH_STREAMS must be an integer from 0 to 1000000, got "-1"$/],
       [{}, ["--prot", "1"], /^Unknown option '--prot' \(the flags are/],
     ];

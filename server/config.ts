@@ -26,6 +26,8 @@ export interface Config {
    * process's file descriptors and lock every client out.
    */
   readonly maxConnections: number;
+  /** How long the event loop must rest before the server gives memory back (server/memory-at-rest.ts); 0 never. */
+  readonly idleTrimMs: number;
   readonly http1: {
     readonly headersTimeoutMs: number;
     readonly requestTimeoutMs: number;
@@ -139,6 +141,7 @@ export function loadConfig(env: Env, argv: readonly string[] = []): Config {
     shutdownGraceMs: int("SHUTDOWN_GRACE_MS", 10_000, 0, 3_600_000),
     shutdownDelayMs: int("SHUTDOWN_DELAY_MS", 0, 0, 600_000),
     maxConnections: int("MAX_CONNECTIONS", 10_000, 1, 1_000_000),
+    idleTrimMs: parseIdleTrim(int),
     http1: {
       headersTimeoutMs: int("HTTP1_HEADERS_TIMEOUT_MS", 10_000, 1, 600_000),
       requestTimeoutMs: int("HTTP1_REQUEST_TIMEOUT_MS", 300_000, 0, 2 ** 31 - 1),
@@ -196,6 +199,15 @@ function parseInteger(name: string, raw: string | undefined, fallback: number, m
     throw new ConfigError(`${name} must be an integer from ${min} to ${max}, got "${raw}"`);
   }
   return value;
+}
+
+/** 0 (never), or a rest long enough that looking at the event loop four times per rest costs nothing. */
+function parseIdleTrim(int: (name: string, fallback: number, min: number, max: number) => number): number {
+  const restMs = int("IDLE_TRIM_MS", 60_000, 0, 2 ** 31 - 1);
+  if (restMs > 0 && restMs < 1_000) {
+    throw new ConfigError(`IDLE_TRIM_MS must be 0 (never) or at least 1000, got "${restMs}"`);
+  }
+  return restMs;
 }
 
 function parseRequestBodies(int: (name: string, fallback: number, min: number, max: number) => number) {

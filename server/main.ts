@@ -3,6 +3,7 @@ import { setTimeout as sleep } from "node:timers/promises";
 import { buildAdminApp, listenAdmin } from "./admin-app.js";
 import { buildApp } from "./app.js";
 import { ConfigError, loadConfig } from "./config.js";
+import { trimMemoryAtRest } from "./memory-at-rest.js";
 import { holdNextTickShape } from "./next-tick-shape.js";
 import { runWorkers, type Workers } from "./workers.js";
 
@@ -40,11 +41,13 @@ if (config.workers > 1 && cluster.isPrimary) {
 const { fastify, front, health, admin, tracing } = await buildApp(config);
 await fastify.listen({ host: config.host, port: config.port });
 if (admin && config.admin) await listenAdmin(admin, config.admin);
+const trim = config.idleTrimMs > 0 ? trimMemoryAtRest(config.idleTrimMs, fastify.log) : undefined;
 
 let stopping = false;
 const stop = async (signal: NodeJS.Signals) => {
   if (stopping) return;
   stopping = true;
+  trim?.stop();
   fastify.log.info({ signal, delayMs: config.shutdownDelayMs, graceMs: config.shutdownGraceMs }, "shutting down");
   // A load balancer polls health: keep taking calls until it has seen
   // NOT_SERVING, rather than refuse the ones it sends meanwhile.

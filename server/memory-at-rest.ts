@@ -1,0 +1,127 @@
+import { performance } from "node:perf_hooks";
+import v8 from "node:v8";
+import vm from "node:vm";
+
+/** What the trim reports to: pino's (Fastify's) logger fits. */
+export interface TrimLog {
+  info(fields: object, message: string): void;
+  warn(fields: object, message: string): void;
+}
+
+/**
+ * Below this share of a look's time spent running, the event loop was at
+ * rest: 150 ms in a default look of 15 s. An idle server's loop runs ~0.5% of
+ * the time with METRICS on (prom-client's event-loop delay monitor wakes it
+ * every 10 ms); health checks and scrapes add little, and a few dozen small
+ * calls a second stay under it too: such a server is trimmed once, then not
+ * again until it has been busier.
+ */
+const restingShare = 0.01;
+
+/** Looks at the event loop per rest period: a trim comes `restMs` to 1.25 × `restMs` after the last busy moment. */
+const looksPerRest = 4;
+
+/** Less growth than this since the last trim is not worth a collection that stops the event loop. */
+const worthTrimmingBytes = 4 * 1024 * 1024;
+
+/** V8 gives JavaScript its collection of last resort from V8 12 (Node 22); Node 20's would run an ordinary one, giving nothing back. */
+export const canTrimMemory = Number(process.versions.v8.split(".")[0]) >= 12;
+
+/**
+ * Gives memory back to the system once the event loop has rested for
+ * `restMs`: one call of V8's collection of last resort (full collections
+ * until nothing more is freed), which shrinks the young generation to its
+ * smallest, compacts the old one and returns the pages freed. V8 grows the
+ * young generation while the server loads and serves (to npm start's cap,
+ * 16 MB) and, on Nodes 24 and 26, never shrinks it in a process at rest: a
+ * server would hold its peak for good after a burst. Once per rest (the loop
+ * must be busy again before the next), and only when V8's heap has grown by
+ * `worthTrimmingBytes` since the last trim. Where V8 cannot (`canTrimMemory`
+ * false), it does nothing.
+ *
+ * The trim stops the event loop for its collections (about a tenth of a
+ * second after a load, on Node 24 here; a call that comes meanwhile waits),
+ * and costs the next burst: collected at rest, V8 drops the object shapes no
+ * live object had, and code that used them is deoptimized, while the young
+ * generation grows back from its smallest. That burst's first second ran at a
+ * third to nine tenths of its speed (unary about half), its second at about
+ * three quarters (`npx tsx bench/after-rest.ts`, bench/README.md step 55).
+ */
+export function trimMemoryAtRest(restMs: number, log: TrimLog): { stop(): void } {
+  if (!canTrimMemory) return { stop() {} };
+  let collect: (() => void) | undefined;
+  let armed = true;
+  let quietLooks = 0;
+  let heapAfterTrim = 0;
+  const lookMs = restMs / looksPerRest;
+  const restingMs = restingShare * lookMs;
+  const trimIfDue = (busy: boolean) => {
+    if (busy) {
+      armed = true;
+      quietLooks = 0;
+      return;
+    }
+    quietLooks++;
+    const heap = v8.getHeapStatistics().total_heap_size;
+    if (!armed || quietLooks < looksPerRest || heap < heapAfterTrim + worthTrimmingBytes) return;
+    armed = false;
+    const young = youngGenerationBytes();
+    const rss = process.memoryUsage.rss();
+    const start = performance.now();
+    try {
+      collect ??= lastResortCollection();
+      collect();
+    } catch (e) {
+      stop();
+      log.warn({ err: e }, "memory is no longer trimmed at rest: V8's collection of last resort failed");
+      return;
+    }
+    const durationMs = Math.round((performance.now() - start) * 10) / 10;
+    heapAfterTrim = v8.getHeapStatistics().total_heap_size;
+    log.info(
+      {
+        restedMs: Math.round(quietLooks * lookMs),
+        durationMs,
+        youngBytes: young,
+        youngAfterBytes: youngGenerationBytes(),
+        heapBytes: heap,
+        heapAfterBytes: heapAfterTrim,
+        rssBytes: rss,
+        rssAfterBytes: process.memoryUsage.rss(),
+      },
+      "memory trimmed at rest",
+    );
+  };
+  let last = performance.eventLoopUtilization();
+  const look = () => {
+    trimIfDue(performance.eventLoopUtilization(performance.eventLoopUtilization(), last).active >= restingMs);
+    // From the look's end: its own work (a trim's above all) is not the clients'.
+    last = performance.eventLoopUtilization();
+  };
+  const timer = setInterval(look, lookMs);
+  timer.unref();
+  const stop = () => clearInterval(timer);
+  return { stop };
+}
+
+function youngGenerationBytes(): number {
+  return v8.getHeapSpaceStatistics().find((space) => space.space_name === "new_space")?.space_size ?? 0;
+}
+
+/**
+ * V8's collection of last resort (as when memory runs short), through the
+ * `gc` function of a context made while `--expose-gc` is on, so that no
+ * global `gc` appears in the server's own context for its dependencies to
+ * find. That context lives on with the function.
+ */
+function lastResortCollection(): () => void {
+  let gc: unknown;
+  v8.setFlagsFromString("--expose-gc");
+  try {
+    gc = vm.runInNewContext("gc");
+  } finally {
+    v8.setFlagsFromString("--no-expose-gc");
+  }
+  if (typeof gc !== "function") throw new Error("no gc function in a context made with --expose-gc");
+  return () => gc({ type: "major", flavor: "last-resort" });
+}
