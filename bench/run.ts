@@ -1,13 +1,14 @@
 import { mkdirSync, writeFileSync } from "node:fs";
+import { setTimeout as sleep } from "node:timers/promises";
 import { parseArgs } from "node:util";
 import { startNodeFlags } from "../testkit/built-server.js";
 import { answerCodes, errorsBetween } from "./answer-codes.js";
 import { buildBaseline } from "./baseline.js";
-import { type IdleMemory, measureIdle } from "./idle.js";
+import { type IdleMemory, measureFresh, restMs } from "./idle.js";
 import { runLoad } from "./load.js";
 import { nodeVersion, resolveNode } from "./node-binary.js";
 import { probe } from "./probe.js";
-import { sampleRss } from "./process-usage.js";
+import { sampleRss, treeRss } from "./process-usage.js";
 import { formatTable, median, type Row, renderSvg } from "./report.js";
 import { envFromPairs, peerSpecs, type ServerSpec, type StartedServer, startServer } from "./servers.js";
 import { type Workload, workloads } from "./workloads.js";
@@ -106,7 +107,7 @@ interface Sample {
 }
 const samples = new Map<string, Sample[]>();
 const key = (workload: string, server: string) => `${workload}\t${server}`;
-// Fresh servers at rest, and with idle connections: ours against grpc-js.
+// Fresh servers with no connection and with idle connections, then at rest: ours against grpc-js.
 const idleOf = ["simpletest", ...peerNames.filter((p) => p === "grpc-js"), ...baselines.map((b) => b.name)];
 const idle = new Map<string, IdleMemory>();
 const idleCall = workloads[0];
@@ -123,9 +124,15 @@ const stopStarted = async () => {
 
 try {
   await start(idleOf);
+  const fresh = new Map<string, Omit<IdleMemory, "restRss">>();
   for (const name of idleOf) {
     const server = servers.get(name) as StartedServer;
-    idle.set(name, await measureIdle(server.url, server.pid, idleCall));
+    fresh.set(name, await measureFresh(server.url, server.pid, idleCall));
+  }
+  process.stderr.write(`idle: resting ${restMs / 1000} s\n`);
+  await sleep(restMs);
+  for (const [name, memory] of fresh) {
+    idle.set(name, { ...memory, restRss: treeRss((servers.get(name) as StartedServer).pid) });
   }
   await stopStarted();
   // Fresh servers for each workload, so that its RSS is its own and not what an earlier load left.
@@ -237,9 +244,9 @@ function formatIdle(measured: ReadonlyMap<string, IdleMemory>): string {
   const mb = (bytes: number) => (bytes / 2 ** 20).toFixed(0);
   const kb = (bytes: number) => (bytes / 1024).toFixed(1);
   return [
-    "| server (fresh) | idle RSS MB | RSS per idle HTTP/2 connection KB |",
-    "|---|--:|--:|",
-    ...[...measured].map(([name, m]) => `| ${name} | ${mb(m.idleRss)} | ${kb(m.perConnection)} |`),
+    `| server | idle RSS MB, fresh | RSS per idle HTTP/2 connection KB | idle RSS MB, at rest (${restMs / 1000} s on) |`,
+    "|---|--:|--:|--:|",
+    ...[...measured].map(([name, m]) => `| ${name} | ${mb(m.idleRss)} | ${kb(m.perConnection)} | ${mb(m.restRss)} |`),
   ].join("\n");
 }
 

@@ -40,6 +40,8 @@ export interface SpawnOptions {
    * away, as a log shipper reads a server's output; stderr to this process's.
    */
   readonly logs?: "keep" | "pass" | "ignore" | "ship";
+  /** With `ship`: the shipper (`grep`, then) hands the lines holding this text to `onLine`, and throws the rest away. */
+  readonly shipped?: string;
   /** Each line it writes, stdout and stderr alike, as it comes (unless `logs: "ignore"`). */
   readonly onLine?: (line: string) => void;
   /** Told of the process as soon as it exists, before it listens. */
@@ -101,7 +103,7 @@ export async function spawnServer(options: SpawnOptions = {}): Promise<ServerPro
     stdio: logsRead ? ["ignore", "pipe", "pipe"] : ["ignore", options.logs === "ship" ? "pipe" : "ignore", "inherit"],
     detached: options.detached,
   });
-  if (options.logs === "ship") shipLines(child, options.under ?? []);
+  if (options.logs === "ship") shipLines(child, options.under ?? [], options.shipped, options.onLine);
   options.onSpawn?.(child);
   const exited = once(child, "exit").then(([code]) => code as number | null);
   const lines: string[] = [];
@@ -147,11 +149,22 @@ export async function spawnServer(options: SpawnOptions = {}): Promise<ServerPro
   return { url: `${scheme}://127.0.0.1:${listened}`, port: listened, child, lines, exited, close };
 }
 
-/** Hands `child`'s stdout to a `cat` that reads it to /dev/null, and lets go of this process's end of the pipe. */
-function shipLines(child: ChildProcess, under: readonly string[]): void {
-  const [command, ...args] = [...under, "cat"];
-  const shipper = spawn(command, args, { stdio: [child.stdout, "ignore", "inherit"] });
+/**
+ * Hands `child`'s stdout to a `cat` that reads it to /dev/null, or to a
+ * `grep` that passes on the lines holding `shipped` to `onLine`, and lets go
+ * of this process's end of the pipe.
+ */
+function shipLines(
+  child: ChildProcess,
+  under: readonly string[],
+  shipped: string | undefined,
+  onLine: ((line: string) => void) | undefined,
+): void {
+  const reader = shipped === undefined ? ["cat"] : ["grep", "--line-buffered", "-F", "--", shipped];
+  const [command, ...args] = [...under, ...reader];
+  const shipper = spawn(command, args, { stdio: [child.stdout, shipped === undefined ? "ignore" : "pipe", "inherit"] });
   shipper.on("error", () => child.kill("SIGKILL"));
+  if (shipper.stdout) createInterface({ input: shipper.stdout }).on("line", (line) => onLine?.(line));
   child.stdout?.destroy();
 }
 

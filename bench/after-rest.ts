@@ -1,0 +1,149 @@
+import { execFile } from "node:child_process";
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { setTimeout as sleep } from "node:timers/promises";
+import { parseArgs } from "node:util";
+import { spawnServer } from "../testkit/server-process.js";
+import { nodeVersion, resolveNode } from "./node-binary.js";
+import { sampleRss } from "./process-usage.js";
+import { workloads } from "./workloads.js";
+
+/**
+ * What a trim at rest (IDLE_TRIM_MS) costs the burst after it: our server,
+ * pinned to one core, serves a bench workload (h2load's; default gRPC unary),
+ * or with `--fresh` nothing (its first rest comes after start-up), rests until
+ * it trims (or as long, with IDLE_TRIM_MS=0), then takes the load from its
+ * first call: calls per second over that load's seconds, its first second's
+ * p99 and its peak RSS, trim on and off by turns. And what each trim took and
+ * gave back, from its log line. `npx tsx bench/after-rest.ts [--node 24]
+ * [--workload ID] [--fresh] [--pairs 3] [--seconds 5] [--rest-ms 3000]`, after
+ * `npm run build`.
+ */
+const { values } = parseArgs({
+  options: {
+    node: { type: "string" },
+    pairs: { type: "string", default: "3" },
+    "rest-ms": { type: "string", default: "3000" },
+    seconds: { type: "string", default: "5" },
+    workload: { type: "string", default: "grpc-unary" },
+    fresh: { type: "boolean", default: false },
+  },
+});
+const node = resolveNode(values.node);
+const restMs = Number(values["rest-ms"]);
+const found = workloads.find((w) => w.id === values.workload && w.driver === "h2load");
+if (found === undefined) throw new Error(`--workload: no h2load workload "${values.workload}"`);
+const workload = found;
+const loadSeconds = Number(values.seconds);
+if (!(loadSeconds >= 3))
+  throw new Error(
+    `--seconds: at least 3 (the later seconds are read apart from the first two), got "${values.seconds}"`,
+  );
+
+interface Trim {
+  readonly durationMs: number;
+  readonly rssBytes: number;
+  readonly rssAfterBytes: number;
+}
+
+interface Burst {
+  /** Calls answered in each second of the load, from its first call. */
+  readonly perSecond: readonly number[];
+  readonly firstSecondP99Ms: number;
+  /** The server's highest RSS over the load, in bytes (sampled every 250 ms, as the bench samples). */
+  readonly peakRss: number;
+}
+
+/** h2load pinned to core 1 for `seconds`, no warm-up: the calls it saw end in each second, and the first second's p99. */
+async function burst(url: string, pid: number, seconds: number): Promise<Burst> {
+  const dir = mkdtempSync(join(tmpdir(), "simpletest-after-rest-"));
+  try {
+    writeFileSync(join(dir, "body"), workload.body);
+    const shape = workload.http1 ? ["--h1", "-m", "1"] : ["-m", String(workload.streams ?? 16)];
+    const args = ["-c", "1", "h2load", ...shape, "-c", String(workload.connections ?? 16), "-D", String(seconds)];
+    args.push("-d", join(dir, "body"), "--log-file", join(dir, "log"));
+    args.push(...Object.entries(workload.headers).flatMap(([k, v]) => ["-H", `${k}: ${v}`]), url + workload.path);
+    const peak = sampleRss(pid);
+    let peakRss: number;
+    try {
+      await new Promise((resolve, reject) =>
+        execFile("taskset", args, { timeout: (seconds + 30) * 1000 }, (error, out) =>
+          error ? reject(error) : resolve(out),
+        ),
+      );
+    } finally {
+      peakRss = peak();
+    }
+    // Each line: start (µs since the epoch), status, duration (µs).
+    const calls = readFileSync(join(dir, "log"), "utf8")
+      .split("\n")
+      .filter(Boolean)
+      .map((line) => line.split("\t").map(Number));
+    const first = calls.reduce((least, [start]) => Math.min(least, start), Number.POSITIVE_INFINITY);
+    const perSecond = Array.from({ length: seconds }, () => 0);
+    const firstSecond: number[] = [];
+    for (const [start, status, duration] of calls) {
+      if (status !== 200) throw new Error(`a call got HTTP ${status}`);
+      const second = Math.floor((start + duration - first) / 1e6);
+      if (second < seconds) perSecond[second]++;
+      if (second === 0) firstSecond.push(duration / 1000);
+    }
+    firstSecond.sort((a, b) => a - b);
+    const firstSecondP99Ms = firstSecond[Math.floor(firstSecond.length * 0.99)] ?? Number.NaN;
+    return { perSecond, firstSecondP99Ms, peakRss };
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+}
+
+/** One server's load, rest and second load; `restFor` undefined: until it trims (and a second more). */
+async function run(trim: boolean, restFor?: number): Promise<{ burst: Burst; trim?: Trim; restedMs: number }> {
+  let trimLine: Trim | undefined;
+  const server = await spawnServer({
+    node,
+    under: ["taskset", "-c", "0"],
+    env: { IDLE_TRIM_MS: trim ? String(restMs) : "0" },
+    // Read by another process on the server's core, as the bench's are; only the trim's line comes back.
+    logs: "ship",
+    shipped: '"memory trimmed at rest"',
+    onLine: (line) => {
+      trimLine = JSON.parse(line) as Trim;
+    },
+  });
+  try {
+    const pid = server.child.pid ?? 0;
+    if (!values.fresh) await burst(server.url, pid, loadSeconds);
+    const resting = performance.now();
+    if (restFor === undefined) {
+      while (trimLine === undefined) {
+        if (performance.now() - resting > restMs * 5) throw new Error("no trim came");
+        await sleep(100);
+      }
+      await sleep(1_000);
+    } else {
+      await sleep(restFor);
+    }
+    const restedMs = performance.now() - resting;
+    return { burst: await burst(server.url, pid, loadSeconds), trim: trimLine, restedMs };
+  } finally {
+    await server.close();
+  }
+}
+
+const mb = (bytes: number) => (bytes / 2 ** 20).toFixed(0);
+const format = (b: Burst) => {
+  const later = b.perSecond.slice(2);
+  const mean = later.reduce((sum, calls) => sum + calls, 0) / later.length;
+  return `${b.perSecond.join(", ")} calls/s (from the 3rd second on, ${mean.toFixed(0)}/s); first second's p99 ${b.firstSecondP99Ms.toFixed(1)} ms; peak ${mb(b.peakRss)} MB`;
+};
+process.stdout.write(`Node ${nodeVersion(node)}, IDLE_TRIM_MS=${restMs} against 0, ${workload.title}\n`);
+for (let pair = 1; pair <= Number(values.pairs); pair++) {
+  const on = await run(true);
+  const off = await run(false, on.restedMs);
+  const t = on.trim as Trim;
+  process.stdout.write(
+    `pair ${pair}: trimmed in ${t.durationMs} ms, RSS ${mb(t.rssBytes)} → ${mb(t.rssAfterBytes)} MB, then ${format(on.burst)}\n` +
+      `        no trim, rested as long (${(on.restedMs / 1000).toFixed(1)} s):          ${format(off.burst)}\n`,
+  );
+}
