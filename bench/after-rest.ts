@@ -1,10 +1,7 @@
-import { execFile } from "node:child_process";
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
-import { tmpdir } from "node:os";
-import { join } from "node:path";
 import { setTimeout as sleep } from "node:timers/promises";
 import { parseArgs } from "node:util";
 import { spawnServer } from "../testkit/server-process.js";
+import { type H2loadResult, runH2load } from "./h2load.js";
 import { nodeVersion, resolveNode } from "./node-binary.js";
 import { sampleRss } from "./process-usage.js";
 import { workloads } from "./workloads.js";
@@ -15,7 +12,8 @@ import { workloads } from "./workloads.js";
  * or with `--fresh` nothing (its first rest comes after start-up), rests until
  * it trims (or as long, with IDLE_TRIM_MS=0), then takes the load from its
  * first call: calls per second over that load's seconds, its first second's
- * p99 and its peak RSS, trim on and off by turns. And what each trim took and
+ * p99 and its peak RSS, trim on and off by turns (odd pairs trim first, even
+ * pairs the other). And what each trim took and
  * gave back, from its log line. `npx tsx bench/after-rest.ts [--node 24]
  * [--workload ID] [--fresh] [--pairs 3] [--seconds 5] [--rest-ms 3000]`, after
  * `npm run build`.
@@ -57,44 +55,38 @@ interface Burst {
 
 /** h2load pinned to core 1 for `seconds`, no warm-up: the calls it saw end in each second, and the first second's p99. */
 async function burst(url: string, pid: number, seconds: number): Promise<Burst> {
-  const dir = mkdtempSync(join(tmpdir(), "simpletest-after-rest-"));
+  const peak = sampleRss(pid);
+  let load: H2loadResult;
+  let peakRss: number;
   try {
-    writeFileSync(join(dir, "body"), workload.body);
-    const shape = workload.http1 ? ["--h1", "-m", "1"] : ["-m", String(workload.streams ?? 16)];
-    const args = ["-c", "1", "h2load", ...shape, "-c", String(workload.connections ?? 16), "-D", String(seconds)];
-    args.push("-d", join(dir, "body"), "--log-file", join(dir, "log"));
-    args.push(...Object.entries(workload.headers).flatMap(([k, v]) => ["-H", `${k}: ${v}`]), url + workload.path);
-    const peak = sampleRss(pid);
-    let peakRss: number;
-    try {
-      await new Promise((resolve, reject) =>
-        execFile("taskset", args, { timeout: (seconds + 30) * 1000 }, (error, out) =>
-          error ? reject(error) : resolve(out),
-        ),
-      );
-    } finally {
-      peakRss = peak();
-    }
-    // Each line: start (µs since the epoch), status, duration (µs).
-    const calls = readFileSync(join(dir, "log"), "utf8")
-      .split("\n")
-      .filter(Boolean)
-      .map((line) => line.split("\t").map(Number));
-    const first = calls.reduce((least, [start]) => Math.min(least, start), Number.POSITIVE_INFINITY);
-    const perSecond = Array.from({ length: seconds }, () => 0);
-    const firstSecond: number[] = [];
-    for (const [start, status, duration] of calls) {
-      if (status !== 200) throw new Error(`a call got HTTP ${status}`);
-      const second = Math.floor((start + duration - first) / 1e6);
-      if (second < seconds) perSecond[second]++;
-      if (second === 0) firstSecond.push(duration / 1000);
-    }
-    firstSecond.sort((a, b) => a - b);
-    const firstSecondP99Ms = firstSecond[Math.floor(firstSecond.length * 0.99)] ?? Number.NaN;
-    return { perSecond, firstSecondP99Ms, peakRss };
+    load = await runH2load({
+      url: url + workload.path,
+      body: workload.body,
+      headers: workload.headers,
+      http1: workload.http1,
+      connections: workload.connections ?? 16,
+      streams: workload.streams ?? 16,
+      seconds,
+      cpu: 1,
+      serverPid: pid,
+      warmUp: 0,
+    });
   } finally {
-    rmSync(dir, { recursive: true, force: true });
+    peakRss = peak();
   }
+  const bad = load.calls.find((call) => call.status !== 200);
+  if (bad !== undefined || load.failed > 0) throw new Error(`${load.failed} calls failed; one got HTTP ${bad?.status}`);
+  const first = load.calls.reduce((least, call) => Math.min(least, call.start), Number.POSITIVE_INFINITY);
+  const perSecond = Array.from({ length: seconds }, () => 0);
+  const firstSecond: number[] = [];
+  for (const { start, duration } of load.calls) {
+    const second = Math.floor((start + duration - first) / 1e6);
+    if (second < seconds) perSecond[second]++;
+    if (second === 0) firstSecond.push(duration / 1000);
+  }
+  firstSecond.sort((a, b) => a - b);
+  const firstSecondP99Ms = firstSecond[Math.floor(firstSecond.length * 0.99)] ?? Number.NaN;
+  return { perSecond, firstSecondP99Ms, peakRss };
 }
 
 /** One server's load, rest and second load; `restFor` undefined: until it trims (and a second more). */
@@ -132,18 +124,28 @@ async function run(trim: boolean, restFor?: number): Promise<{ burst: Burst; tri
 }
 
 const mb = (bytes: number) => (bytes / 2 ** 20).toFixed(0);
+// Each server's first two seconds are also read against its own later ones: servers started alike can run apart by a third for a whole burst.
 const format = (b: Burst) => {
   const later = b.perSecond.slice(2);
   const mean = later.reduce((sum, calls) => sum + calls, 0) / later.length;
-  return `${b.perSecond.join(", ")} calls/s (from the 3rd second on, ${mean.toFixed(0)}/s); first second's p99 ${b.firstSecondP99Ms.toFixed(1)} ms; peak ${mb(b.peakRss)} MB`;
+  const own = b.perSecond
+    .slice(0, 2)
+    .map((calls) => (calls / mean).toFixed(2))
+    .join(" and ");
+  return `${b.perSecond.join(", ")} calls/s (from the 3rd second on, ${mean.toFixed(0)}/s; the first two seconds ${own} of that); first second's p99 ${b.firstSecondP99Ms.toFixed(1)} ms; peak ${mb(b.peakRss)} MB`;
 };
 process.stdout.write(`Node ${nodeVersion(node)}, IDLE_TRIM_MS=${restMs} against 0, ${workload.title}\n`);
+// Pairs alternate which server runs first; one without a trim that runs first rests as long as the last trimmed one did.
+let lastRestedMs = 0;
 for (let pair = 1; pair <= Number(values.pairs); pair++) {
+  const trimFirst = pair % 2 === 1;
+  const early = trimFirst ? undefined : await run(false, lastRestedMs);
   const on = await run(true);
-  const off = await run(false, on.restedMs);
+  const off = early ?? (await run(false, on.restedMs));
+  lastRestedMs = on.restedMs;
   const t = on.trim as Trim;
   process.stdout.write(
-    `pair ${pair}: trimmed in ${t.durationMs} ms, RSS ${mb(t.rssBytes)} → ${mb(t.rssAfterBytes)} MB, then ${format(on.burst)}\n` +
-      `        no trim, rested as long (${(on.restedMs / 1000).toFixed(1)} s):          ${format(off.burst)}\n`,
+    `pair ${pair}, ${trimFirst ? "trim first" : "no trim first"}: trimmed in ${t.durationMs} ms, RSS ${mb(t.rssBytes)} → ${mb(t.rssAfterBytes)} MB, then ${format(on.burst)}\n` +
+      `        no trim, rested ${(off.restedMs / 1000).toFixed(1)} s: ${format(off.burst)}\n`,
   );
 }

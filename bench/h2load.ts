@@ -21,6 +21,8 @@ export interface H2loadRun {
   readonly serverPid: number;
   /** Send the server SIGUSR2 when the measured window opens and when it closes (bench:profile's recorders). */
   readonly signalWindow?: boolean;
+  /** Seconds of load before the measured window; `warmUpSeconds` unless said. */
+  readonly warmUp?: number;
 }
 
 export interface LoadResult {
@@ -48,8 +50,21 @@ export interface SlowestCalls {
 
 export const episodeGapMs = 20;
 
+/** One call of h2load's per-request log: when it started (µs since the epoch), its HTTP status, how long it took (µs). */
+export interface H2loadCall {
+  readonly start: number;
+  readonly status: number;
+  readonly duration: number;
+}
+
+export interface H2loadResult extends LoadResult {
+  /** Every call of the measured window, as h2load logged it. */
+  readonly calls: readonly H2loadCall[];
+}
+
 /** Runs h2load pinned to one core for a bounded time and reads its summary and per-request log. */
-export async function runH2load(run: H2loadRun): Promise<LoadResult> {
+export async function runH2load(run: H2loadRun): Promise<H2loadResult> {
+  const warmUp = run.warmUp ?? warmUpSeconds;
   const dir = mkdtempSync(join(tmpdir(), "simpletest-h2load-"));
   try {
     const bodyFile = join(dir, "body");
@@ -64,8 +79,7 @@ export async function runH2load(run: H2loadRun): Promise<LoadResult> {
       String(run.connections),
       "-D",
       String(run.seconds),
-      "--warm-up-time",
-      String(warmUpSeconds),
+      ...(warmUp > 0 ? ["--warm-up-time", String(warmUp)] : []),
       "-d",
       bodyFile,
       "--log-file",
@@ -77,7 +91,7 @@ export async function runH2load(run: H2loadRun): Promise<LoadResult> {
     const window = setTimeout(() => {
       cpuAtWindow = treeCpuSeconds(run.serverPid);
       if (run.signalWindow) process.kill(run.serverPid, "SIGUSR2");
-    }, warmUpSeconds * 1000);
+    }, warmUp * 1000);
     const stdout = await new Promise<string>((resolve, reject) =>
       execFile("taskset", args, { timeout: (run.seconds + 30) * 1000, maxBuffer: 1 << 20 }, (error, out) =>
         error ? reject(error) : resolve(out),
@@ -88,13 +102,12 @@ export async function runH2load(run: H2loadRun): Promise<LoadResult> {
     const rps = Number(/finished in [\d.]+s, ([\d.]+) req\/s/.exec(stdout)?.[1]);
     const counts = /requests: .* (\d+) failed, (\d+) errored, (\d+) timeout/.exec(stdout);
     if (!Number.isFinite(rps) || counts === null) throw new Error(`cannot read h2load's output:\n${stdout}`);
-    // Each log line: start time (µs), status, duration (µs).
     const calls = readFileSync(logFile, "utf8")
       .split("\n")
       .filter(Boolean)
-      .map((line) => {
-        const [start, , duration] = line.split("\t").map(Number);
-        return { end: start + duration, duration };
+      .map((line): H2loadCall => {
+        const [start, status, duration] = line.split("\t").map(Number);
+        return { start, status, duration };
       });
     const durations = calls.map((call) => call.duration).sort((a, b) => a - b);
     const at = (q: number) => (durations[Math.min(durations.length - 1, Math.floor(q * durations.length))] ?? 0) / 1000;
@@ -106,14 +119,17 @@ export async function runH2load(run: H2loadRun): Promise<LoadResult> {
       failed: Number(counts[1]) + Number(counts[2]) + Number(counts[3]),
       serverCpuSeconds,
       slowest: slowestCalls(calls.filter((call) => call.duration / 1000 >= p99Ms)),
+      calls,
     };
   } finally {
     rmSync(dir, { recursive: true, force: true });
   }
 }
 
-function slowestCalls(slow: readonly { end: number; duration: number }[]): SlowestCalls {
-  const byEnd = [...slow].sort((a, b) => a.end - b.end);
+function slowestCalls(slow: readonly H2loadCall[]): SlowestCalls {
+  const byEnd = slow
+    .map((call) => ({ end: call.start + call.duration, duration: call.duration }))
+    .sort((a, b) => a.end - b.end);
   const episodes: { calls: number; longestMs: number; lastEnd: number }[] = [];
   for (const call of byEnd) {
     const episode = episodes.at(-1);

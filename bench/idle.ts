@@ -7,25 +7,28 @@ export interface IdleMemory {
   readonly idleRss: number;
   /** RSS added per idle HTTP/2 connection that made one call, in bytes. */
   readonly perConnection: number;
-  /** RSS once the server has rested for `restMs` after that (our server trims its memory at rest), in bytes. */
+  /** RSS once the server has rested for `restMsFor` after that (our server trims its memory at rest), in bytes. */
   readonly restRss: number;
 }
 
 /**
  * How long the servers rest before their RSS at rest is read, all alike: our
- * server trims 60 to 75 s after its event loop came to rest (IDLE_TRIM_MS's
- * default, and its looks at the loop every 15 s), and V8's own unfinished
- * work after the last call (incremental marking's steps) can put the rest
- * off by a look.
+ * server trims 1 to 1.25 IDLE_TRIM_MS after its event loop came to rest (it
+ * looks at the loop every quarter of it), and V8's own unfinished work after
+ * the last call (incremental marking's steps) can put the rest off by a look.
+ * So 1.5 IDLE_TRIM_MS, and never less than the default's 90 s, so that every
+ * run's column reads the peers after the same rest.
  */
-export const restMs = 90_000;
+export function restMsFor(idleTrimMs: number): number {
+  return Math.max(90_000, idleTrimMs * 1.5);
+}
 
 /**
  * A fresh server's resident memory with no connection, then with
  * `connections` HTTP/2 connections open and idle, each after one gRPC call
  * (`path`, `body`), so that the session and its buffers exist as they would
  * for a real client. The RSS at rest is read later, for all servers at once
- * (`restMs`).
+ * (`restMsFor`).
  */
 export async function measureFresh(
   url: string,

@@ -1,10 +1,11 @@
 import { mkdirSync, writeFileSync } from "node:fs";
 import { setTimeout as sleep } from "node:timers/promises";
 import { parseArgs } from "node:util";
+import { loadConfig } from "../server/config.js";
 import { startNodeFlags } from "../testkit/built-server.js";
 import { answerCodes, errorsBetween } from "./answer-codes.js";
 import { buildBaseline } from "./baseline.js";
-import { type IdleMemory, measureFresh, restMs } from "./idle.js";
+import { type IdleMemory, measureFresh, restMsFor } from "./idle.js";
 import { runLoad } from "./load.js";
 import { nodeVersion, resolveNode } from "./node-binary.js";
 import { probe } from "./probe.js";
@@ -63,6 +64,8 @@ const chosen = workloads.filter((w) => !values.workload || values.workload.inclu
 
 // Our server as a user runs it (npm start's Node flags, default settings, one log line per call), and peers.
 const extraEnv = envFromPairs(values.env);
+// The idle servers rest until ours has trimmed, as the environment given sets it.
+const restMs = restMsFor(loadConfig(extraEnv).idleTrimMs);
 const ourFlags = values["our-node-flag"];
 const oursBase = { script: "server/main.ts", nodeFlags: ourFlags };
 const ours: ServerSpec[] = [

@@ -96,7 +96,7 @@ describe("memory at rest (IDLE_TRIM_MS)", () => {
     await eventually(
       async () => {
         await burst(server.url, 300);
-        const heap = Number(/^nodejs_heap_size_total_bytes (\S+)$/m.exec(await scrape(server.url))?.[1]);
+        const heap = sample(await scrape(server.url), "nodejs_heap_size_total_bytes") ?? Number.NaN;
         assert.ok(
           heap >= first.heapAfterBytes + 4 * mib,
           `heap ${heap} bytes after the trim's ${first.heapAfterBytes}`,

@@ -5,6 +5,7 @@ import { after, before, describe, it } from "node:test";
 import { setTimeout as sleep } from "node:timers/promises";
 import { createWritableIterable } from "@connectrpc/connect/protocol";
 import { createSimpleTestClient, type SimpleTestClient } from "../client/simple-test-client.js";
+import { sample, scrape } from "./support/prometheus.js";
 import { envelope } from "./support/raw-http.js";
 import { requestListBytes, requestOneBytes } from "./support/request-bytes.js";
 import { type ServerProcess, spawnServer } from "./support/server.js";
@@ -14,8 +15,8 @@ const mib = 1024 * 1024;
 
 /** The server's own account of its memory, from GET /metrics. */
 async function memoryOf(server: ServerProcess): Promise<{ rss: number; heap: number }> {
-  const text = await (await fetch(`${server.url}/metrics`)).text();
-  const read = (name: string) => Number(new RegExp(`^${name} (\\S+)$`, "m").exec(text)?.[1]);
+  const text = await scrape(server.url);
+  const read = (name: string) => sample(text, name) ?? Number.NaN;
   return { rss: read("process_resident_memory_bytes"), heap: read("nodejs_heap_size_used_bytes") };
 }
 

@@ -2,6 +2,7 @@ import assert from "node:assert/strict";
 import http2 from "node:http2";
 import { after, before, describe, it } from "node:test";
 import { startCanary } from "../support/canary.js";
+import { sample, scrape } from "../support/prometheus.js";
 import { envelope } from "../support/raw-http.js";
 import { assertStillServing, type ServerProcess, spawnServer } from "../support/server.js";
 
@@ -11,8 +12,7 @@ const maxWatchStreams = 1_000;
 const perConnection = 100;
 
 async function rssOf(server: ServerProcess): Promise<number> {
-  const text = await (await fetch(`${server.url}/metrics`)).text();
-  return Number(/^process_resident_memory_bytes (\S+)$/m.exec(text)?.[1]);
+  return sample(await scrape(server.url), "process_resident_memory_bytes") ?? Number.NaN;
 }
 
 interface Watch {

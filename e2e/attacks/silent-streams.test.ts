@@ -3,14 +3,14 @@ import http2 from "node:http2";
 import { after, before, describe, it } from "node:test";
 import { setTimeout as sleep } from "node:timers/promises";
 import { startCanary } from "../support/canary.js";
+import { sample, scrape } from "../support/prometheus.js";
 import { assertStillServing, type ServerProcess, spawnServer } from "../support/server.js";
 
 const holdMs = 2_000;
 const streams = 40;
 
 async function cpuSeconds(server: ServerProcess): Promise<number> {
-  const text = await (await fetch(`${server.url}/metrics`)).text();
-  return Number(/^process_cpu_seconds_total (\S+)$/m.exec(text)?.[1]);
+  return sample(await scrape(server.url), "process_cpu_seconds_total") ?? Number.NaN;
 }
 
 /**

@@ -1,10 +1,15 @@
 import assert from "node:assert/strict";
 import { eventually } from "../../testkit/eventually.js";
 
-/** The value of the first series of `name` whose labels include `labels`, or undefined. */
-export function sample(text: string, name: string, labels: Record<string, string>): number | undefined {
+/** Whether a line of the text format is a series of `name`, with labels or without. */
+function isSeriesOf(line: string, name: string): boolean {
+  return line.startsWith(`${name}{`) || line.startsWith(`${name} `);
+}
+
+/** The value of the first series of `name` whose labels include `labels` (any series when none are given), or undefined. */
+export function sample(text: string, name: string, labels: Record<string, string> = {}): number | undefined {
   for (const line of text.split("\n")) {
-    if (!line.startsWith(`${name}{`)) continue;
+    if (!isSeriesOf(line, name)) continue;
     const has = Object.entries(labels).every(([k, v]) => line.includes(`${k}="${v}"`));
     if (has) return Number(line.slice(line.lastIndexOf(" ") + 1));
   }
@@ -15,7 +20,7 @@ export function sample(text: string, name: string, labels: Record<string, string
 export function total(text: string, name: string, labels: Record<string, string>): number {
   let sum = 0;
   for (const line of text.split("\n")) {
-    if (!line.startsWith(`${name}{`)) continue;
+    if (!isSeriesOf(line, name)) continue;
     if (Object.entries(labels).every(([k, v]) => line.includes(`${k}="${v}"`))) {
       sum += Number(line.slice(line.lastIndexOf(" ") + 1));
     }
