@@ -2,6 +2,7 @@ import { setTimeout as sleep } from "node:timers/promises";
 import { parseArgs } from "node:util";
 import { spawnServer } from "../testkit/server-process.js";
 import { type H2loadResult, runH2load } from "./h2load.js";
+import { h2loadRunOf } from "./load.js";
 import { nodeVersion, resolveNode } from "./node-binary.js";
 import { sampleRss } from "./process-usage.js";
 import { workloads } from "./workloads.js";
@@ -59,18 +60,8 @@ async function burst(url: string, pid: number, seconds: number): Promise<Burst> 
   let load: H2loadResult;
   let peakRss: number;
   try {
-    load = await runH2load({
-      url: url + workload.path,
-      body: workload.body,
-      headers: workload.headers,
-      http1: workload.http1,
-      connections: workload.connections ?? 16,
-      streams: workload.streams ?? 16,
-      seconds,
-      cpu: 1,
-      serverPid: pid,
-      warmUp: 0,
-    });
+    const shape = { url, connections: 16, streams: 16, seconds, cpu: 1, serverPid: pid };
+    load = await runH2load({ ...h2loadRunOf(workload, shape), warmUp: 0 });
   } finally {
     peakRss = peak();
   }

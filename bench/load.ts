@@ -1,5 +1,5 @@
 import { execFile } from "node:child_process";
-import { type LoadResult, runH2load } from "./h2load.js";
+import { type H2loadRun, type LoadResult, runH2load } from "./h2load.js";
 import type { Workload } from "./workloads.js";
 
 export interface LoadShape {
@@ -17,22 +17,25 @@ export interface LoadShape {
   readonly signalWindow?: boolean;
 }
 
+/** An h2load workload's run in a load shape: its own connections and streams where it sets them. */
+export function h2loadRunOf(workload: Workload, shape: LoadShape): H2loadRun {
+  return {
+    url: shape.url + workload.path,
+    body: workload.body,
+    headers: workload.headers,
+    http1: workload.http1,
+    connections: workload.connections ?? shape.connections,
+    streams: workload.streams ?? shape.streams,
+    seconds: shape.seconds,
+    cpu: shape.cpu,
+    serverPid: shape.serverPid,
+    signalWindow: shape.signalWindow,
+  };
+}
+
 /** Puts one workload's load on a server with its driver: h2load, or the long-lived bidi driver. */
 export function runLoad(workload: Workload, shape: LoadShape): Promise<LoadResult> {
-  if (workload.driver === "h2load") {
-    return runH2load({
-      url: shape.url + workload.path,
-      body: workload.body,
-      headers: workload.headers,
-      http1: workload.http1,
-      connections: workload.connections ?? shape.connections,
-      streams: workload.streams ?? shape.streams,
-      seconds: shape.seconds,
-      cpu: shape.cpu,
-      serverPid: shape.serverPid,
-      signalWindow: shape.signalWindow,
-    });
-  }
+  if (workload.driver === "h2load") return runH2load(h2loadRunOf(workload, shape));
   return new Promise((resolve, reject) =>
     execFile(
       "taskset",

@@ -12,9 +12,10 @@ export interface TrimLog {
  * Below this share of a look's time spent running, the event loop was at
  * rest: 150 ms in a default look of 15 s. An idle server's loop runs ~0.5% of
  * the time with METRICS on (prom-client's event-loop delay monitor wakes it
- * every 10 ms); health checks and scrapes add little, and a few dozen small
- * calls a second stay under it too: such a server is trimmed once, then not
- * again until it has been busier.
+ * every 10 ms); health checks and scrapes add little, and by an estimate from
+ * their CPU per call (not measured) a few dozen small calls a second stay
+ * under it too: such a server is trimmed once, then not again until it has
+ * been busier.
  */
 const restingShare = 0.01;
 
@@ -43,9 +44,9 @@ export const canTrimMemory = Number(process.versions.v8.split(".")[0]) >= 12;
  * second after a load, on Node 24 here; a call that comes meanwhile waits),
  * and costs the next burst: collected at rest, V8 drops the object shapes no
  * live object had, and code that used them is deoptimized, while the young
- * generation grows back from its smallest. That burst's first second ran at a
- * third to nine tenths of its speed (unary about half), its second at about
- * three quarters (`npx tsx bench/after-rest.ts`, bench/README.md step 55).
+ * generation grows back from its smallest. That burst's first second ran at
+ * about half of its later speed, its second at about three quarters
+ * (`npx tsx bench/after-rest.ts`, bench/README.md steps 55 and 56).
  */
 export function trimMemoryAtRest(restMs: number, log: TrimLog): { stop(): void } {
   if (!canTrimMemory) return { stop() {} };
