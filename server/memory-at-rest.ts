@@ -51,21 +51,12 @@ export const canTrimMemory = Number(process.versions.v8.split(".")[0]) >= 12;
 export function trimMemoryAtRest(restMs: number, log: TrimLog): { stop(): void } {
   if (!canTrimMemory) return { stop() {} };
   let collect: (() => void) | undefined;
-  let armed = true;
-  let quietLooks = 0;
-  let heapAfterTrim = 0;
+  const rule = new TrimRule();
   const lookMs = restMs / looksPerRest;
   const restingMs = restingShare * lookMs;
   const trimIfDue = (busy: boolean) => {
-    if (busy) {
-      armed = true;
-      quietLooks = 0;
-      return;
-    }
-    quietLooks++;
     const heap = v8.getHeapStatistics().total_heap_size;
-    if (!armed || quietLooks < looksPerRest || heap < heapAfterTrim + worthTrimmingBytes) return;
-    armed = false;
+    if (!rule.due(busy, heap)) return;
     const young = youngGenerationBytes();
     const rss = process.memoryUsage.rss();
     const start = performance.now();
@@ -78,15 +69,16 @@ export function trimMemoryAtRest(restMs: number, log: TrimLog): { stop(): void }
       return;
     }
     const durationMs = Math.round((performance.now() - start) * 10) / 10;
-    heapAfterTrim = v8.getHeapStatistics().total_heap_size;
+    const heapAfter = v8.getHeapStatistics().total_heap_size;
+    rule.trimmed(heapAfter);
     log.info(
       {
-        restedMs: Math.round(quietLooks * lookMs),
+        restedMs: Math.round(rule.quietLooks * lookMs),
         durationMs,
         youngBytes: young,
         youngAfterBytes: youngGenerationBytes(),
         heapBytes: heap,
-        heapAfterBytes: heapAfterTrim,
+        heapAfterBytes: heapAfter,
         rssBytes: rss,
         rssAfterBytes: process.memoryUsage.rss(),
       },
@@ -103,6 +95,42 @@ export function trimMemoryAtRest(restMs: number, log: TrimLog): { stop(): void }
   timer.unref();
   const stop = () => clearInterval(timer);
   return { stop };
+}
+
+/**
+ * When a trim is due, look by look at the event loop: after `looksPerRest`
+ * quiet looks in a row, when V8's heap has grown by `worthTrimmingBytes`
+ * since the last trim, and once per rest: after a trim, none until a busy
+ * look has come, however the heap grows meanwhile.
+ */
+export class TrimRule {
+  #armed = true;
+  #heapAfterTrim = 0;
+  #quietLooks = 0;
+
+  /** The quiet looks in a row so far. */
+  get quietLooks(): number {
+    return this.#quietLooks;
+  }
+
+  /** Whether a trim is due after this look (`busy` or not, V8's heap at `heapBytes`); if so, the rule counts it done. */
+  due(busy: boolean, heapBytes: number): boolean {
+    if (busy) {
+      this.#armed = true;
+      this.#quietLooks = 0;
+      return false;
+    }
+    this.#quietLooks++;
+    if (!this.#armed || this.#quietLooks < looksPerRest || heapBytes < this.#heapAfterTrim + worthTrimmingBytes)
+      return false;
+    this.#armed = false;
+    return true;
+  }
+
+  /** What V8's heap came to after the trim: the next is due only past this, plus `worthTrimmingBytes`. */
+  trimmed(heapAfterBytes: number): void {
+    this.#heapAfterTrim = heapAfterBytes;
+  }
 }
 
 function youngGenerationBytes(): number {
