@@ -4,9 +4,15 @@ import { TrimRule } from "./memory-at-rest.js";
 
 const mib = 1024 * 1024;
 
-/** Which of `looks` (true: busy) made a trim due, V8's heap at `heapMib` at each, 1-based. */
+/** Which of `looks` (true: busy) made a trim due, V8's heap at `heapMib` at each quiet one, 1-based. */
 function dueAt(rule: TrimRule, looks: readonly boolean[], heapMib: (look: number) => number): number[] {
-  return looks.flatMap((busy, i) => (rule.due(busy, heapMib(i + 1) * mib) ? [i + 1] : []));
+  return looks.flatMap((busy, i) => {
+    if (busy) {
+      rule.busy();
+      return [];
+    }
+    return rule.quiet(heapMib(i + 1) * mib) ? [i + 1] : [];
+  });
 }
 
 const quiet = (n: number) => Array<boolean>(n).fill(false);
@@ -56,9 +62,20 @@ describe("TrimRule", () => {
     );
   });
 
+  it("waits for the heap to reach 4 MiB before the first trim", () => {
+    assert.deepEqual(
+      dueAt(new TrimRule(), quiet(6), (look) => [1, 2, 3, 3.9, 4, 5][look - 1]),
+      [5],
+    );
+  });
+
   it("counts the quiet looks, for the trim's log line", () => {
     const rule = new TrimRule();
-    dueAt(rule, [...quiet(2), true, ...quiet(5)], () => 1);
+    assert.deepEqual(
+      dueAt(rule, [...quiet(2), true, ...quiet(5)], () => 1),
+      [],
+      "1 MiB of heap: nothing to give back",
+    );
     assert.equal(rule.quietLooks, 5);
   });
 });

@@ -55,8 +55,12 @@ export function trimMemoryAtRest(restMs: number, log: TrimLog): { stop(): void }
   const lookMs = restMs / looksPerRest;
   const restingMs = restingShare * lookMs;
   const trimIfDue = (busy: boolean) => {
+    if (busy) {
+      rule.busy();
+      return;
+    }
     const heap = v8.getHeapStatistics().total_heap_size;
-    if (!rule.due(busy, heap)) return;
+    if (!rule.quiet(heap)) return;
     const young = youngGenerationBytes();
     const rss = process.memoryUsage.rss();
     const start = performance.now();
@@ -97,12 +101,7 @@ export function trimMemoryAtRest(restMs: number, log: TrimLog): { stop(): void }
   return { stop };
 }
 
-/**
- * When a trim is due, look by look at the event loop: after `looksPerRest`
- * quiet looks in a row, when V8's heap has grown by `worthTrimmingBytes`
- * since the last trim, and once per rest: after a trim, none until a busy
- * look has come, however the heap grows meanwhile.
- */
+/** `trimMemoryAtRest`'s rule, told each look at the event loop: whether a trim is due. */
 export class TrimRule {
   #armed = true;
   #heapAfterTrim = 0;
@@ -113,13 +112,14 @@ export class TrimRule {
     return this.#quietLooks;
   }
 
-  /** Whether a trim is due after this look (`busy` or not, V8's heap at `heapBytes`); if so, the rule counts it done. */
-  due(busy: boolean, heapBytes: number): boolean {
-    if (busy) {
-      this.#armed = true;
-      this.#quietLooks = 0;
-      return false;
-    }
+  /** A busy look: the rest starts again, and a trim may come after it. */
+  busy(): void {
+    this.#armed = true;
+    this.#quietLooks = 0;
+  }
+
+  /** A quiet look, V8's heap at `heapBytes`: whether a trim is due now (the rule then counts it done). */
+  quiet(heapBytes: number): boolean {
     this.#quietLooks++;
     if (!this.#armed || this.#quietLooks < looksPerRest || heapBytes < this.#heapAfterTrim + worthTrimmingBytes)
       return false;
