@@ -103,7 +103,7 @@ const server = await startServer(
   { ...spec, env: { ...spec.env, [recorder.variable]: recorded } },
   resolveNode(values.node),
   [...values["node-flag"], `--import=${fileURLToPath(new URL(recorder.module, import.meta.url))}`],
-  0,
+  "0",
 );
 let result: LoadResult;
 try {

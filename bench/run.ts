@@ -29,6 +29,8 @@ const usage = `npm run bench -- [options]
   --node-flag F      a Node flag for every server (repeatable), e.g. --max-semi-space-size=32
   --our-node-flag F  a Node flag for our server alone, after npm start's (repeatable),
                      e.g. --heap-growing-percent=25
+  --server-cpus L    the CPUs each server may run on, as taskset lists them (default 0); the
+                     load runs on cpu 1 whatever this says, so 0-1 shares a core with it
   --out DIR          where the JSON and SVG go (default bench/results)`;
 
 const { values } = parseArgs({
@@ -45,6 +47,7 @@ const { values } = parseArgs({
     env: { type: "string", multiple: true, default: [] },
     "node-flag": { type: "string", multiple: true, default: [] },
     "our-node-flag": { type: "string", multiple: true, default: [] },
+    "server-cpus": { type: "string", default: "0" },
     out: { type: "string", default: "bench/results" },
     help: { type: "boolean", default: false },
   },
@@ -56,7 +59,7 @@ if (values.help) {
 
 const seconds = Number(values.seconds);
 const rounds = Number(values.rounds);
-const serverCpu = 0;
+const serverCpus = values["server-cpus"];
 const loadCpu = 1;
 const node = resolveNode(values.node);
 const version = nodeVersion(node);
@@ -93,7 +96,7 @@ const peersOf = (workload: Workload) => [...workload.peers, ...baselines.map((b)
 const peerNames = [...new Set(chosen.flatMap(peersOf))];
 
 process.stderr.write(
-  `node ${version}; ${rounds} rounds × ${seconds} s; servers on cpu ${serverCpu}, load on cpu ${loadCpu}\n`,
+  `node ${version}; ${rounds} rounds × ${seconds} s; servers on cpu ${serverCpus}, load on cpu ${loadCpu}\n`,
 );
 const servers = new Map<string, StartedServer>();
 const stopAll = async () => {
@@ -118,7 +121,7 @@ const idleCall = workloads[0];
 const specOf = (name: string) =>
   ours.find((s) => s.name === name) ?? baselines.find((s) => s.name === name) ?? peerSpecs[name];
 const start = async (names: readonly string[]) => {
-  for (const name of names) servers.set(name, await startServer(specOf(name), node, values["node-flag"], serverCpu));
+  for (const name of names) servers.set(name, await startServer(specOf(name), node, values["node-flag"], serverCpus));
 };
 const stopStarted = async () => {
   await stopAll();
@@ -226,7 +229,7 @@ const flags = [
   ...(ourNodeFlags ? [`ours: ${ourNodeFlags}`] : []),
   ...baselines.map((b) => `${b.name}: ${[...startNodeFlags(b.root), ...ourFlags].join(" ")}`),
 ].join(" ");
-const setting = `Node ${version}${flags ? ` (${flags})` : ""}, ${rounds} rounds × ${seconds} s, ${values.connections} connections × ${values.streams} streams unless the workload says, server on 1 core, load on the other, our log read by another process`;
+const setting = `Node ${version}${flags ? ` (${flags})` : ""}, ${rounds} rounds × ${seconds} s, ${values.connections} connections × ${values.streams} streams unless the workload says, ${serverCpus === "0" ? "server on 1 core, load on the other" : `servers on cpus ${serverCpus}, load on cpu ${loadCpu}`}, our log read by another process`;
 const table = formatTable(rows, peerNames);
 const idleTable = formatIdle(idle);
 process.stdout.write(`\n${setting}\n\n${table}\n\n${idleTable}\n`);

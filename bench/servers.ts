@@ -40,12 +40,12 @@ export interface StartedServer {
   stop(): Promise<void>;
 }
 
-/** Starts a server pinned to `cpu` on a free loopback port, with `node` and any Node flags. */
+/** Starts a server pinned to `cpus` (taskset's CPU list) on a free loopback port, with `node` and any Node flags. */
 export async function startServer(
   spec: ServerSpec,
   node: string,
   nodeFlags: readonly string[],
-  cpu: number,
+  cpus: string,
 ): Promise<StartedServer> {
   const server = await spawnServer({
     script: spec.script,
@@ -54,7 +54,7 @@ export async function startServer(
     env: spec.env,
     node,
     nodeFlags: [...nodeFlags, ...(spec.nodeFlags ?? [])],
-    under: ["taskset", "-c", spec.cpus ?? String(cpu)],
+    under: ["taskset", "-c", spec.cpus ?? cpus],
     // Read by another process, as a log shipper reads a server in production: the per-RPC line costs what it costs there.
     logs: "ship",
   });
