@@ -29,8 +29,9 @@ const usage = `npm run bench -- [options]
   --node-flag F      a Node flag for every server (repeatable), e.g. --max-semi-space-size=32
   --our-node-flag F  a Node flag for our server alone, after npm start's (repeatable),
                      e.g. --heap-growing-percent=25
-  --server-cpus L    the CPUs each server may run on, as taskset lists them (default 0); the
-                     load runs on cpu 1 whatever this says, so 0-1 shares a core with it
+  --server-cpus L    the CPUs each server may run on, as taskset lists them (default 0; the
+                     WORKERS server keeps 0-1); the load runs on cpu 1 whatever this says, so
+                     0-1 shares a core with it
   --out DIR          where the JSON and SVG go (default bench/results)`;
 
 const { values } = parseArgs({
@@ -61,6 +62,14 @@ const seconds = Number(values.seconds);
 const rounds = Number(values.rounds);
 const serverCpus = values["server-cpus"];
 const loadCpu = 1;
+if (!/^\d+(-\d+)?(,\d+(-\d+)?)*$/.test(serverCpus)) {
+  process.stderr.write(
+    `--server-cpus takes a CPU list as taskset does (0, 0-1, 0,2), not ${JSON.stringify(serverCpus)}\n`,
+  );
+  process.exit(2);
+}
+const placement =
+  serverCpus === "0" ? "server on 1 core, load on the other" : `servers on cpus ${serverCpus}, load on cpu ${loadCpu}`;
 const node = resolveNode(values.node);
 const version = nodeVersion(node);
 const chosen = workloads.filter((w) => !values.workload || values.workload.includes(w.id));
@@ -95,9 +104,7 @@ const baselines: ServerSpec[] = values.against.map((revision) => {
 const peersOf = (workload: Workload) => [...workload.peers, ...baselines.map((b) => b.name)];
 const peerNames = [...new Set(chosen.flatMap(peersOf))];
 
-process.stderr.write(
-  `node ${version}; ${rounds} rounds × ${seconds} s; servers on cpu ${serverCpus}, load on cpu ${loadCpu}\n`,
-);
+process.stderr.write(`node ${version}; ${rounds} rounds × ${seconds} s; ${placement}\n`);
 const servers = new Map<string, StartedServer>();
 const stopAll = async () => {
   await Promise.all([...servers.values()].map((s) => s.stop()));
@@ -229,7 +236,7 @@ const flags = [
   ...(ourNodeFlags ? [`ours: ${ourNodeFlags}`] : []),
   ...baselines.map((b) => `${b.name}: ${[...startNodeFlags(b.root), ...ourFlags].join(" ")}`),
 ].join(" ");
-const setting = `Node ${version}${flags ? ` (${flags})` : ""}, ${rounds} rounds × ${seconds} s, ${values.connections} connections × ${values.streams} streams unless the workload says, ${serverCpus === "0" ? "server on 1 core, load on the other" : `servers on cpus ${serverCpus}, load on cpu ${loadCpu}`}, our log read by another process`;
+const setting = `Node ${version}${flags ? ` (${flags})` : ""}, ${rounds} rounds × ${seconds} s, ${values.connections} connections × ${values.streams} streams unless the workload says, ${placement}, our log read by another process`;
 const table = formatTable(rows, peerNames);
 const idleTable = formatIdle(idle);
 process.stdout.write(`\n${setting}\n\n${table}\n\n${idleTable}\n`);

@@ -10,7 +10,7 @@ export interface ServerSpec {
   readonly env?: Readonly<Record<string, string>>;
   /** Node flags for this server alone, after npm start's and the run's (so they win). */
   readonly nodeFlags?: readonly string[];
-  /** taskset's CPU list for this server, instead of the one CPU every server shares. */
+  /** taskset's CPU list for this server, instead of the run's (`--server-cpus`). */
   readonly cpus?: string;
 }
 
