@@ -23,6 +23,8 @@ export interface H2loadRun {
   readonly signalWindow?: boolean;
   /** Seconds of load before the measured window; `warmUpSeconds` unless said. */
   readonly warmUp?: number;
+  /** Calls per second each connection sends (h2load's `--rps`); as fast as the server answers unless said. */
+  readonly ratePerConnection?: number;
 }
 
 export interface LoadResult {
@@ -80,6 +82,7 @@ export async function runH2load(run: H2loadRun): Promise<H2loadResult> {
       "-D",
       String(run.seconds),
       ...(warmUp > 0 ? ["--warm-up-time", String(warmUp)] : []),
+      ...(run.ratePerConnection === undefined ? [] : ["--rps", String(run.ratePerConnection)]),
       "-d",
       bodyFile,
       "--log-file",

@@ -15,6 +15,8 @@ export interface LoadShape {
   readonly serverPid: number;
   /** Send the server SIGUSR2 as the measured window opens and as it closes. */
   readonly signalWindow?: boolean;
+  /** Calls per second each connection sends (h2load only); as fast as the server answers unless said. */
+  readonly ratePerConnection?: number;
 }
 
 /** An h2load workload's run in a load shape: its own connections and streams where it sets them. */
@@ -30,12 +32,15 @@ export function h2loadRunOf(workload: Workload, shape: LoadShape): H2loadRun {
     cpu: shape.cpu,
     serverPid: shape.serverPid,
     signalWindow: shape.signalWindow,
+    ratePerConnection: shape.ratePerConnection,
   };
 }
 
 /** Puts one workload's load on a server with its driver: h2load, or the long-lived bidi driver. */
 export function runLoad(workload: Workload, shape: LoadShape): Promise<LoadResult> {
   if (workload.driver === "h2load") return runH2load(h2loadRunOf(workload, shape));
+  if (shape.ratePerConnection !== undefined)
+    throw new Error(`${workload.id}'s driver takes no rate: it sends as fast as it can`);
   return new Promise((resolve, reject) =>
     execFile(
       "taskset",
@@ -58,4 +63,22 @@ export function runLoad(workload: Workload, shape: LoadShape): Promise<LoadResul
       (error, stdout) => (error ? reject(error) : resolve(JSON.parse(stdout))),
     ),
   );
+}
+
+/**
+ * The `--rps` option: each connection's calls a second, a whole number, for
+ * h2load's workloads only. A value that is none is refused at once, in one
+ * line, before anything is built or started.
+ */
+export function rpsOption(value: string | undefined, chosen: readonly Workload[]): number | undefined {
+  if (value === undefined) return undefined;
+  const rps = Number(value);
+  const refuse = (why: string): never => {
+    process.stderr.write(`--rps ${why}\n`);
+    process.exit(2);
+  };
+  if (!Number.isInteger(rps) || rps < 1) refuse(`takes a whole number of calls a second, not ${JSON.stringify(value)}`);
+  const unpaced = chosen.filter((w) => w.driver !== "h2load").map((w) => w.id);
+  if (unpaced.length > 0) refuse(`needs h2load workloads, and these run their own driver: ${unpaced.join(", ")}`);
+  return rps;
 }

@@ -6,7 +6,7 @@ import { fileURLToPath } from "node:url";
 import { parseArgs } from "node:util";
 import { buildBaseline } from "./baseline.js";
 import { episodeGapMs, type LoadResult } from "./h2load.js";
-import { runLoad } from "./load.js";
+import { rpsOption, runLoad } from "./load.js";
 import { resolveNode } from "./node-binary.js";
 import { envFromPairs, peerSpecs, startServer } from "./servers.js";
 import { workloads } from "./workloads.js";
@@ -31,6 +31,8 @@ const usage = `npm run bench:profile -- [options]
   --node V|PATH      Node major V from the npm registry (cached), or this binary
   --env K=V          extra environment for our server (repeatable), e.g. FAST_PATH=off
   --node-flag F      a Node flag for the server (repeatable), e.g. --no-opt
+  --rps N            each connection sends N calls a second (h2load's --rps) rather than as many as
+                     the server answers: two servers' cost per call at the same load (h2load loads only)
   --top N            how many of the hottest functions to print (default 25)
   --callers NAME     also the call chains behind that function's self time
   --stretches        also the longest stretches the main thread spent under one entry point (a
@@ -56,6 +58,7 @@ const { values } = parseArgs({
     node: { type: "string" },
     env: { type: "string", multiple: true, default: [] },
     "node-flag": { type: "string", multiple: true, default: [] },
+    rps: { type: "string" },
     top: { type: "string", default: "25" },
     callers: { type: "string" },
     stretches: { type: "boolean", default: false },
@@ -73,6 +76,8 @@ if (values.help) {
 }
 const workload = workloads.find((w) => w.id === values.workload);
 if (!workload) throw new Error(`--workload must be one of ${workloads.map((w) => w.id)}`);
+const ratePerConnection = rpsOption(values.rps, [workload]);
+const connections = 16;
 
 const dir = mkdtempSync(join(tmpdir(), "simpletest-prof-"));
 const env = envFromPairs(values.env);
@@ -110,12 +115,13 @@ try {
   // The load's driver signals the recorder as its measured window opens and closes.
   result = await runLoad(workload, {
     url: server.url,
-    connections: 16,
+    connections,
     streams: 16,
     seconds: Number(values.seconds),
     cpu: 1,
     serverPid: server.pid,
     signalWindow: true,
+    ratePerConnection,
   });
   for (let waited = 0; !existsSync(recorded); waited += 100) {
     if (waited > 30_000) throw new Error(`the server wrote no ${recorder.variable}`);
@@ -126,9 +132,13 @@ try {
 }
 
 const unit = workload.driver === "bidi" ? "message" : "call";
+const offered =
+  ratePerConnection === undefined
+    ? ""
+    : ` (${ratePerConnection * (workload.connections ?? connections)} offered: ${ratePerConnection} a connection)`;
 const calls = result.rps * Number(values.seconds);
 if (reading) {
-  process.stdout.write(`${spec.name}, ${workload.id}: ${result.rps.toFixed(0)} req/s while recorded\n`);
+  process.stdout.write(`${spec.name}, ${workload.id}: ${result.rps.toFixed(0)} req/s${offered} while recorded\n`);
   reading.print(JSON.parse(readFileSync(recorded, "utf8")), calls, unit, result);
   rmSync(dir, { recursive: true, force: true });
   process.exit(0);
@@ -165,7 +175,7 @@ const sum = (keyOf: (n: Node) => string) => {
   return [...by].sort((a, b) => b[1] - a[1]);
 };
 process.stdout.write(
-  `${spec.name}, ${workload.id}: ${result.rps.toFixed(0)} req/s under the profiler; share of the window, and its µs per ${unit}\n\nby package:\n`,
+  `${spec.name}, ${workload.id}: ${result.rps.toFixed(0)} req/s${offered} under the profiler; share of the window, and its µs per ${unit}\n\nby package:\n`,
 );
 // The window's idle time in a row of its own: the other rows are the thread's time, waits in system calls included.
 const areas = sum((n) => (n.callFrame.functionName === "(idle)" ? "(idle)" : area(n.callFrame.url)));

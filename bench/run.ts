@@ -6,7 +6,7 @@ import { startNodeFlags } from "../testkit/built-server.js";
 import { answerCodes, errorsBetween } from "./answer-codes.js";
 import { buildBaseline } from "./baseline.js";
 import { type IdleMemory, measureFresh, restMsFor } from "./idle.js";
-import { runLoad } from "./load.js";
+import { rpsOption, runLoad } from "./load.js";
 import { nodeVersion, resolveNode } from "./node-binary.js";
 import { probe } from "./probe.js";
 import { sampleRss, treeRss } from "./process-usage.js";
@@ -22,6 +22,9 @@ const usage = `npm run bench -- [options]
   --workers N        also run our server with WORKERS=N
   --connections N    h2load connections (default 16; some workloads set their own)
   --streams N        concurrent streams per HTTP/2 connection (default 16; likewise)
+  --rps N            each connection sends N calls a second (h2load's --rps) rather than as many as
+                     the server answers: the CPU ratios then compare cost per call at the same load
+                     (h2load workloads only)
   --no-compare-off   skip our server with FAST_PATH=off
   --against REV      also our server as built at git revision REV, with its own npm start
                      flags, as one more peer (repeatable): a change measured build against build
@@ -43,6 +46,7 @@ const { values } = parseArgs({
     workers: { type: "string" },
     connections: { type: "string", default: "16" },
     streams: { type: "string", default: "16" },
+    rps: { type: "string" },
     "no-compare-off": { type: "boolean", default: false },
     against: { type: "string", multiple: true, default: [] },
     env: { type: "string", multiple: true, default: [] },
@@ -70,9 +74,10 @@ if (!/^\d+(-\d+)?(,\d+(-\d+)?)*$/.test(serverCpus)) {
 }
 const placement =
   serverCpus === "0" ? "server on 1 core, load on the other" : `servers on cpus ${serverCpus}, load on cpu ${loadCpu}`;
+const chosen = workloads.filter((w) => !values.workload || values.workload.includes(w.id));
+const ratePerConnection = rpsOption(values.rps, chosen);
 const node = resolveNode(values.node);
 const version = nodeVersion(node);
-const chosen = workloads.filter((w) => !values.workload || values.workload.includes(w.id));
 
 // Our server as a user runs it (npm start's Node flags, default settings, one log line per call), and peers.
 const extraEnv = envFromPairs(values.env);
@@ -104,7 +109,8 @@ const baselines: ServerSpec[] = values.against.map((revision) => {
 const peersOf = (workload: Workload) => [...workload.peers, ...baselines.map((b) => b.name)];
 const peerNames = [...new Set(chosen.flatMap(peersOf))];
 
-process.stderr.write(`node ${version}; ${rounds} rounds × ${seconds} s; ${placement}\n`);
+const pace = ratePerConnection === undefined ? undefined : `each connection sends ${ratePerConnection} calls a second`;
+process.stderr.write(`node ${version}; ${rounds} rounds × ${seconds} s; ${placement}${pace ? `; ${pace}` : ""}\n`);
 const servers = new Map<string, StartedServer>();
 const stopAll = async () => {
   await Promise.all([...servers.values()].map((s) => s.stop()));
@@ -169,6 +175,7 @@ try {
           seconds,
           cpu: loadCpu,
           serverPid: server.pid,
+          ratePerConnection,
         });
         const rss = peak();
         if (result.failed > 0) throw new Error(`${name} failed ${result.failed} requests on ${workload.id}`);
@@ -236,7 +243,7 @@ const flags = [
   ...(ourNodeFlags ? [`ours: ${ourNodeFlags}`] : []),
   ...baselines.map((b) => `${b.name}: ${[...startNodeFlags(b.root), ...ourFlags].join(" ")}`),
 ].join(" ");
-const setting = `Node ${version}${flags ? ` (${flags})` : ""}, ${rounds} rounds × ${seconds} s, ${values.connections} connections × ${values.streams} streams unless the workload says, ${placement}, our log read by another process`;
+const setting = `Node ${version}${flags ? ` (${flags})` : ""}, ${rounds} rounds × ${seconds} s, ${values.connections} connections × ${values.streams} streams unless the workload says${pace ? `, ${pace}` : ""}, ${placement}, our log read by another process`;
 const table = formatTable(rows, peerNames);
 const idleTable = formatIdle(idle);
 process.stdout.write(`\n${setting}\n\n${table}\n\n${idleTable}\n`);
