@@ -39,8 +39,6 @@ export function h2loadRunOf(workload: Workload, shape: LoadShape): H2loadRun {
 /** Puts one workload's load on a server with its driver: h2load, or the long-lived bidi driver. */
 export function runLoad(workload: Workload, shape: LoadShape): Promise<LoadResult> {
   if (workload.driver === "h2load") return runH2load(h2loadRunOf(workload, shape));
-  if (shape.ratePerConnection !== undefined)
-    throw new Error(`${workload.id}'s driver takes no rate: it sends as fast as it can`);
   return new Promise((resolve, reject) =>
     execFile(
       "taskset",
@@ -65,20 +63,18 @@ export function runLoad(workload: Workload, shape: LoadShape): Promise<LoadResul
   );
 }
 
-/**
- * The `--rps` option: each connection's calls a second, a whole number, for
- * h2load's workloads only. A value that is none is refused at once, in one
- * line, before anything is built or started.
- */
-export function rpsOption(value: string | undefined, chosen: readonly Workload[]): number | undefined {
-  if (value === undefined) return undefined;
-  const rps = Number(value);
-  const refuse = (why: string): never => {
-    process.stderr.write(`--rps ${why}\n`);
-    process.exit(2);
-  };
-  if (!Number.isInteger(rps) || rps < 1) refuse(`takes a whole number of calls a second, not ${JSON.stringify(value)}`);
-  const unpaced = chosen.filter((w) => w.driver !== "h2load").map((w) => w.id);
-  if (unpaced.length > 0) refuse(`needs h2load workloads, and these run their own driver: ${unpaced.join(", ")}`);
-  return rps;
+/** Whether a workload's driver can send at a set rate (h2load's `--rps`); the long-lived bidi driver sends as fast as it can. */
+export function takesRate(workload: Workload): boolean {
+  return workload.driver === "h2load";
+}
+
+/** The calls a second a paced load offers in all (each connection's rate × its connections); undefined when unpaced. */
+export function offeredRate(workload: Workload, shape: LoadShape): number | undefined {
+  const { ratePerConnection, connections } = h2loadRunOf(workload, shape);
+  return ratePerConnection === undefined ? undefined : ratePerConnection * connections;
+}
+
+/** Whether a server answered a paced load well short of what it offered: it then ran at its saturation, not at that load. */
+export function fellShort(result: LoadResult, offered: number | undefined): boolean {
+  return offered !== undefined && result.rps < 0.95 * offered;
 }

@@ -5,8 +5,9 @@ import { setTimeout as sleep } from "node:timers/promises";
 import { fileURLToPath } from "node:url";
 import { parseArgs } from "node:util";
 import { buildBaseline } from "./baseline.js";
+import { refuse, rpsOf } from "./cli-options.js";
 import { episodeGapMs, type LoadResult } from "./h2load.js";
-import { rpsOption, runLoad } from "./load.js";
+import { fellShort, offeredRate, runLoad, takesRate } from "./load.js";
 import { resolveNode } from "./node-binary.js";
 import { envFromPairs, peerSpecs, startServer } from "./servers.js";
 import { workloads } from "./workloads.js";
@@ -76,8 +77,9 @@ if (values.help) {
 }
 const workload = workloads.find((w) => w.id === values.workload);
 if (!workload) throw new Error(`--workload must be one of ${workloads.map((w) => w.id)}`);
-const ratePerConnection = rpsOption(values.rps, [workload]);
-const connections = 16;
+const ratePerConnection = rpsOf(values.rps);
+if (ratePerConnection !== undefined && !takesRate(workload))
+  refuse("--rps", `needs an h2load workload; ${workload.id} runs its own driver`);
 
 const dir = mkdtempSync(join(tmpdir(), "simpletest-prof-"));
 const env = envFromPairs(values.env);
@@ -110,19 +112,20 @@ const server = await startServer(
   [...values["node-flag"], `--import=${fileURLToPath(new URL(recorder.module, import.meta.url))}`],
   "0",
 );
+const shape = {
+  url: server.url,
+  connections: 16,
+  streams: 16,
+  seconds: Number(values.seconds),
+  cpu: 1,
+  serverPid: server.pid,
+  signalWindow: true,
+  ratePerConnection,
+};
 let result: LoadResult;
 try {
   // The load's driver signals the recorder as its measured window opens and closes.
-  result = await runLoad(workload, {
-    url: server.url,
-    connections,
-    streams: 16,
-    seconds: Number(values.seconds),
-    cpu: 1,
-    serverPid: server.pid,
-    signalWindow: true,
-    ratePerConnection,
-  });
+  result = await runLoad(workload, shape);
   for (let waited = 0; !existsSync(recorded); waited += 100) {
     if (waited > 30_000) throw new Error(`the server wrote no ${recorder.variable}`);
     await sleep(100);
@@ -132,10 +135,11 @@ try {
 }
 
 const unit = workload.driver === "bidi" ? "message" : "call";
+const offeredCalls = offeredRate(workload, shape);
 const offered =
-  ratePerConnection === undefined
+  offeredCalls === undefined
     ? ""
-    : ` (${ratePerConnection * (workload.connections ?? connections)} offered: ${ratePerConnection} a connection)`;
+    : ` (${offeredCalls} offered${fellShort(result, offeredCalls) ? ", not kept up with: at its saturation, not at that load" : ""})`;
 const calls = result.rps * Number(values.seconds);
 if (reading) {
   process.stdout.write(`${spec.name}, ${workload.id}: ${result.rps.toFixed(0)} req/s${offered} while recorded\n`);

@@ -71,8 +71,19 @@ function roundsRange(ratios: readonly number[]): string {
 
 const escapeXml = (text: string) => text.replace(/&/g, "&amp;").replace(/</g, "&lt;");
 
-/** A bar chart of req/s, one panel per workload, bars scaled within each panel. */
-export function renderSvg(rows: readonly Row[], subtitle: string): string {
+/**
+ * A bar chart, one panel per workload, bars scaled within each panel: of
+ * req/s, or under a paced load (`--rps`), where every server answers the
+ * same calls, of CPU per call.
+ */
+export function renderSvg(rows: readonly Row[], subtitle: string, measure: "rps" | "cpu" = "rps"): string {
+  const valueFor = (r: Row) => (measure === "rps" ? r.rps : r.cpuUsPerCall);
+  const label = (r: Row) =>
+    measure === "rps" ? `${Math.round(r.rps).toLocaleString("en-US")}/s` : `${r.cpuUsPerCall.toFixed(1)} µs`;
+  const heading =
+    measure === "rps"
+      ? "requests (or messages) per second, higher is better"
+      : "CPU µs per call at the same offered load, lower is better";
   const workloads = [...new Set(rows.map((r) => r.workload))];
   const barHeight = 18;
   const gap = 6;
@@ -82,15 +93,15 @@ export function renderSvg(rows: readonly Row[], subtitle: string): string {
   const parts: string[] = [];
   for (const id of workloads) {
     const group = rows.filter((r) => r.workload === id);
-    const max = Math.max(...group.map((r) => r.rps));
+    const max = Math.max(...group.map(valueFor));
     parts.push(`<text x="10" y="${y}" font-weight="bold">${escapeXml(group[0].title)}</text>`);
     y += 8;
     for (const r of group) {
-      const width = Math.max(1, (r.rps / max) * barWidth);
+      const width = Math.max(1, (valueFor(r) / max) * barWidth);
       parts.push(
         `<text x="${labelWidth - 6}" y="${y + barHeight - 5}" text-anchor="end">${escapeXml(r.server)}</text>`,
         `<rect x="${labelWidth}" y="${y}" width="${width.toFixed(1)}" height="${barHeight}" fill="${r.ours ? "#2b6cb0" : "#a0aec0"}"/>`,
-        `<text x="${labelWidth + width + 6}" y="${y + barHeight - 5}">${Math.round(r.rps).toLocaleString("en-US")}/s</text>`,
+        `<text x="${labelWidth + width + 6}" y="${y + barHeight - 5}">${label(r)}</text>`,
       );
       y += barHeight + gap;
     }
@@ -99,9 +110,9 @@ export function renderSvg(rows: readonly Row[], subtitle: string): string {
   const height = y;
   return [
     `<svg xmlns="http://www.w3.org/2000/svg" width="760" height="${height}" font-family="sans-serif" font-size="12">`,
-    `<title>simpletest vs peers, requests per second: ${escapeXml(subtitle)}</title>`,
+    `<title>simpletest vs peers, ${heading}: ${escapeXml(subtitle)}</title>`,
     `<rect width="100%" height="100%" fill="white"/>`,
-    `<text x="10" y="22" font-size="15" font-weight="bold">simpletest vs peers: requests (or messages) per second, higher is better</text>`,
+    `<text x="10" y="22" font-size="15" font-weight="bold">simpletest vs peers: ${heading}</text>`,
     `<text x="10" y="38" fill="#555">${escapeXml(subtitle)}</text>`,
     ...parts,
     "</svg>",

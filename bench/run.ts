@@ -5,8 +5,9 @@ import { loadConfig } from "../server/config.js";
 import { startNodeFlags } from "../testkit/built-server.js";
 import { answerCodes, errorsBetween } from "./answer-codes.js";
 import { buildBaseline } from "./baseline.js";
+import { refuse, rpsOf } from "./cli-options.js";
 import { type IdleMemory, measureFresh, restMsFor } from "./idle.js";
-import { rpsOption, runLoad } from "./load.js";
+import { fellShort, offeredRate, runLoad, takesRate } from "./load.js";
 import { nodeVersion, resolveNode } from "./node-binary.js";
 import { probe } from "./probe.js";
 import { sampleRss, treeRss } from "./process-usage.js";
@@ -66,16 +67,17 @@ const seconds = Number(values.seconds);
 const rounds = Number(values.rounds);
 const serverCpus = values["server-cpus"];
 const loadCpu = 1;
-if (!/^\d+(-\d+)?(,\d+(-\d+)?)*$/.test(serverCpus)) {
-  process.stderr.write(
-    `--server-cpus takes a CPU list as taskset does (0, 0-1, 0,2), not ${JSON.stringify(serverCpus)}\n`,
-  );
-  process.exit(2);
-}
+if (!/^\d+(-\d+)?(,\d+(-\d+)?)*$/.test(serverCpus))
+  refuse("--server-cpus", `takes a CPU list as taskset does (0, 0-1, 0,2), not ${JSON.stringify(serverCpus)}`);
 const placement =
   serverCpus === "0" ? "server on 1 core, load on the other" : `servers on cpus ${serverCpus}, load on cpu ${loadCpu}`;
-const chosen = workloads.filter((w) => !values.workload || values.workload.includes(w.id));
-const ratePerConnection = rpsOption(values.rps, chosen);
+const ratePerConnection = rpsOf(values.rps);
+const named = workloads.filter((w) => !values.workload || values.workload.includes(w.id));
+// Paced, every load but those whose driver takes no rate; naming one of those is a mistake.
+const unpaced = ratePerConnection === undefined ? [] : named.filter((w) => !takesRate(w)).map((w) => w.id);
+if (values.workload && unpaced.length > 0)
+  refuse("--rps", `needs h2load workloads; these run their own driver: ${unpaced.join(", ")}`);
+const chosen = named.filter((w) => !unpaced.includes(w.id));
 const node = resolveNode(values.node);
 const version = nodeVersion(node);
 
@@ -109,7 +111,10 @@ const baselines: ServerSpec[] = values.against.map((revision) => {
 const peersOf = (workload: Workload) => [...workload.peers, ...baselines.map((b) => b.name)];
 const peerNames = [...new Set(chosen.flatMap(peersOf))];
 
-const pace = ratePerConnection === undefined ? undefined : `each connection sends ${ratePerConnection} calls a second`;
+const pace =
+  ratePerConnection === undefined
+    ? undefined
+    : `each connection sending ${ratePerConnection} calls a second${unpaced.length > 0 ? ` (${unpaced.join(", ")}, whose driver takes no rate, left out)` : ""}`;
 process.stderr.write(`node ${version}; ${rounds} rounds × ${seconds} s; ${placement}${pace ? `; ${pace}` : ""}\n`);
 const servers = new Map<string, StartedServer>();
 const stopAll = async () => {
@@ -168,7 +173,7 @@ try {
         const ourBuild = ours.some((s) => s.name === name) || baselines.some((s) => s.name === name);
         const codesBefore = ourBuild ? await answerCodes(server.url) : undefined;
         const peak = sampleRss(server.pid);
-        const result = await runLoad(workload, {
+        const shape = {
           url: server.url,
           connections: Number(values.connections),
           streams: Number(values.streams),
@@ -176,7 +181,8 @@ try {
           cpu: loadCpu,
           serverPid: server.pid,
           ratePerConnection,
-        });
+        };
+        const result = await runLoad(workload, shape);
         const rss = peak();
         if (result.failed > 0) throw new Error(`${name} failed ${result.failed} requests on ${workload.id}`);
         if (codesBefore !== undefined) {
@@ -188,9 +194,15 @@ try {
           { ...result, rss, cpuUsPerCall: (result.serverCpuSeconds / (result.rps * seconds)) * 1e6 },
         ]);
         process.stderr.write(`round ${round + 1} ${workload.id} ${name}: ${result.rps.toFixed(0)}/s\n`);
+        const offered = offeredRate(workload, shape);
+        if (fellShort(result, offered)) {
+          process.stderr.write(
+            `  warning: ${name} answered ${result.rps.toFixed(0)} of the ${offered} calls a second offered: it ran at its saturation, not at that load; give --rps less\n`,
+          );
+        }
         // h2load starts every stream at once and a fair server finishes them together: calls end in
         // batches, and a run only a few calls long counts one batch more or less (step 31).
-        if (result.p50Ms > (seconds * 1000) / 10) {
+        if (offered === undefined && result.p50Ms > (seconds * 1000) / 10) {
           process.stderr.write(
             `  warning: ${name}'s p50 (${result.p50Ms.toFixed(0)} ms) is over a tenth of the run: its req/s counts whole batches of calls; give ${workload.id} fewer streams or more --seconds\n`,
           );
@@ -257,7 +269,7 @@ const json = JSON.stringify(
 writeFileSync(`${values.out}/bench-${stamp}.json`, json);
 writeFileSync(`${values.out}/latest.json`, json);
 writeFileSync(`${values.out}/latest.md`, `${setting}\n\n${table}\n\n${idleTable}\n`);
-writeFileSync(`${values.out}/latest.svg`, renderSvg(rows, setting));
+writeFileSync(`${values.out}/latest.svg`, renderSvg(rows, setting, ratePerConnection === undefined ? "rps" : "cpu"));
 process.stdout.write(`\nwrote ${values.out}/latest.json, latest.md and latest.svg\n`);
 
 function formatIdle(measured: ReadonlyMap<string, IdleMemory>): string {
