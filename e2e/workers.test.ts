@@ -188,3 +188,42 @@ describe("WORKERS=2: stopped while its workers are still starting", () => {
     assert.deepEqual({ code, signal }, { code: 0, signal: null });
   });
 });
+
+describe("WORKERS=2: stopped the moment a worker listens", () => {
+  it("exits 0: the worker has its handlers before the primary can see it listen and pass the signal on", async () => {
+    // In each worker, once its port is open and the primary told (the tick
+    // after "listening", before the worker's code after its listen goes on): a
+    // pause for the primary to take that in, SIGTERM to the primary, and a
+    // pause for it to pass the signal on. A worker descheduled there is in the same place.
+    const hook = `import cluster from "node:cluster";
+      import net from "node:net";
+      const pause = (ms) => Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, ms);
+      if (cluster.isWorker) {
+        const listen = net.Server.prototype.listen;
+        net.Server.prototype.listen = function (...args) {
+          const server = listen.apply(this, args);
+          server.once("listening", () =>
+            process.nextTick(() => {
+              pause(500);
+              process.kill(process.ppid, "SIGTERM");
+              pause(500);
+            }),
+          );
+          return server;
+        };
+      }`;
+    const child = spawn(process.execPath, [builtServerMain(), "--host", "127.0.0.1", "--port", "0"], {
+      env: {
+        ...process.env,
+        WORKERS: "2",
+        LOG_LEVEL: "warn",
+        NODE_OPTIONS: `--import=data:text/javascript,${encodeURIComponent(hook)}`,
+      },
+      stdio: ["ignore", "ignore", "pipe"],
+    });
+    const stderr: string[] = [];
+    child.stderr.on("data", (chunk: Buffer) => stderr.push(chunk.toString()));
+    const [code, signal] = await once(child, "exit");
+    assert.deepEqual({ code, signal, stderr: stderr.join("") }, { code: 0, signal: null, stderr: "" });
+  });
+});

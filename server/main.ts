@@ -39,14 +39,18 @@ if (config.workers > 1 && cluster.isPrimary) {
 }
 
 const { fastify, front, health, admin, tracing } = await buildApp(config);
-await fastify.listen({ host: config.host, port: config.port });
-if (admin && config.admin) await listenAdmin(admin, config.admin);
-const trim = config.idleTrimMs > 0 ? trimMemoryAtRest(config.idleTrimMs, fastify.log) : undefined;
+const start = async () => {
+  await fastify.listen({ host: config.host, port: config.port });
+  if (admin && config.admin) await listenAdmin(admin, config.admin);
+  return config.idleTrimMs > 0 ? trimMemoryAtRest(config.idleTrimMs, fastify.log) : undefined;
+};
 
 let stopping = false;
 const stop = async (signal: NodeJS.Signals) => {
   if (stopping) return;
   stopping = true;
+  // A signal that comes while the ports open stops the server once they are open.
+  const trim = await started;
   trim?.stop();
   fastify.log.info({ signal, delayMs: config.shutdownDelayMs, graceMs: config.shutdownGraceMs }, "shutting down");
   // A load balancer polls health: keep taking calls until it has seen
@@ -65,5 +69,9 @@ const stop = async (signal: NodeJS.Signals) => {
   fastify.log.info("stopped");
   process.exit(0);
 };
+// In the turn that starts the listen: the primary of WORKERS passes its signal
+// on to every worker it has seen listen, and one without its handler would die of it.
+const started = start();
 process.on("SIGTERM", stop);
 process.on("SIGINT", stop);
+await started;
