@@ -195,6 +195,8 @@ describe("WORKERS=2: stopped the moment a worker listens", () => {
     // after "listening", before the worker's code after its listen goes on): a
     // pause for the primary to take that in, SIGTERM to the primary, and a
     // pause for it to pass the signal on. A worker descheduled there is in the same place.
+    // Without its handlers a worker dies in the second pause, and the primary exits 1; were the
+    // primary slower than a pause, the worker would go on and the test pass, never fail, wrongly.
     const hook = `import cluster from "node:cluster";
       import net from "node:net";
       const pause = (ms) => Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, ms);
@@ -204,9 +206,9 @@ describe("WORKERS=2: stopped the moment a worker listens", () => {
           const server = listen.apply(this, args);
           server.once("listening", () =>
             process.nextTick(() => {
-              pause(500);
+              pause(1000);
               process.kill(process.ppid, "SIGTERM");
-              pause(500);
+              pause(1000);
             }),
           );
           return server;

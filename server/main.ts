@@ -39,11 +39,14 @@ if (config.workers > 1 && cluster.isPrimary) {
 }
 
 const { fastify, front, health, admin, tracing } = await buildApp(config);
-const start = async () => {
+// The signal handlers go on in the turn that starts this listen (below): the
+// primary of WORKERS passes its signal on to every worker it has seen listen,
+// and one without its handler would die of it.
+const started = (async () => {
   await fastify.listen({ host: config.host, port: config.port });
   if (admin && config.admin) await listenAdmin(admin, config.admin);
   return config.idleTrimMs > 0 ? trimMemoryAtRest(config.idleTrimMs, fastify.log) : undefined;
-};
+})();
 
 let stopping = false;
 const stop = async (signal: NodeJS.Signals) => {
@@ -69,9 +72,6 @@ const stop = async (signal: NodeJS.Signals) => {
   fastify.log.info("stopped");
   process.exit(0);
 };
-// In the turn that starts the listen: the primary of WORKERS passes its signal
-// on to every worker it has seen listen, and one without its handler would die of it.
-const started = start();
 process.on("SIGTERM", stop);
 process.on("SIGINT", stop);
 await started;

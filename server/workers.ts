@@ -42,8 +42,9 @@ export function runWorkers(count: number): Workers {
   cluster.on("exit", (worker, code, signal) => {
     alive.delete(worker);
     listening.delete(worker);
-    // One still starting when the stop began has no handlers yet and dies of
-    // the signal passed on: it served nothing, so nothing was lost.
+    // One still starting when the stop began may have no handlers yet (main.ts
+    // registers them in the turn its listen starts) and die of the signal
+    // passed on: it served nothing, so nothing was lost.
     const stoppedWhileStarting = stopping && signal !== null && !listened.has(worker);
     if (code !== 0 && !stoppedWhileStarting) failed = true;
     if (!stopping) {
