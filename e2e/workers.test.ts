@@ -195,8 +195,8 @@ describe("WORKERS=2: stopped the moment a worker listens", () => {
     // after "listening", before the worker's code after its listen goes on): a
     // pause for the primary to take that in, SIGTERM to the primary, and a
     // pause for it to pass the signal on. A worker descheduled there is in the same place.
-    // Without its handlers a worker dies in the second pause, and the primary exits 1; were the
-    // primary slower than a pause, the worker would go on and the test pass, never fail, wrongly.
+    // Without its handlers a worker dies in the second pause, and the primary exits 1. A primary
+    // slower than a pause would let the worker go on: the test could then pass wrongly, never fail.
     const hook = `import cluster from "node:cluster";
       import net from "node:net";
       const pause = (ms) => Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, ms);
