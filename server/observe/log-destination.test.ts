@@ -1,8 +1,52 @@
 import assert from "node:assert/strict";
-import { execFile } from "node:child_process";
+import { execFile, spawn } from "node:child_process";
+import { once } from "node:events";
 import { describe, it } from "node:test";
-import { setImmediate as nextTurn } from "node:timers/promises";
-import { createLogDestination } from "./log-destination.js";
+import { setImmediate as nextTurn, setTimeout as sleep } from "node:timers/promises";
+import { createLogDestination, WRITE_BYTES } from "./log-destination.js";
+
+const destinationModule = JSON.stringify(new URL("./log-destination.ts", import.meta.url).href);
+
+/**
+ * A Node process that logs `count` lines through stdoutLogDestination,
+ * `perTurn` to a turn, then exits at once (`process.exit`) or when it has
+ * nothing left to do.
+ */
+const logging = (name: string, count: number, perTurn: number, exit: "at once" | "when done") => [
+  "--import",
+  "tsx",
+  "--input-type=module",
+  "--eval",
+  `
+    import { stdoutLogDestination } from ${destinationModule};
+    import { setImmediate as nextTurn } from "node:timers/promises";
+    const log = stdoutLogDestination();
+    for (let i = 0; i < ${count}; i++) {
+      log.write("${name} " + i + " ${"x".repeat(60)}\\n");
+      if (i % ${perTurn} === ${perTurn - 1}) await nextTurn();
+    }
+    ${exit === "at once" ? "process.exit(0);" : ""}
+  `,
+];
+
+/**
+ * Runs `command` and reads its stdout as a log reader that lags: nothing for
+ * the first `firstReadMs`, then a pause of `pauseMs` after each read.
+ */
+async function readLagging(command: string, args: string[], firstReadMs: number, pauseMs: number) {
+  const child = spawn(command, args, { stdio: ["ignore", "pipe", "inherit"] });
+  const closed = once(child, "close");
+  const chunks: Buffer[] = [];
+  await sleep(firstReadMs);
+  child.stdout.on("data", (chunk: Buffer) => {
+    chunks.push(chunk);
+    child.stdout.pause();
+    setTimeout(() => child.stdout.resume(), pauseMs);
+  });
+  const [code] = await closed;
+  assert.equal(code, 0);
+  return Buffer.concat(chunks).toString().split("\n").slice(0, -1);
+}
 
 const recorder = () => {
   const writes: string[] = [];
@@ -31,6 +75,31 @@ describe("createLogDestination", () => {
     assert.deepEqual(writes, ["a\n", "b\n"]);
   });
 
+  it("splits a turn's lines into writes of whole lines, none over WRITE_BYTES, in order", async () => {
+    const { writes, out } = recorder();
+    const destination = createLogDestination(out);
+    const lines = Array.from({ length: 100 }, (_, i) => `${"é".repeat(40)} line ${i}\n`);
+    for (const line of lines) destination.write(line);
+    await nextTurn();
+    assert.ok(writes.length > 1);
+    for (const chunk of writes) {
+      assert.ok(Buffer.byteLength(chunk) <= WRITE_BYTES, `a write of ${Buffer.byteLength(chunk)} bytes`);
+      assert.ok(chunk.endsWith("\n"));
+    }
+    assert.equal(writes.join(""), lines.join(""));
+  });
+
+  it("writes a line longer than WRITE_BYTES in a write of its own", async () => {
+    const { writes, out } = recorder();
+    const destination = createLogDestination(out);
+    const long = `${"x".repeat(WRITE_BYTES)}\n`;
+    destination.write("a\n");
+    destination.write(long);
+    destination.write("b\n");
+    await nextTurn();
+    assert.deepEqual(writes, ["a\n", long, "b\n"]);
+  });
+
   it("writes nothing when nothing was logged", async () => {
     const { writes, out } = recorder();
     createLogDestination(out).flush();
@@ -56,5 +125,28 @@ describe("createLogDestination", () => {
     const lines = stdout.trimEnd().split("\n");
     assert.equal(lines.length, 1000);
     assert.equal(lines[999], "line 999");
+  });
+
+  it("loses no line when its reader lags and the process exits right after logging", async () => {
+    const lines = await readLagging(process.execPath, logging("a", 20_000, 500, "at once"), 300, 0);
+    assert.equal(lines.length, 20_000);
+    assert.ok(lines.every((line, i) => line.startsWith(`a ${i} `)));
+  });
+
+  it("never splits a line of one process with another's when both log to one pipe whose reader lags", async () => {
+    const node = JSON.stringify(process.execPath);
+    const quote = (args: string[]) => args.map((arg) => `'${arg.replaceAll("'", "'\\''")}'`).join(" ");
+    const both = `${node} ${quote(logging("a", 20_000, 500, "when done"))} & ${node} ${quote(logging("b", 20_000, 500, "when done"))} & wait`;
+    const lines = await readLagging("sh", ["-c", both], 100, 5);
+    const whole = /^([ab]) (\d+) x{60}$/;
+    const next = { a: 0, b: 0 };
+    for (const line of lines) {
+      const match = whole.exec(line);
+      assert.ok(match, `a split line: ${line.slice(0, 120)}`);
+      const writer = match[1] as "a" | "b";
+      assert.equal(Number(match[2]), next[writer]);
+      next[writer]++;
+    }
+    assert.deepEqual(next, { a: 20_000, b: 20_000 });
   });
 });

@@ -1,32 +1,50 @@
+import { writeSync } from "node:fs";
+import { createFdWriter } from "./fd-writer.js";
+
 /** What pino needs of a destination. */
 export interface LogDestination {
   write(line: string): void;
 }
 
 /**
- * A log destination that gathers the lines logged during one turn of the
- * event loop and writes them to `out` in one write at the end of that turn.
- * Under load that is one write for the log lines of many RPCs, without the
- * cost of pino's asynchronous destination (sonic-boom), which hands every
- * write to libuv's thread pool and, while a write is in flight, measures its
- * growing buffer again for each line it appends (bench/README.md, step 18).
- *
- * Lines still gathered when the process exits are written then: stdout is a
- * synchronous stream on Linux for files, pipes and terminals alike.
+ * The most one write holds: a pipe's atomic write on Linux (PIPE_BUF). Workers
+ * share one stdout; a longer write to a pipe the reader has let fill can be
+ * split by the kernel, and another worker's write can land inside a line.
  */
-export function createLogDestination(out: Pick<NodeJS.WritableStream, "write">): LogDestination & { flush(): void } {
+export const WRITE_BYTES = 4096;
+
+/**
+ * A log destination that gathers the lines logged during one turn of the
+ * event loop and writes them to `out` at the end of that turn, in as few
+ * writes of at most `WRITE_BYTES` as they fit (a line longer than that in a
+ * write of its own). Under load that is one write for the log lines of many
+ * RPCs, without the cost of pino's asynchronous destination (sonic-boom),
+ * which hands every write to libuv's thread pool and, while a write is in
+ * flight, measures its growing buffer again for each line it appends
+ * (bench/README.md, step 18).
+ *
+ * Lines still gathered when the process exits are written then.
+ */
+export function createLogDestination(out: { write(chunk: string): void }): LogDestination & { flush(): void } {
   let pending: string[] = [];
+  let pendingBytes = 0;
   let scheduled = false;
-  const flush = () => {
-    scheduled = false;
-    if (pending.length === 0) return;
+  const writePending = () => {
     const lines = pending.length === 1 ? pending[0] : pending.join("");
     pending = [];
+    pendingBytes = 0;
     out.write(lines);
+  };
+  const flush = () => {
+    scheduled = false;
+    if (pending.length > 0) writePending();
   };
   return {
     write(line) {
+      const bytes = Buffer.byteLength(line);
+      if (pendingBytes + bytes > WRITE_BYTES && pending.length > 0) writePending();
       pending.push(line);
+      pendingBytes += bytes;
       if (scheduled) return;
       scheduled = true;
       setImmediate(flush);
@@ -37,10 +55,23 @@ export function createLogDestination(out: Pick<NodeJS.WritableStream, "write">):
 
 let stdout: LogDestination | undefined;
 
-/** The process's one destination for stdout, flushed when the process exits. */
+const reportFailedOutput = (error: Error) => {
+  const code = (error as NodeJS.ErrnoException).code ?? error.message;
+  try {
+    writeSync(2, `simpletest: writing the log to stdout failed (${code}); log lines are dropped from now on\n`);
+  } catch {
+    // stderr is gone too: there is no one left to tell.
+  }
+};
+
+/**
+ * The process's one destination for stdout (file descriptor 1, written
+ * directly: see createFdWriter), written out in full when the process exits.
+ */
 export function stdoutLogDestination(): LogDestination {
   if (stdout === undefined) {
-    const destination = createLogDestination(process.stdout);
+    const writer = createFdWriter(1, reportFailedOutput);
+    const destination = createLogDestination(writer);
     process.once("exit", destination.flush);
     stdout = destination;
   }

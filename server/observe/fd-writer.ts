@@ -1,0 +1,42 @@
+import { writeSync } from "node:fs";
+
+const RETRY_MS = 1;
+const sleeper = new Int32Array(new SharedArrayBuffer(4));
+
+/**
+ * Writes to a file descriptor with `writeSync`, waiting for a reader that
+ * lags (as Docker's default, blocking log mode does) rather than holding what
+ * it cannot write yet. process.stdout holds it instead when its descriptor is
+ * a pipe: libuv makes the pipe non-blocking and queues what the pipe will not
+ * take, so the queue grows without bound while the reader lags, loses what it
+ * holds when the process exits, and writes a long chunk in pieces between
+ * which another process's writes to the same pipe can land. Here each chunk is
+ * written whole, in order, before `write` returns: in one write(2) when it
+ * fits a pipe's atomic write (4096 bytes), so writers sharing one pipe never
+ * interleave.
+ *
+ * A failure other than a full pipe (the reader gone: EPIPE) is reported once
+ * to `onError`, and what is written after it is dropped.
+ */
+export function createFdWriter(fd: number, onError: (error: Error) => void): { write(chunk: string): void } {
+  let failed = false;
+  return {
+    write(chunk) {
+      if (failed) return;
+      let rest = Buffer.from(chunk);
+      while (rest.length > 0) {
+        try {
+          rest = rest.subarray(writeSync(fd, rest));
+        } catch (error) {
+          const { code } = error as NodeJS.ErrnoException;
+          if (code !== "EAGAIN" && code !== "EINTR") {
+            failed = true;
+            onError(error as Error);
+            return;
+          }
+          Atomics.wait(sleeper, 0, 0, RETRY_MS);
+        }
+      }
+    },
+  };
+}
