@@ -6,20 +6,18 @@ import { envelope } from "../support/raw-http.js";
 import { type RunningServer, startServer } from "../support/server.js";
 
 /**
- * The server in this process, logging to this process's stdout: its RPC
- * lines are caught there. In its own process the server would see the reset
- * later than here, after its call had started, and log the peer right.
+ * The server runs in this process, its RPC lines caught as it logs them: in
+ * its own process it would see the reset later than here, after its call had
+ * started, and log the peer right.
  */
-function catchRpcLines(): { lines: string[]; release(): void } {
+function catchRpcLines(): { lines: string[]; logStream: { write(line: string): void } } {
   const lines: string[] = [];
-  const write = process.stdout.write.bind(process.stdout);
-  process.stdout.write = ((chunk: string | Uint8Array, ...rest: never[]) => {
-    const text = chunk.toString();
-    const rpc = text.split("\n").filter((line) => line.includes('"msg":"rpc"'));
-    lines.push(...rpc);
-    return rpc.length > 0 ? true : write(chunk, ...rest);
-  }) as typeof process.stdout.write;
-  return { lines, release: () => (process.stdout.write = write) };
+  const logStream = {
+    write(line: string) {
+      if (line.includes('"msg":"rpc"')) lines.push(line.trimEnd());
+    },
+  };
+  return { lines, logStream };
 }
 
 for (const fastPath of ["on", "off"]) {
@@ -28,12 +26,12 @@ for (const fastPath of ["on", "off"]) {
     let caught: ReturnType<typeof catchRpcLines>;
     before(async () => {
       caught = catchRpcLines();
-      server = await startServer({ FAST_PATH: fastPath, LOG_LEVEL: "info", GETLIST_INTERVAL_MS: "1000" });
+      server = await startServer(
+        { FAST_PATH: fastPath, LOG_LEVEL: "info", GETLIST_INTERVAL_MS: "1000" },
+        { logStream: caught.logStream },
+      );
     });
-    after(async () => {
-      await server.close();
-      caught.release();
-    });
+    after(() => server.close());
 
     it("every RPC line names the peer as address:port, never undefined:undefined", async () => {
       // Calls in flight (a GetList between messages, a bidi stream waiting for its next request)
