@@ -12,7 +12,8 @@ const run = (script: string) =>
     stdio: ["ignore", "pipe", "pipe"],
   });
 
-const chunk = (i: number) => `${String(i).padStart(6, "0")}${"x".repeat(4000 - 7)}\n`;
+/** Chunks of 4,000 bytes, which a pipe takes whole or not at all, and every tenth of 100,000, which it takes in parts. */
+const chunk = (i: number) => `${String(i).padStart(6, "0")}${"x".repeat((i % 10 === 9 ? 100_000 : 4000) - 7)}\n`;
 
 describe("createFdWriter", () => {
   it("writes every chunk whole and in order to a non-blocking pipe whose reader lags, before the process exits", async () => {
@@ -31,6 +32,7 @@ describe("createFdWriter", () => {
     let stderr = "";
     child.stderr.setEncoding("utf8").on("data", (text: string) => (stderr += text));
     const closed = once(child, "close");
+    // For 300 ms nothing reads the pipe but this side's socket, up to its buffer's size.
     await sleep(300);
     const chunks: Buffer[] = [];
     child.stdout.on("data", (data: Buffer) => chunks.push(data));
@@ -44,11 +46,16 @@ describe("createFdWriter", () => {
     const child = run(`
       import { setTimeout as sleep } from "node:timers/promises";
       import { createFdWriter } from ${writerModule};
-      const writer = createFdWriter(1, (error) => console.error("failed:", error.code));
-      for (let i = 0; i < 100; i++) {
+      let failures = 0;
+      const writer = createFdWriter(1, (error) => {
+        failures++;
+        console.error("failed:", error.code);
+      });
+      for (let i = 0; failures === 0 && i < 5000; i++) {
         writer.write("line " + i + "\\n");
         await sleep(2);
       }
+      for (let i = 0; i < 10; i++) writer.write("after\\n");
       console.error("went on");
     `);
     let stderr = "";

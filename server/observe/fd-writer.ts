@@ -3,6 +3,10 @@ import { writeSync } from "node:fs";
 const RETRY_MS = 1;
 const sleeper = new Int32Array(new SharedArrayBuffer(4));
 
+export interface FdWriter {
+  write(chunk: string): void;
+}
+
 /**
  * Writes to a file descriptor with `writeSync`, waiting for a reader that
  * lags (as Docker's default, blocking log mode does) rather than holding what
@@ -11,31 +15,31 @@ const sleeper = new Int32Array(new SharedArrayBuffer(4));
  * take, so the queue grows without bound while the reader lags, loses what it
  * holds when the process exits, and writes a long chunk in pieces between
  * which another process's writes to the same pipe can land. Here each chunk is
- * written whole, in order, before `write` returns: in one write(2) when it
- * fits a pipe's atomic write (4096 bytes), so writers sharing one pipe never
- * interleave.
+ * written whole and in order before `write` returns, in one write(2) whenever
+ * the pipe takes it at once.
  *
  * A failure other than a full pipe (the reader gone: EPIPE) is reported once
  * to `onError`, and what is written after it is dropped.
  */
-export function createFdWriter(fd: number, onError: (error: Error) => void): { write(chunk: string): void } {
+export function createFdWriter(fd: number, onError: (error: Error) => void): FdWriter {
   let failed = false;
   return {
     write(chunk) {
       if (failed) return;
       let rest = Buffer.from(chunk);
       while (rest.length > 0) {
+        let written = 0;
         try {
-          rest = rest.subarray(writeSync(fd, rest));
+          written = writeSync(fd, rest);
         } catch (error) {
-          const { code } = error as NodeJS.ErrnoException;
-          if (code !== "EAGAIN" && code !== "EINTR") {
+          if ((error as NodeJS.ErrnoException).code !== "EAGAIN") {
             failed = true;
             onError(error as Error);
             return;
           }
-          Atomics.wait(sleeper, 0, 0, RETRY_MS);
         }
+        if (written === 0) Atomics.wait(sleeper, 0, 0, RETRY_MS);
+        rest = rest.subarray(written);
       }
     },
   };

@@ -12,7 +12,7 @@ const destinationModule = JSON.stringify(new URL("./log-destination.ts", import.
  * `perTurn` to a turn, then exits at once (`process.exit`) or when it has
  * nothing left to do.
  */
-const logging = (name: string, count: number, perTurn: number, exit: "at once" | "when done") => [
+const loggerArgs = (name: string, count: number, perTurn: number, exit: "at once" | "when done") => [
   "--import",
   "tsx",
   "--input-type=module",
@@ -30,8 +30,9 @@ const logging = (name: string, count: number, perTurn: number, exit: "at once" |
 ];
 
 /**
- * Runs `command` and reads its stdout as a log reader that lags: nothing for
- * the first `firstReadMs`, then a pause of `pauseMs` after each read.
+ * Runs `command` and reads its stdout as a log reader that lags: no more than
+ * Node's socket buffers by itself for the first `firstReadMs`, then a pause
+ * of `pauseMs` after each read.
  */
 async function readLagging(command: string, args: string[], firstReadMs: number, pauseMs: number) {
   const child = spawn(command, args, { stdio: ["ignore", "pipe", "inherit"] });
@@ -93,11 +94,12 @@ describe("createLogDestination", () => {
     const { writes, out } = recorder();
     const destination = createLogDestination(out);
     const long = `${"x".repeat(WRITE_BYTES)}\n`;
+    destination.write(long);
     destination.write("a\n");
     destination.write(long);
     destination.write("b\n");
     await nextTurn();
-    assert.deepEqual(writes, ["a\n", long, "b\n"]);
+    assert.deepEqual(writes, [long, "a\n", long, "b\n"]);
   });
 
   it("writes nothing when nothing was logged", async () => {
@@ -109,7 +111,7 @@ describe("createLogDestination", () => {
 
   it("loses no line when the process exits in the turn that logged it", async () => {
     const script = `
-      import { stdoutLogDestination } from ${JSON.stringify(new URL("./log-destination.ts", import.meta.url).href)};
+      import { stdoutLogDestination } from ${destinationModule};
       const log = stdoutLogDestination();
       for (let i = 0; i < 1000; i++) log.write("line " + i + "\\n");
       process.exit(0);
@@ -128,7 +130,7 @@ describe("createLogDestination", () => {
   });
 
   it("loses no line when its reader lags and the process exits right after logging", async () => {
-    const lines = await readLagging(process.execPath, logging("a", 20_000, 500, "at once"), 300, 0);
+    const lines = await readLagging(process.execPath, loggerArgs("a", 20_000, 500, "at once"), 300, 0);
     assert.equal(lines.length, 20_000);
     assert.ok(lines.every((line, i) => line.startsWith(`a ${i} `)));
   });
@@ -136,7 +138,7 @@ describe("createLogDestination", () => {
   it("never splits a line of one process with another's when both log to one pipe whose reader lags", async () => {
     const node = JSON.stringify(process.execPath);
     const quote = (args: string[]) => args.map((arg) => `'${arg.replaceAll("'", "'\\''")}'`).join(" ");
-    const both = `${node} ${quote(logging("a", 20_000, 500, "when done"))} & ${node} ${quote(logging("b", 20_000, 500, "when done"))} & wait`;
+    const both = `${node} ${quote(loggerArgs("a", 20_000, 500, "when done"))} & ${node} ${quote(loggerArgs("b", 20_000, 500, "when done"))} & wait`;
     const lines = await readLagging("sh", ["-c", both], 100, 5);
     const whole = /^([ab]) (\d+) x{60}$/;
     const next = { a: 0, b: 0 };

@@ -1,5 +1,5 @@
 import { writeSync } from "node:fs";
-import { createFdWriter } from "./fd-writer.js";
+import { createFdWriter, type FdWriter } from "./fd-writer.js";
 
 /** What pino needs of a destination. */
 export interface LogDestination {
@@ -25,7 +25,7 @@ export const WRITE_BYTES = 4096;
  *
  * Lines still gathered when the process exits are written then.
  */
-export function createLogDestination(out: { write(chunk: string): void }): LogDestination & { flush(): void } {
+export function createLogDestination(out: FdWriter): LogDestination & { flush(): void } {
   let pending: string[] = [];
   let pendingBytes = 0;
   let scheduled = false;
