@@ -1,11 +1,10 @@
 import assert from "node:assert/strict";
-import { spawn } from "node:child_process";
-import { once } from "node:events";
 import { Agent, request } from "node:http";
 import { describe, it } from "node:test";
 import { built, startNodeFlags } from "../testkit/built-server.js";
 import { eventually } from "../testkit/eventually.js";
-import { freePort, spawnServer } from "./support/server.js";
+import { type PipedStdout, spawnWithPipedStdout } from "../testkit/piped-stdout.js";
+import { freePort } from "./support/server.js";
 
 /** One Connect JSON GetOne over `agent`'s kept-alive connections; resolves with the answer's body. */
 function getOne(port: number, agent: Agent, hello: string): Promise<string> {
@@ -29,28 +28,39 @@ function getOne(port: number, agent: Agent, hello: string): Promise<string> {
   });
 }
 
+/** The built server as npm start runs it, on `port`, its stdout a pipe read as `pauseMs` says. */
+async function serverOnPipe(port: number, env: Record<string, string>, pauseMs: number): Promise<PipedStdout> {
+  const server = spawnWithPipedStdout(process.execPath, [...startNodeFlags(), built("server/main.ts")], {
+    env: { HOST: "127.0.0.1", PORT: String(port), LOG_LEVEL: "info", ...env },
+    pauseMs,
+  });
+  const workers = Number(env.WORKERS ?? "1");
+  await eventually(() => server.stdout().split("listening at").length - 1 >= workers, {
+    timeoutMs: 20_000,
+    what: `${workers} server process(es) to listen`,
+  });
+  return server;
+}
+
+/** SIGTERM, then SIGKILL if it has not exited 20 s later; resolves with its exit code. */
+async function stop(server: PipedStdout): Promise<number | null> {
+  server.child.kill("SIGTERM");
+  const killer = setTimeout(() => server.child.kill("SIGKILL"), 20_000);
+  try {
+    return await server.closed;
+  } finally {
+    clearTimeout(killer);
+  }
+}
+
 describe("the log on stdout", () => {
   it("WORKERS=2 with a reader that lags: every line whole, and a stop loses none", async () => {
     const port = await freePort();
-    const server = spawn(process.execPath, [...startNodeFlags(), built("server/main.ts")], {
-      env: { ...process.env, HOST: "127.0.0.1", PORT: String(port), WORKERS: "2", LOG_LEVEL: "info" },
-      stdio: ["ignore", "pipe", "inherit"],
-    });
-    const closed = once(server, "close");
     // 64 KB every 100 ms at most: slower than two workers log under this load, so they wait for it.
-    const chunks: Buffer[] = [];
-    server.stdout.on("data", (chunk: Buffer) => {
-      chunks.push(chunk);
-      server.stdout.pause();
-      setTimeout(() => server.stdout.resume(), 100);
-    });
-    const output = () => Buffer.concat(chunks).toString();
+    const server = await serverOnPipe(port, { WORKERS: "2" }, 100);
     const calls = 8000;
+    let code: number | null;
     try {
-      await eventually(() => output().split("listening at").length - 1 >= 2, {
-        timeoutMs: 20_000,
-        what: "2 workers to listen",
-      });
       const agent = new Agent({ keepAlive: true, maxSockets: 16 });
       let next = 0;
       await Promise.all(
@@ -62,35 +72,38 @@ describe("the log on stdout", () => {
       );
       agent.destroy();
     } finally {
-      server.kill("SIGTERM");
-      const killer = setTimeout(() => server.kill("SIGKILL"), 20_000);
-      await closed;
-      clearTimeout(killer);
+      code = await stop(server);
     }
 
-    assert.equal(server.exitCode, 0);
-    const lines = output().trimEnd().split("\n");
+    assert.equal(code, 0);
+    const lines = server.stdout().trimEnd().split("\n");
     for (const line of lines) assert.doesNotThrow(() => JSON.parse(line), `a line split: ${line.slice(0, 200)}`);
     const getOnes = lines.map((line) => JSON.parse(line)).filter((entry) => entry.procedure?.endsWith("/GetOne"));
     assert.equal(getOnes.length, calls);
   });
 
   it("serves on when its reader goes away, and says once on stderr that the log is lost", async () => {
-    const server = await spawnServer();
+    const port = await freePort();
+    const server = await serverOnPipe(port, {}, 0);
+    const lost = "simpletest: writing the log to stdout failed (EPIPE); log lines are dropped from now on\n";
+    let code: number | null;
     try {
+      // The pipe's reader (cat) dies on its next write here, and the server's next write fails.
       server.child.stdout?.destroy();
       const agent = new Agent({ keepAlive: true });
-      const lost = "simpletest: writing the log to stdout failed (EPIPE); log lines are dropped from now on";
-      for (let i = 0; i < 3; i++)
-        assert.equal(await getOne(server.port, agent, String(i)), `{"result":"Hello !! ${i}"}`);
-      await eventually(() => server.lines.includes(lost), { what: "the lost log reported" });
-      for (let i = 3; i < 6; i++)
-        assert.equal(await getOne(server.port, agent, String(i)), `{"result":"Hello !! ${i}"}`);
+      let i = 0;
+      for (; !server.stderr().includes(lost); i++) {
+        assert.ok(i < 1000, "no report after 1,000 calls");
+        assert.equal(await getOne(port, agent, String(i)), `{"result":"Hello !! ${i}"}`);
+      }
+      for (const end = i + 3; i < end; i++) {
+        assert.equal(await getOne(port, agent, String(i)), `{"result":"Hello !! ${i}"}`);
+      }
       agent.destroy();
-      assert.equal(server.lines.filter((line) => line === lost).length, 1);
     } finally {
-      await server.close();
+      code = await stop(server);
     }
-    assert.equal(await server.exited, 0);
+    assert.equal(code, 0);
+    assert.equal(server.stderr(), lost);
   });
 });

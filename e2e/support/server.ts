@@ -16,10 +16,16 @@ export interface InProcessServer extends RunningServer {
   readonly app: App;
 }
 
-/** Builds the real app in this process and listens on a free loopback port (or on `env.PORT`). */
+/** Written straight to file descriptor 1, a log would land inside the test runner's own output there. */
+const discard = { write() {} };
+
+/**
+ * Builds the real app in this process and listens on a free loopback port (or
+ * on `env.PORT`); its log lines go to `options.logStream`, or nowhere.
+ */
 export async function startServer(env: Record<string, string> = {}, options?: BuildOptions): Promise<InProcessServer> {
   const config = loadConfig({ LOG_LEVEL: "silent", PORT: "0", ...env, HOST: "127.0.0.1" });
-  const app = await buildApp(config, options);
+  const app = await buildApp(config, { logStream: discard, ...options });
   const { fastify } = app;
   await fastify.listen({ host: config.host, port: config.port });
   const { port } = fastify.server.address() as AddressInfo;

@@ -38,6 +38,7 @@ export function createFdWriter(fd: number, onError: (error: Error) => void): FdW
             return;
           }
         }
+        // Node has no synchronous wait for a descriptor to take more, so it sleeps.
         if (written === 0) Atomics.wait(sleeper, 0, 0, RETRY_MS);
         rest = rest.subarray(written);
       }

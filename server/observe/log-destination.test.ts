@@ -1,8 +1,8 @@
 import assert from "node:assert/strict";
-import { execFile, spawn } from "node:child_process";
-import { once } from "node:events";
+import { execFile } from "node:child_process";
 import { describe, it } from "node:test";
-import { setImmediate as nextTurn, setTimeout as sleep } from "node:timers/promises";
+import { setImmediate as nextTurn } from "node:timers/promises";
+import { spawnWithPipedStdout } from "../../testkit/piped-stdout.js";
 import { createLogDestination, WRITE_BYTES } from "./log-destination.js";
 
 const destinationModule = JSON.stringify(new URL("./log-destination.ts", import.meta.url).href);
@@ -29,24 +29,11 @@ const loggerArgs = (name: string, count: number, perTurn: number, exit: "at once
   `,
 ];
 
-/**
- * Runs `command` and reads its stdout as a log reader that lags: no more than
- * Node's socket buffers by itself for the first `firstReadMs`, then a pause
- * of `pauseMs` after each read.
- */
-async function readLagging(command: string, args: string[], firstReadMs: number, pauseMs: number) {
-  const child = spawn(command, args, { stdio: ["ignore", "pipe", "inherit"] });
-  const closed = once(child, "close");
-  const chunks: Buffer[] = [];
-  await sleep(firstReadMs);
-  child.stdout.on("data", (chunk: Buffer) => {
-    chunks.push(chunk);
-    child.stdout.pause();
-    setTimeout(() => child.stdout.resume(), pauseMs);
-  });
-  const [code] = await closed;
-  assert.equal(code, 0);
-  return Buffer.concat(chunks).toString().split("\n").slice(0, -1);
+/** Runs `command` with its stdout a pipe read by a reader that lags, and returns the lines it wrote, once it has exited 0. */
+async function linesThroughLaggingPipe(command: string, args: string[], firstReadMs: number, pauseMs: number) {
+  const piped = spawnWithPipedStdout(command, args, { firstReadMs, pauseMs });
+  assert.equal(await piped.closed, 0, piped.stderr());
+  return piped.stdout().split("\n").slice(0, -1);
 }
 
 const recorder = () => {
@@ -82,7 +69,8 @@ describe("createLogDestination", () => {
     const lines = Array.from({ length: 100 }, (_, i) => `${"é".repeat(40)} line ${i}\n`);
     for (const line of lines) destination.write(line);
     await nextTurn();
-    assert.ok(writes.length > 1);
+    // 10 lines of 88 bytes and 90 of 89: 46, 46 and 8 to a write.
+    assert.equal(writes.length, 3);
     for (const chunk of writes) {
       assert.ok(Buffer.byteLength(chunk) <= WRITE_BYTES, `a write of ${Buffer.byteLength(chunk)} bytes`);
       assert.ok(chunk.endsWith("\n"));
@@ -130,7 +118,7 @@ describe("createLogDestination", () => {
   });
 
   it("loses no line when its reader lags and the process exits right after logging", async () => {
-    const lines = await readLagging(process.execPath, loggerArgs("a", 20_000, 500, "at once"), 300, 0);
+    const lines = await linesThroughLaggingPipe(process.execPath, loggerArgs("a", 20_000, 2000, "at once"), 300, 0);
     assert.equal(lines.length, 20_000);
     assert.ok(lines.every((line, i) => line.startsWith(`a ${i} `)));
   });
@@ -138,8 +126,9 @@ describe("createLogDestination", () => {
   it("never splits a line of one process with another's when both log to one pipe whose reader lags", async () => {
     const node = JSON.stringify(process.execPath);
     const quote = (args: string[]) => args.map((arg) => `'${arg.replaceAll("'", "'\\''")}'`).join(" ");
-    const both = `${node} ${quote(loggerArgs("a", 20_000, 500, "when done"))} & ${node} ${quote(loggerArgs("b", 20_000, 500, "when done"))} & wait`;
-    const lines = await readLagging("sh", ["-c", both], 100, 5);
+    // Turns of 2,000 lines, ~138 KB: written whole, they would not fit the pipe.
+    const both = `${node} ${quote(loggerArgs("a", 20_000, 2000, "when done"))} & ${node} ${quote(loggerArgs("b", 20_000, 2000, "when done"))} & wait`;
+    const lines = await linesThroughLaggingPipe("sh", ["-c", both], 100, 5);
     const whole = /^([ab]) (\d+) x{60}$/;
     const next = { a: 0, b: 0 };
     for (const line of lines) {

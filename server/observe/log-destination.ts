@@ -15,9 +15,10 @@ export const WRITE_BYTES = 4096;
 
 /**
  * A log destination that gathers the lines logged during one turn of the
- * event loop and writes them to `out` at the end of that turn, in as few
- * writes of at most `WRITE_BYTES` as they fit (a line longer than that in a
- * write of its own). Under load that is one write for the log lines of many
+ * event loop and writes them to `out` in as few writes of at most
+ * `WRITE_BYTES` as they fit: each write as soon as the next line would not
+ * fit it, the last at the end of the turn (a line longer than that in a write
+ * of its own). Under load that is one write for the log lines of many
  * RPCs, without the cost of pino's asynchronous destination (sonic-boom),
  * which hands every write to libuv's thread pool and, while a write is in
  * flight, measures its growing buffer again for each line it appends

@@ -1,0 +1,67 @@
+import { type ChildProcess, spawn } from "node:child_process";
+import { once } from "node:events";
+import { mkdtempSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+
+export interface PipedStdoutOptions {
+  /** On top of this process's environment. */
+  readonly env?: Readonly<Record<string, string>>;
+  /** How long nothing is read, but what this side's socket buffers by itself. */
+  readonly firstReadMs?: number;
+  /** How long reading pauses after each read (up to 64 KB). */
+  readonly pauseMs?: number;
+  /** SIGKILL after this long, should the command hang; default 60 s. */
+  readonly timeoutMs?: number;
+}
+
+export interface PipedStdout {
+  /** The command itself: its pid, its signals and its exit code are the command's. */
+  readonly child: ChildProcess;
+  /** Everything read from its stdout so far. */
+  stdout(): string;
+  /** Everything it wrote to stderr so far. */
+  stderr(): string;
+  /** Resolves with its exit code once it has exited and its stdout has been read to the end. */
+  readonly closed: Promise<number | null>;
+}
+
+/**
+ * Runs a command whose stdout is a real pipe, as a log shipper's or Docker's
+ * is, and reads it as a reader that lags. Node's own stdio pipes are socket
+ * pairs, whose writes the kernel keeps whole where a pipe's may not be: so the
+ * command writes to a FIFO, and `cat` passes it on here. While this side does
+ * not read, `cat` waits, and the FIFO fills.
+ */
+export function spawnWithPipedStdout(
+  command: string,
+  args: readonly string[],
+  options: PipedStdoutOptions = {},
+): PipedStdout {
+  const dir = mkdtempSync(join(tmpdir(), "piped-stdout-"));
+  const fifo = join(dir, "stdout");
+  const child = spawn("sh", ["-c", 'mkfifo "$0" && { cat "$0" & exec "$@" > "$0"; }', fifo, command, ...args], {
+    env: { ...process.env, ...options.env },
+    stdio: ["ignore", "pipe", "pipe"],
+    timeout: options.timeoutMs ?? 60_000,
+    killSignal: "SIGKILL",
+  });
+  const out: Buffer[] = [];
+  let err = "";
+  child.stderr?.setEncoding("utf8").on("data", (text: string) => (err += text));
+  const stdout = child.stdout as NodeJS.ReadableStream;
+  const pauseMs = options.pauseMs ?? 0;
+  stdout.on("data", (chunk: Buffer) => {
+    out.push(chunk);
+    if (pauseMs === 0) return;
+    stdout.pause();
+    setTimeout(() => stdout.resume(), pauseMs);
+  });
+  stdout.pause();
+  setTimeout(() => stdout.resume(), options.firstReadMs ?? 0);
+  const closed = once(child, "close").then(([code]) => {
+    rmSync(dir, { recursive: true, force: true });
+    return code as number | null;
+  });
+  return { child, stdout: () => Buffer.concat(out).toString(), stderr: () => err, closed };
+}
