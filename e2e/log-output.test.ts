@@ -1,4 +1,5 @@
 import assert from "node:assert/strict";
+import { existsSync, readFileSync } from "node:fs";
 import { Agent, request } from "node:http";
 import { describe, it } from "node:test";
 import { built, startNodeFlags } from "../testkit/built-server.js";
@@ -28,11 +29,17 @@ function getOne(port: number, agent: Agent, hello: string): Promise<string> {
   });
 }
 
-/** The built server as npm start runs it, on `port`, its stdout a pipe read as `pauseMs` says. */
-async function serverOnPipe(port: number, env: Record<string, string>, pauseMs: number): Promise<PipedStdout> {
+/** The built server as npm start runs it, on `port`, its stdout (and with `stderrToo` its stderr) a pipe read as `pauseMs` says. */
+async function serverOnPipe(
+  port: number,
+  env: Record<string, string>,
+  pauseMs: number,
+  stderrToo = false,
+): Promise<PipedStdout> {
   const server = spawnWithPipedStdout(process.execPath, [...startNodeFlags(), built("server/main.ts")], {
     env: { HOST: "127.0.0.1", PORT: String(port), LOG_LEVEL: "info", ...env },
     pauseMs,
+    stderrToo,
   });
   const workers = Number(env.WORKERS ?? "1");
   await eventually(() => server.stdout().split("listening at").length - 1 >= workers, {
@@ -105,5 +112,51 @@ describe("the log on stdout", () => {
     }
     assert.equal(code, 0);
     assert.equal(server.stderr(), lost);
+  });
+
+  it("WORKERS=2 with stdout and stderr to a reader that goes away: a worker that dies is still replaced", async () => {
+    const port = await freePort();
+    const server = await serverOnPipe(port, { WORKERS: "2" }, 0, true);
+    const primary = server.child.pid as number;
+    // The primary's children: its workers, and the pipe's cat (which `exec` made its child too).
+    const workers = () => {
+      assert.ok(existsSync(`/proc/${primary}`), "the primary has exited");
+      return readFileSync(`/proc/${primary}/task/${primary}/children`, "utf8")
+        .trim()
+        .split(" ")
+        .filter(
+          (pid) =>
+            existsSync(`/proc/${pid}`) && readFileSync(`/proc/${pid}/cmdline`, "utf8").includes("server/main.js"),
+        )
+        .map(Number);
+    };
+    let code: number | null;
+    try {
+      const [first] = workers();
+      // The pipe's reader (cat) dies on its next write here; every write after that fails.
+      server.child.stdout?.destroy();
+      const agent = new Agent({ keepAlive: true });
+      for (let i = 0; i < 20; i++) {
+        assert.equal(await getOne(port, agent, String(i)), `{"result":"Hello !! ${i}"}`);
+      }
+      agent.destroy();
+      // The primary says on stderr that the worker exited, and forks another.
+      process.kill(first, "SIGKILL");
+      await eventually(
+        () => {
+          const now = workers();
+          return now.length === 2 && !now.includes(first);
+        },
+        { what: "a worker in the dead one's place" },
+      );
+      const fresh = new Agent({ keepAlive: false });
+      for (let i = 0; i < 4; i++) {
+        assert.equal(await getOne(port, fresh, String(i)), `{"result":"Hello !! ${i}"}`);
+      }
+    } finally {
+      code = await stop(server);
+    }
+    // A worker died of a signal: the primary reports it in its exit code.
+    assert.equal(code, 1);
   });
 });

@@ -1,4 +1,5 @@
 import cluster, { type Worker } from "node:cluster";
+import { writeStderrLine } from "./stderr-line.js";
 
 export interface Workers {
   /** True while a worker listens and shutdown has not begun: what the primary's /healthz answers. */
@@ -48,7 +49,7 @@ export function runWorkers(count: number): Workers {
     const stoppedWhileStarting = stopping && signal !== null && !listened.has(worker);
     if (code !== 0 && !stoppedWhileStarting) failed = true;
     if (!stopping) {
-      process.stderr.write(`simpletest: worker ${worker.process.pid} exited (${signal ?? code})\n`);
+      writeStderrLine(`simpletest: worker ${worker.process.pid} exited (${signal ?? code})`);
       if (listened.has(worker)) {
         fork();
         return;

@@ -11,6 +11,8 @@ export interface PipedStdoutOptions {
   readonly firstReadMs?: number;
   /** How long reading pauses after each read (up to 64 KB). */
   readonly pauseMs?: number;
+  /** Its stderr down the same pipe, as `2>&1` sends it, instead of to `stderr()`. */
+  readonly stderrToo?: boolean;
   /** SIGKILL after this long, should the command hang; default 60 s. */
   readonly timeoutMs?: number;
 }
@@ -40,7 +42,8 @@ export function spawnWithPipedStdout(
 ): PipedStdout {
   const dir = mkdtempSync(join(tmpdir(), "piped-stdout-"));
   const fifo = join(dir, "stdout");
-  const child = spawn("sh", ["-c", 'mkfifo "$0" && { cat "$0" & exec "$@" > "$0"; }', fifo, command, ...args], {
+  const redirect = options.stderrToo ? '> "$0" 2>&1' : '> "$0"';
+  const child = spawn("sh", ["-c", `mkfifo "$0" && { cat "$0" & exec "$@" ${redirect}; }`, fifo, command, ...args], {
     env: { ...process.env, ...options.env },
     stdio: ["ignore", "pipe", "pipe"],
     timeout: options.timeoutMs ?? 60_000,

@@ -1,4 +1,4 @@
-import { writeSync } from "node:fs";
+import { writeStderrLine } from "../stderr-line.js";
 import { createFdWriter, type FdWriter } from "./fd-writer.js";
 
 /** What pino needs of a destination. */
@@ -58,11 +58,7 @@ let stdout: LogDestination | undefined;
 
 const reportFailedOutput = (error: Error) => {
   const code = (error as NodeJS.ErrnoException).code ?? error.message;
-  try {
-    writeSync(2, `simpletest: writing the log to stdout failed (${code}); log lines are dropped from now on\n`);
-  } catch {
-    // stderr is gone too: there is no one left to tell.
-  }
+  writeStderrLine(`simpletest: writing the log to stdout failed (${code}); log lines are dropped from now on`);
 };
 
 /**
