@@ -1,5 +1,6 @@
 import { ConfigError, loadConfig } from "./config.js";
 import { buildInteropApp } from "./interop-app.js";
+import { writeStderrLine } from "./stderr-line.js";
 
 // `npm run interop -- --port 10000`: configured as the product is (server/config.ts).
 let config: ReturnType<typeof loadConfig>;
@@ -11,7 +12,7 @@ try {
   }
 } catch (e) {
   if (!(e instanceof ConfigError)) throw e;
-  process.stderr.write(`simpletest interop: bad configuration: ${e.message}\n`);
+  writeStderrLine(`simpletest interop: bad configuration: ${e.message}`);
   process.exit(2);
 }
 

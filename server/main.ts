@@ -6,6 +6,7 @@ import { ConfigError, loadConfig } from "./config.js";
 import { trimMemoryAtRest } from "./memory-at-rest.js";
 import { holdNextTickShape } from "./next-tick-shape.js";
 import { runWorkers, type Workers } from "./workers.js";
+import { writeStderrLine } from "./stderr-line.js";
 
 holdNextTickShape();
 
@@ -14,7 +15,7 @@ try {
   config = loadConfig(process.env, process.argv.slice(2));
 } catch (e) {
   if (!(e instanceof ConfigError)) throw e;
-  process.stderr.write(`simpletest: bad configuration: ${e.message}\n`);
+  writeStderrLine(`simpletest: bad configuration: ${e.message}`);
   process.exit(2);
 }
 
