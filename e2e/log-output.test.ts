@@ -42,10 +42,16 @@ async function serverOnPipe(
     stderrToo,
   });
   const workers = Number(env.WORKERS ?? "1");
-  await eventually(() => server.stdout().split("listening at").length - 1 >= workers, {
-    timeoutMs: 20_000,
-    what: `${workers} server process(es) to listen`,
-  });
+  try {
+    await eventually(() => server.stdout().split("listening at").length - 1 >= workers, {
+      timeoutMs: 20_000,
+      what: `${workers} server process(es) to listen`,
+    });
+  } catch (e) {
+    server.child.kill("SIGKILL");
+    await server.closed;
+    throw e;
+  }
   return server;
 }
 
@@ -119,17 +125,16 @@ describe("the log on stdout", () => {
     const server = await serverOnPipe(port, { WORKERS: "2" }, 0, true);
     const primary = server.child.pid as number;
     // The primary's children: its workers, and the pipe's cat (which `exec` made its child too).
-    const workers = () => {
+    const children = (runs: (argv: string[]) => boolean) => {
       assert.ok(existsSync(`/proc/${primary}`), "the primary has exited");
       return readFileSync(`/proc/${primary}/task/${primary}/children`, "utf8")
         .trim()
         .split(" ")
-        .filter(
-          (pid) =>
-            existsSync(`/proc/${pid}`) && readFileSync(`/proc/${pid}/cmdline`, "utf8").includes("server/main.js"),
-        )
+        .filter((pid) => existsSync(`/proc/${pid}`) && runs(readFileSync(`/proc/${pid}/cmdline`, "utf8").split("\0")))
         .map(Number);
     };
+    const workers = () => children((argv) => argv.some((arg) => arg.endsWith("server/main.js")));
+    const reader = () => children((argv) => argv[0] === "cat");
     let code: number | null;
     try {
       const [first] = workers();
@@ -140,6 +145,7 @@ describe("the log on stdout", () => {
         assert.equal(await getOne(port, agent, String(i)), `{"result":"Hello !! ${i}"}`);
       }
       agent.destroy();
+      await eventually(() => reader().length === 0, { what: "the pipe's reader to be gone" });
       // The primary says on stderr that the worker exited, and forks another.
       process.kill(first, "SIGKILL");
       await eventually(

@@ -133,7 +133,7 @@ export async function buildApp(config: Config, options: BuildOptions = {}): Prom
   const logController = new LogController({ disableRequestLogging: true });
   const nextRequestId = requestIdSequence();
   const app = fastify({
-    // The lines of one event-loop turn go out in one write, not one write(2) per RPC.
+    // The lines of one event-loop turn go out together (in writes of up to 4 KB), not one write(2) per RPC.
     logger: { level: config.logLevel, stream: options.logStream ?? stdoutLogDestination() },
     logController,
     genReqId: nextRequestId,

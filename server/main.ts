@@ -5,8 +5,8 @@ import { buildApp } from "./app.js";
 import { ConfigError, loadConfig } from "./config.js";
 import { trimMemoryAtRest } from "./memory-at-rest.js";
 import { holdNextTickShape } from "./next-tick-shape.js";
-import { runWorkers, type Workers } from "./workers.js";
 import { writeStderrLine } from "./stderr-line.js";
+import { runWorkers, type Workers } from "./workers.js";
 
 holdNextTickShape();
 

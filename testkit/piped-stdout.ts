@@ -1,5 +1,4 @@
 import { type ChildProcess, spawn } from "node:child_process";
-import { once } from "node:events";
 import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -7,13 +6,13 @@ import { join } from "node:path";
 export interface PipedStdoutOptions {
   /** On top of this process's environment. */
   readonly env?: Readonly<Record<string, string>>;
-  /** How long nothing is read, but what this side's socket buffers by itself. */
+  /** How long this side reads nothing (beyond what its socket buffers by itself). */
   readonly firstReadMs?: number;
   /** How long reading pauses after each read (up to 64 KB). */
   readonly pauseMs?: number;
   /** Its stderr down the same pipe, as `2>&1` sends it, instead of to `stderr()`. */
   readonly stderrToo?: boolean;
-  /** SIGKILL after this long, should the command hang; default 60 s. */
+  /** SIGKILL after this long, should the command hang; default 60 s, whatever the test's own timeout. */
   readonly timeoutMs?: number;
 }
 
@@ -62,9 +61,9 @@ export function spawnWithPipedStdout(
   });
   stdout.pause();
   setTimeout(() => stdout.resume(), options.firstReadMs ?? 0);
-  const closed = once(child, "close").then(([code]) => {
-    rmSync(dir, { recursive: true, force: true });
-    return code as number | null;
-  });
+  const closed = new Promise<number | null>((resolve, reject) => {
+    child.once("error", reject);
+    child.once("close", resolve);
+  }).finally(() => rmSync(dir, { recursive: true, force: true }));
   return { child, stdout: () => Buffer.concat(out).toString(), stderr: () => err, closed };
 }
