@@ -1,33 +1,20 @@
 import assert from "node:assert/strict";
 import { existsSync, readFileSync } from "node:fs";
-import { Agent, request } from "node:http";
 import { describe, it } from "node:test";
+import { createSimpleTestClient } from "../client/simple-test-client.js";
 import { built, startNodeFlags } from "../testkit/built-server.js";
 import { eventually } from "../testkit/eventually.js";
 import { type PipedStdout, spawnWithPipedStdout } from "../testkit/piped-stdout.js";
 import { freePort } from "./support/server.js";
 
-/** One Connect JSON GetOne over `agent`'s kept-alive connections; resolves with the answer's body. */
-function getOne(port: number, agent: Agent, hello: string): Promise<string> {
-  return new Promise((resolve, reject) => {
-    const call = request(
-      {
-        host: "127.0.0.1",
-        port,
-        method: "POST",
-        path: "/simpletest.SimpleTest/GetOne",
-        headers: { "content-type": "application/json" },
-        agent,
-      },
-      (response) => {
-        let body = "";
-        response.setEncoding("utf8").on("data", (text: string) => (body += text));
-        response.on("end", () => resolve(body)).on("error", reject);
-      },
-    );
-    call.on("error", reject).end(JSON.stringify({ hello }));
+/** A Connect JSON client over HTTP/1.1, as curl or a browser calls. */
+const connectJson = (port: number) =>
+  createSimpleTestClient({
+    baseUrl: `http://127.0.0.1:${port}`,
+    protocol: "connect",
+    httpVersion: "1.1",
+    codec: "json",
   });
-}
 
 /** The built server as npm start runs it, on `port`, its stdout (and with `stderrToo` its stderr) a pipe read as `pauseMs` says. */
 async function serverOnPipe(
@@ -48,44 +35,32 @@ async function serverOnPipe(
       what: `${workers} server process(es) to listen`,
     });
   } catch (e) {
-    server.child.kill("SIGKILL");
-    await server.closed;
+    await server.stop();
     throw e;
   }
   return server;
 }
 
-/** SIGTERM, then SIGKILL if it has not exited 20 s later; resolves with its exit code. */
-async function stop(server: PipedStdout): Promise<number | null> {
-  server.child.kill("SIGTERM");
-  const killer = setTimeout(() => server.child.kill("SIGKILL"), 20_000);
-  try {
-    return await server.closed;
-  } finally {
-    clearTimeout(killer);
-  }
-}
-
 describe("the log on stdout", () => {
   it("WORKERS=2 with a reader that lags: every line whole, and a stop loses none", async () => {
     const port = await freePort();
-    // 64 KB every 100 ms at most: slower than two workers log under this load, so they wait for it.
-    const server = await serverOnPipe(port, { WORKERS: "2" }, 100);
+    // 64 KB every 200 ms at most, ~1,100 lines a second: slower than two workers log under this
+    // load (~1,800 calls a second here through the Connect client), so they wait for it.
+    const server = await serverOnPipe(port, { WORKERS: "2" }, 200);
     const calls = 8000;
     let code: number | null;
     try {
-      const agent = new Agent({ keepAlive: true, maxSockets: 16 });
+      const client = connectJson(port);
       let next = 0;
       await Promise.all(
         Array.from({ length: 16 }, async () => {
           for (let i = next++; i < calls; i = next++) {
-            assert.equal(await getOne(port, agent, String(i)), `{"result":"Hello !! ${i}"}`);
+            assert.equal((await client.getOne({ hello: String(i) })).result, `Hello !! ${i}`);
           }
         }),
       );
-      agent.destroy();
     } finally {
-      code = await stop(server);
+      code = await server.stop();
     }
 
     assert.equal(code, 0);
@@ -103,18 +78,17 @@ describe("the log on stdout", () => {
     try {
       // The pipe's reader (cat) dies on its next write here, and the server's next write fails.
       server.child.stdout?.destroy();
-      const agent = new Agent({ keepAlive: true });
+      const client = connectJson(port);
       let i = 0;
       for (; !server.stderr().includes(lost); i++) {
         assert.ok(i < 1000, "no report after 1,000 calls");
-        assert.equal(await getOne(port, agent, String(i)), `{"result":"Hello !! ${i}"}`);
+        assert.equal((await client.getOne({ hello: String(i) })).result, `Hello !! ${i}`);
       }
       for (const end = i + 3; i < end; i++) {
-        assert.equal(await getOne(port, agent, String(i)), `{"result":"Hello !! ${i}"}`);
+        assert.equal((await client.getOne({ hello: String(i) })).result, `Hello !! ${i}`);
       }
-      agent.destroy();
     } finally {
-      code = await stop(server);
+      code = await server.stop();
     }
     assert.equal(code, 0);
     assert.equal(server.stderr(), lost);
@@ -140,11 +114,10 @@ describe("the log on stdout", () => {
       const [first] = workers();
       // The pipe's reader (cat) dies on its next write here; every write after that fails.
       server.child.stdout?.destroy();
-      const agent = new Agent({ keepAlive: true });
+      const client = connectJson(port);
       for (let i = 0; i < 20; i++) {
-        assert.equal(await getOne(port, agent, String(i)), `{"result":"Hello !! ${i}"}`);
+        assert.equal((await client.getOne({ hello: String(i) })).result, `Hello !! ${i}`);
       }
-      agent.destroy();
       await eventually(() => reader().length === 0, { what: "the pipe's reader to be gone" });
       // The primary says on stderr that the worker exited, and forks another.
       process.kill(first, "SIGKILL");
@@ -155,12 +128,14 @@ describe("the log on stdout", () => {
         },
         { what: "a worker in the dead one's place" },
       );
-      const fresh = new Agent({ keepAlive: false });
+      // Over a connection of its own (HTTP/2), never one kept alive to the dead worker.
+      const fresh = createSimpleTestClient({ baseUrl: `http://127.0.0.1:${port}`, protocol: "connect", codec: "json" });
       for (let i = 0; i < 4; i++) {
-        assert.equal(await getOne(port, fresh, String(i)), `{"result":"Hello !! ${i}"}`);
+        assert.equal((await fresh.getOne({ hello: String(i) })).result, `Hello !! ${i}`);
       }
+      fresh.close();
     } finally {
-      code = await stop(server);
+      code = await server.stop();
     }
     // A worker died of a signal: the primary reports it in its exit code.
     assert.equal(code, 1);

@@ -2,6 +2,7 @@ import { type ChildProcess, spawn } from "node:child_process";
 import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
+import { stopChild } from "./server-process.js";
 
 export interface PipedStdoutOptions {
   /** On top of this process's environment. */
@@ -25,6 +26,8 @@ export interface PipedStdout {
   stderr(): string;
   /** Resolves with its exit code once it has exited and its stdout has been read to the end. */
   readonly closed: Promise<number | null>;
+  /** SIGTERM, SIGKILL 20 s later if need be; resolves with its exit code once closed. */
+  stop(): Promise<number | null>;
 }
 
 /**
@@ -65,5 +68,9 @@ export function spawnWithPipedStdout(
     child.once("error", reject);
     child.once("close", resolve);
   }).finally(() => rmSync(dir, { recursive: true, force: true }));
-  return { child, stdout: () => Buffer.concat(out).toString(), stderr: () => err, closed };
+  const stop = async () => {
+    await stopChild(child, closed);
+    return closed;
+  };
+  return { child, stdout: () => Buffer.concat(out).toString(), stderr: () => err, closed, stop };
 }

@@ -35,9 +35,11 @@ export interface SpawnOptions {
   /**
    * `keep` (default): every line it writes is kept in `lines`, and given to
    * `onLine`. `pass`: given to `onLine` only (a long-running process). `ignore`:
-   * stdout goes nowhere and stderr to this process's. `ship`: stdout goes down
-   * a pipe that another process (`cat`, under `under` too) reads and throws
-   * away, as a log shipper reads a server's output; stderr to this process's.
+   * stdout goes nowhere and stderr to this process's. `ship`: stdout goes to
+   * another process (`cat`, under `under` too) that reads it and throws it
+   * away, as a log shipper reads a server's output, over the Unix socket pair
+   * Node's spawn makes for a "pipe" (piped-stdout.ts gives a real pipe);
+   * stderr to this process's.
    */
   readonly logs?: "keep" | "pass" | "ignore" | "ship";
   /** With `ship`: the shipper (`grep`, then) hands the lines holding this text to `onLine`, and throws the rest away. */
@@ -118,12 +120,7 @@ export async function spawnServer(options: SpawnOptions = {}): Promise<ServerPro
     createInterface({ input: child.stdout as NodeJS.ReadableStream }).on("line", onLine);
     createInterface({ input: child.stderr as NodeJS.ReadableStream }).on("line", onLine);
   });
-  const close = async () => {
-    if (child.exitCode === null && child.signalCode === null) child.kill("SIGTERM");
-    const timer = setTimeout(() => child.kill("SIGKILL"), 20_000);
-    await exited;
-    clearTimeout(timer);
-  };
+  const close = () => stopChild(child, exited);
   const timeoutMs = options.startTimeoutMs ?? 30_000;
   const died = exited.then((code) => {
     throw new Error(`${script} exited with ${code} before it listened:\n${lines.join("\n")}`);
@@ -147,6 +144,17 @@ export async function spawnServer(options: SpawnOptions = {}): Promise<ServerPro
   }
   const scheme = env.TLS_CERT ? "https" : "http";
   return { url: `${scheme}://127.0.0.1:${listened}`, port: listened, child, lines, exited, close };
+}
+
+/** SIGTERM (a graceful stop), SIGKILL if it has not exited 20 s later; resolves once `exited` has. */
+export async function stopChild(child: ChildProcess, exited: Promise<unknown>): Promise<void> {
+  if (child.exitCode === null && child.signalCode === null) child.kill("SIGTERM");
+  const timer = setTimeout(() => child.kill("SIGKILL"), 20_000);
+  try {
+    await exited;
+  } finally {
+    clearTimeout(timer);
+  }
 }
 
 /**

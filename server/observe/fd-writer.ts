@@ -11,7 +11,7 @@ export interface FdWriter {
  * Writes to a file descriptor with `writeSync`, waiting for a reader that
  * lags (as Docker's default, blocking log mode does) rather than holding what
  * it cannot write yet. process.stdout holds it instead when its descriptor is
- * a pipe: libuv makes the pipe non-blocking and queues what the pipe will not
+ * a pipe (or a Unix socket): libuv makes the pipe non-blocking and queues what the pipe will not
  * take, so the queue grows without bound while the reader lags, loses what it
  * holds when the process exits, and writes a long chunk in pieces between
  * which another process's writes to the same pipe can land. Here each chunk is
