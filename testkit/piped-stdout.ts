@@ -1,7 +1,5 @@
-import { type ChildProcess, spawn } from "node:child_process";
-import { mkdtempSync, rmSync } from "node:fs";
-import { tmpdir } from "node:os";
-import { join } from "node:path";
+import type { ChildProcess } from "node:child_process";
+import { spawnPipedTo } from "./kernel-pipe.js";
 import { stopChild } from "./server-process.js";
 
 export interface PipedStdoutOptions {
@@ -32,22 +30,18 @@ export interface PipedStdout {
 
 /**
  * Runs a command whose stdout is a real pipe, as a log shipper's or Docker's
- * is, and reads it as a reader that lags. Node's own stdio pipes are socket
- * pairs, whose writes the kernel keeps whole where a pipe's may not be: so the
- * command writes to a FIFO, and `cat` passes it on here. While this side does
- * not read, `cat` waits, and the FIFO fills.
+ * is, and reads it as a reader that lags: `cat` reads the pipe and passes it
+ * on here; while this side does not read, `cat` waits, and the pipe fills.
  */
 export function spawnWithPipedStdout(
   command: string,
   args: readonly string[],
   options: PipedStdoutOptions = {},
 ): PipedStdout {
-  const dir = mkdtempSync(join(tmpdir(), "piped-stdout-"));
-  const fifo = join(dir, "stdout");
-  const redirect = options.stderrToo ? '> "$0" 2>&1' : '> "$0"';
-  const child = spawn("sh", ["-c", `mkfifo "$0" && { cat "$0" & exec "$@" ${redirect}; }`, fifo, command, ...args], {
+  const child = spawnPipedTo(["cat"], [command, ...args], {
     env: { ...process.env, ...options.env },
     stdio: ["ignore", "pipe", "pipe"],
+    stderrToo: options.stderrToo,
     timeout: options.timeoutMs ?? 60_000,
     killSignal: "SIGKILL",
   });
@@ -67,7 +61,7 @@ export function spawnWithPipedStdout(
   const closed = new Promise<number | null>((resolve, reject) => {
     child.once("error", reject);
     child.once("close", resolve);
-  }).finally(() => rmSync(dir, { recursive: true, force: true }));
+  });
   const stop = async () => {
     await stopChild(child, closed);
     return closed;

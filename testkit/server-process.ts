@@ -1,9 +1,10 @@
-import { type ChildProcess, spawn } from "node:child_process";
+import { type ChildProcess, type SpawnOptions as ChildSpawnOptions, spawn } from "node:child_process";
 import { once } from "node:events";
 import net, { type AddressInfo } from "node:net";
 import { createInterface } from "node:readline";
 import { built, startNodeFlags } from "./built-server.js";
 import { eventually } from "./eventually.js";
+import { spawnPipedTo } from "./kernel-pipe.js";
 
 /** A loopback port free right now, for a process that cannot report the port it was given, or must keep it. */
 export async function freePort(): Promise<number> {
@@ -35,11 +36,10 @@ export interface SpawnOptions {
   /**
    * `keep` (default): every line it writes is kept in `lines`, and given to
    * `onLine`. `pass`: given to `onLine` only (a long-running process). `ignore`:
-   * stdout goes nowhere and stderr to this process's. `ship`: stdout goes to
-   * another process (`cat`, under `under` too) that reads it and throws it
-   * away, as a log shipper reads a server's output, over the Unix socket pair
-   * Node's spawn makes for a "pipe" (piped-stdout.ts gives a real pipe);
-   * stderr to this process's.
+   * stdout goes nowhere and stderr to this process's. `ship`: stdout goes
+   * down a kernel pipe to another process (`cat`, under `under` too, outside
+   * the server's process tree) that reads it and throws it away, as a log
+   * shipper reads a server's output; stderr to this process's.
    */
   readonly logs?: "keep" | "pass" | "ignore" | "ship";
   /** With `ship`: the shipper (`grep`, then) hands the lines holding this text to `onLine`, and throws the rest away. */
@@ -98,14 +98,18 @@ export async function spawnServer(options: SpawnOptions = {}): Promise<ServerPro
     ...ownFlags,
     ...(options.args ?? []),
   ];
-  const node = options.node ?? process.execPath;
-  const [command, ...args] = [...(options.under ?? []), node, ...argv];
-  const child = spawn(command, args, {
+  const server = [...(options.under ?? []), options.node ?? process.execPath, ...argv];
+  const spawnOptions = {
     env: { ...process.env, ...env, HOST: "127.0.0.1", PORT: String(port) },
-    stdio: logsRead ? ["ignore", "pipe", "pipe"] : ["ignore", options.logs === "ship" ? "pipe" : "ignore", "inherit"],
     detached: options.detached,
-  });
-  if (options.logs === "ship") shipLines(child, options.under ?? [], options.shipped, options.onLine);
+  };
+  const child =
+    options.logs === "ship"
+      ? shipLines(server, spawnOptions, options.under ?? [], options.shipped, options.onLine)
+      : spawn(server[0], server.slice(1), {
+          ...spawnOptions,
+          stdio: logsRead ? ["ignore", "pipe", "pipe"] : ["ignore", "ignore", "inherit"],
+        });
   options.onSpawn?.(child);
   const exited = once(child, "exit").then(([code]) => code as number | null);
   const lines: string[] = [];
@@ -158,22 +162,25 @@ export async function stopChild(child: ChildProcess, exited: Promise<unknown>): 
 }
 
 /**
- * Hands `child`'s stdout to a `cat` that reads it to /dev/null, or to a
- * `grep` that passes on the lines holding `shipped` to `onLine`, and lets go
- * of this process's end of the pipe.
+ * Spawns `server` with its stdout a pipe read by a `cat` that throws it
+ * away, or by a `grep` that passes on the lines holding `shipped` to
+ * `onLine`: a shipper apart from the server's processes, as in production.
  */
 function shipLines(
-  child: ChildProcess,
+  server: readonly string[],
+  options: ChildSpawnOptions,
   under: readonly string[],
   shipped: string | undefined,
   onLine: ((line: string) => void) | undefined,
-): void {
+): ChildProcess {
   const reader = shipped === undefined ? ["cat"] : ["grep", "--line-buffered", "-F", "--", shipped];
-  const [command, ...args] = [...under, ...reader];
-  const shipper = spawn(command, args, { stdio: [child.stdout, shipped === undefined ? "ignore" : "pipe", "inherit"] });
-  shipper.on("error", () => child.kill("SIGKILL"));
-  if (shipper.stdout) createInterface({ input: shipper.stdout }).on("line", (line) => onLine?.(line));
-  child.stdout?.destroy();
+  const child = spawnPipedTo([...under, ...reader], server, {
+    ...options,
+    stdio: ["ignore", shipped === undefined ? "ignore" : "pipe", "inherit"],
+    readerApart: true,
+  });
+  if (child.stdout) createInterface({ input: child.stdout }).on("line", (line) => onLine?.(line));
+  return child;
 }
 
 /** Whether a TCP connection to 127.0.0.1:`port` is accepted. */
