@@ -42,6 +42,7 @@ export function spawnPipedTo(
   return child;
 }
 
-function shellWords(words: readonly string[]): string {
+/** `words` quoted for `sh`, each one word whatever it holds. */
+export function shellWords(words: readonly string[]): string {
   return words.map((word) => `'${word.replaceAll("'", "'\\''")}'`).join(" ");
 }

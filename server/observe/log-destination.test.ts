@@ -2,6 +2,8 @@ import assert from "node:assert/strict";
 import { execFile } from "node:child_process";
 import { describe, it } from "node:test";
 import { setImmediate as nextTurn } from "node:timers/promises";
+import { pino } from "pino";
+import { shellWords } from "../../testkit/kernel-pipe.js";
 import { spawnWithPipedStdout } from "../../testkit/piped-stdout.js";
 import { createLogDestination, WRITE_BYTES } from "./log-destination.js";
 
@@ -90,6 +92,17 @@ describe("createLogDestination", () => {
     assert.deepEqual(writes, [long, "a\n", long, "b\n"]);
   });
 
+  it("writes what it holds before it calls back when pino's logger is flushed", () => {
+    const { writes, out } = recorder();
+    const logger = pino({ base: null, timestamp: false }, createLogDestination(out));
+    logger.info("a");
+    let writtenWhenCalled: string[] | undefined;
+    logger.flush(() => {
+      writtenWhenCalled = [...writes];
+    });
+    assert.deepEqual(writtenWhenCalled, ['{"level":30,"msg":"a"}\n']);
+  });
+
   it("writes nothing when nothing was logged", async () => {
     const { writes, out } = recorder();
     createLogDestination(out).flush();
@@ -125,9 +138,8 @@ describe("createLogDestination", () => {
 
   it("never splits a line of one process with another's when both log to one pipe whose reader lags", async () => {
     const node = JSON.stringify(process.execPath);
-    const quote = (args: string[]) => args.map((arg) => `'${arg.replaceAll("'", "'\\''")}'`).join(" ");
     // Turns of 2,000 lines, ~138 KB: written whole, they would not fit the pipe.
-    const both = `${node} ${quote(loggerArgs("a", 20_000, 2000, "when done"))} & ${node} ${quote(loggerArgs("b", 20_000, 2000, "when done"))} & wait`;
+    const both = `${node} ${shellWords(loggerArgs("a", 20_000, 2000, "when done"))} & ${node} ${shellWords(loggerArgs("b", 20_000, 2000, "when done"))} & wait`;
     const lines = await linesThroughLaggingPipe("sh", ["-c", both], 100, 5);
     const whole = /^([ab]) (\d+) x{60}$/;
     const next = { a: 0, b: 0 };

@@ -24,9 +24,10 @@ export const WRITE_BYTES = 4096;
  * flight, measures its growing buffer again for each line it appends
  * (bench/README.md, step 18).
  *
- * Lines still gathered when the process exits are written then.
+ * Lines still gathered when the process exits are written then, or when
+ * `flush` is called (pino's `logger.flush(cb)` calls it).
  */
-export function createLogDestination(out: FdWriter): LogDestination & { flush(): void } {
+export function createLogDestination(out: FdWriter): LogDestination & { flush(done?: () => void): void } {
   let pending: string[] = [];
   let pendingBytes = 0;
   let scheduled = false;
@@ -36,9 +37,10 @@ export function createLogDestination(out: FdWriter): LogDestination & { flush():
     pendingBytes = 0;
     out.write(lines);
   };
-  const flush = () => {
+  const flush = (done?: () => void) => {
     scheduled = false;
     if (pending.length > 0) writePending();
+    done?.();
   };
   return {
     write(line) {
@@ -69,7 +71,7 @@ export function stdoutLogDestination(): LogDestination {
   if (stdout === undefined) {
     const writer = createFdWriter(1, reportFailedOutput);
     const destination = createLogDestination(writer);
-    process.once("exit", destination.flush);
+    process.once("exit", () => destination.flush());
     stdout = destination;
   }
   return stdout;
