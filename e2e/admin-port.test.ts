@@ -1,10 +1,12 @@
 import assert from "node:assert/strict";
 import { after, before, describe, it } from "node:test";
+import type { FastifyInstance } from "fastify";
 import { createSimpleTestClient } from "../client/simple-test-client.js";
+import { listenAdmin } from "../server/admin-app.js";
 import { eventually } from "../testkit/eventually.js";
 import { getOnNewConnection as get } from "./support/new-connection.js";
 import { total } from "./support/prometheus.js";
-import { freePort, type ServerProcess, spawnServer } from "./support/server.js";
+import { freePort, type ServerProcess, spawnServer, startServer } from "./support/server.js";
 
 async function getOnes(url: string, calls: number): Promise<void> {
   for (let i = 0; i < calls; i++) {
@@ -83,3 +85,24 @@ for (const workers of [1, 2]) {
     });
   });
 }
+
+describe("ADMIN_PORT in process", () => {
+  it("logs where buildApp's logStream goes, as the public port does", async () => {
+    const lines: string[] = [];
+    const server = await startServer(
+      { ADMIN_PORT: "0", LOG_LEVEL: "info" },
+      { logStream: { write: (line) => lines.push(line) } },
+    );
+    const admin = server.app.admin as FastifyInstance;
+    try {
+      await listenAdmin(admin, { host: "127.0.0.1", port: 0 });
+      assert.ok(
+        lines.some((l) => l.includes("admin endpoints (/metrics, /healthz) at http://127.0.0.1:")),
+        lines.join(""),
+      );
+    } finally {
+      await admin.close();
+      await server.close();
+    }
+  });
+});

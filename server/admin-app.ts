@@ -2,7 +2,7 @@ import { type FastifyInstance, fastify, LogController } from "fastify";
 import type { LogLevel } from "./config.js";
 import { healthz } from "./healthz.js";
 import type { MetricsSource } from "./observe/cluster-metrics.js";
-import { stdoutLogDestination } from "./observe/log-destination.js";
+import { type LogDestination, stdoutLogDestination } from "./observe/log-destination.js";
 import { metricsRoute } from "./observe/metrics-route.js";
 
 export interface AdminAppOptions {
@@ -11,6 +11,8 @@ export interface AdminAppOptions {
   readonly metrics: MetricsSource | undefined;
   /** Whether the server takes calls; false from the moment shutdown begins. */
   readonly isServing: () => boolean;
+  /** Where its log lines go instead of stdout (buildApp's `logStream`). */
+  readonly logStream?: LogDestination;
 }
 
 /**
@@ -20,7 +22,7 @@ export interface AdminAppOptions {
  */
 export async function buildAdminApp(options: AdminAppOptions): Promise<FastifyInstance> {
   const app = fastify({
-    logger: { level: options.logLevel, stream: stdoutLogDestination() },
+    logger: { level: options.logLevel, stream: options.logStream ?? stdoutLogDestination() },
     logController: new LogController({ disableRequestLogging: true }),
   });
   await app.register(healthz, { isServing: options.isServing });

@@ -31,7 +31,7 @@ import { createOnePortServer, type OnePortServer, type RequestListener } from ".
 import { createMeteredRequestBodies } from "./metered-request-body.js";
 import { logDroppedConnections } from "./observe/dropped-connections.js";
 import { hideInternalErrors } from "./observe/hide-internal-errors.js";
-import { stdoutLogDestination } from "./observe/log-destination.js";
+import { type LogDestination, stdoutLogDestination } from "./observe/log-destination.js";
 import { metricsRoute } from "./observe/metrics-route.js";
 import { requestIdSequence } from "./observe/request-ids.js";
 import type { RpcLogger } from "./observe/rpc-log-line.js";
@@ -71,8 +71,8 @@ export interface BuildOptions {
    * reports each. Default: the product's (productServices).
    */
   readonly services?: readonly ServiceImplSpec[];
-  /** Where log lines go instead of stdout (tests: a list to read). */
-  readonly logStream?: { write(line: string): void };
+  /** Where log lines go instead of stdout, the admin port's too (tests: a list to read). */
+  readonly logStream?: LogDestination;
 }
 
 /** The product's services: SimpleTest. */
@@ -200,7 +200,12 @@ export async function buildApp(config: Config, options: BuildOptions = {}): Prom
   const admin =
     config.admin === undefined || cluster.isWorker
       ? undefined
-      : await buildAdminApp({ logLevel: config.logLevel, metrics: metrics?.source, isServing });
+      : await buildAdminApp({
+          logLevel: config.logLevel,
+          metrics: metrics?.source,
+          isServing,
+          logStream: options.logStream,
+        });
 
   // Off, the SDK is never loaded and no interceptor is added: tracing then costs nothing.
   let tracing: Tracing | undefined;
