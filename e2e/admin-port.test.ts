@@ -1,6 +1,5 @@
 import assert from "node:assert/strict";
 import { after, before, describe, it } from "node:test";
-import type { FastifyInstance } from "fastify";
 import { createSimpleTestClient } from "../client/simple-test-client.js";
 import { listenAdmin } from "../server/admin-app.js";
 import { eventually } from "../testkit/eventually.js";
@@ -93,15 +92,19 @@ describe("ADMIN_PORT in process", () => {
       { ADMIN_PORT: "0", LOG_LEVEL: "info" },
       { logStream: { write: (line) => lines.push(line) } },
     );
-    const admin = server.app.admin as FastifyInstance;
     try {
-      await listenAdmin(admin, { host: "127.0.0.1", port: 0 });
-      assert.ok(
-        lines.some((l) => l.includes("admin endpoints (/metrics, /healthz) at http://127.0.0.1:")),
-        lines.join(""),
-      );
+      const { admin } = server.app;
+      assert.ok(admin);
+      try {
+        await listenAdmin(admin, { host: "127.0.0.1", port: 0 });
+        assert.ok(
+          lines.some((l) => l.includes("admin endpoints (/metrics, /healthz) at http://127.0.0.1:")),
+          lines.join(""),
+        );
+      } finally {
+        await admin.close();
+      }
     } finally {
-      await admin.close();
       await server.close();
     }
   });

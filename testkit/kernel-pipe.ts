@@ -21,6 +21,8 @@ export interface KernelPipeOptions extends SpawnOptions {
  * keeps whole where a pipe's may not be. The pipe is a FIFO; the shell that
  * opens it `exec`s the command, so the returned child's pid, signals and exit
  * code are the command's. The reader's stdout is the child's (`stdio[1]`).
+ * A reader that cannot run leaves the command blocked opening the pipe, or
+ * failing to write to it (EPIPE): the server says so on stderr.
  */
 export function spawnPipedTo(
   reader: readonly string[],
