@@ -1,15 +1,15 @@
-import { writeSync } from "node:fs";
+import { createFdWriter } from "./observe/fd-writer.js";
 
 /**
- * Writes one line to stderr at once, or not at all: `process.stderr` on a
- * pipe whose reader has gone reports EPIPE as an "error" event that no one
- * hears, which ends the process, and a server must not die of a message about
- * itself.
+ * stderr, written as the log is (createFdWriter): each line whole, waiting
+ * for a reader that lags. `process.stderr` would not do: on a pipe whose
+ * reader has gone it reports EPIPE as an "error" event that no one hears,
+ * which ends the process, and a server must not die of a message about
+ * itself. A reader gone: the line, and those after it, are dropped, as there
+ * is no one left to tell.
  */
+const stderr = createFdWriter(2, () => {});
+
 export function writeStderrLine(line: string): void {
-  try {
-    writeSync(2, `${line}\n`);
-  } catch {
-    // stderr is gone: there is no one left to tell.
-  }
+  stderr.write(`${line}\n`);
 }
