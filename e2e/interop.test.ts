@@ -19,6 +19,7 @@ import {
   StreamingOutputCallResponseSchema,
 } from "../gen/grpc/testing/messages_pb.js";
 import { TestService } from "../gen/grpc/testing/test_pb.js";
+import { closeApp } from "../server/close-app.js";
 import { loadConfig } from "../server/config.js";
 import { buildInteropApp } from "../server/interop-app.js";
 import { makePythonStubs, type PythonStubs, runPythonScript } from "./support/grpc-proto-python.js";
@@ -54,10 +55,14 @@ const pythonCases = [
 
 async function startInteropServer(env: Record<string, string>): Promise<RunningServer> {
   const config = loadConfig({ LOG_LEVEL: "silent", PORT: "0", ...env, HOST: "127.0.0.1" });
-  const { fastify } = await buildInteropApp(config);
-  await fastify.listen({ host: config.host, port: config.port });
-  const { port } = fastify.server.address() as net.AddressInfo;
-  return { url: `${config.tls ? "https" : "http"}://127.0.0.1:${port}`, port, close: () => fastify.close() };
+  const app = await buildInteropApp(config);
+  await app.fastify.listen({ host: config.host, port: config.port });
+  const { port } = app.fastify.server.address() as net.AddressInfo;
+  return {
+    url: `${config.tls ? "https" : "http"}://127.0.0.1:${port}`,
+    port,
+    close: () => closeApp(app, config.shutdownGraceMs),
+  };
 }
 
 let stubs: PythonStubs;

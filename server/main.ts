@@ -2,6 +2,7 @@ import cluster from "node:cluster";
 import { setTimeout as sleep } from "node:timers/promises";
 import { buildAdminApp, listenAdmin } from "./admin-app.js";
 import { buildApp } from "./app.js";
+import { closeApp } from "./close-app.js";
 import { ConfigError, loadConfig } from "./config.js";
 import { trimMemoryAtRest } from "./memory-at-rest.js";
 import { holdNextTickShape } from "./next-tick-shape.js";
@@ -61,11 +62,7 @@ const stop = async (signal: NodeJS.Signals) => {
   // NOT_SERVING, rather than refuse the ones it sends meanwhile.
   health.shutdown();
   await sleep(config.shutdownDelayMs);
-  // Streams are cancelled when the grace period ends; connections that still
-  // linger after that (a peer that never reads its GOAWAY) are cut.
-  const cut = setTimeout(() => front.destroyConnections(), config.shutdownGraceMs + 2_000);
-  cut.unref();
-  await fastify.close();
+  await closeApp({ fastify, front }, config.shutdownGraceMs);
   // Once every call has ended, so that the last spans go out too.
   await tracing?.shutdown();
   // Last, so that scrapes and probes see the drain to its end.

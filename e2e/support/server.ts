@@ -2,6 +2,7 @@ import assert from "node:assert/strict";
 import type { AddressInfo } from "node:net";
 import { createSimpleTestClient } from "../../client/simple-test-client.js";
 import { type App, type BuildOptions, buildApp } from "../../server/app.js";
+import { closeApp } from "../../server/close-app.js";
 import { loadConfig } from "../../server/config.js";
 import { type ServerProcess, spawnServer as spawnBuiltServer } from "../../testkit/server-process.js";
 
@@ -33,7 +34,7 @@ export async function startServer(env: Record<string, string> = {}, options?: Bu
     url: `${config.tls ? "https" : "http"}://127.0.0.1:${port}`,
     port,
     app,
-    close: () => fastify.close(),
+    close: () => closeApp(app, config.shutdownGraceMs),
   };
 }
 
