@@ -5,8 +5,8 @@ import { createFdWriter } from "./observe/fd-writer.js";
  * for a reader that lags. `process.stderr` would not do: on a pipe whose
  * reader has gone it reports EPIPE as an "error" event that no one hears,
  * which ends the process, and a server must not die of a message about
- * itself. A reader gone: the line, and those after it, are dropped, as there
- * is no one left to tell.
+ * itself. A failure (a reader gone: EPIPE) drops the line and every one
+ * after it, as there is no one left to tell.
  */
 const stderr = createFdWriter(2, () => {});
 

@@ -49,12 +49,12 @@ export function runWorkers(count: number): Workers {
     const stoppedWhileStarting = stopping && signal !== null && !listened.has(worker);
     if (code !== 0 && !stoppedWhileStarting) failed = true;
     if (!stopping) {
+      // The replacement first: the message may wait for a stderr reader that lags.
+      const replaced = listened.has(worker);
+      if (replaced) fork();
+      else stop("SIGTERM");
       writeStderrLine(`simpletest: worker ${worker.process.pid} exited (${signal ?? code})`);
-      if (listened.has(worker)) {
-        fork();
-        return;
-      }
-      stop("SIGTERM");
+      if (replaced) return;
     }
     if (alive.size === 0) stopped(failed ? 1 : 0);
   });

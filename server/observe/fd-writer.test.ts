@@ -1,12 +1,10 @@
 import assert from "node:assert/strict";
 import { describe, it } from "node:test";
 import { eventually } from "../../testkit/eventually.js";
+import { evaluating } from "../../testkit/node-eval.js";
 import { spawnWithPipedStdout } from "../../testkit/piped-stdout.js";
 
 const writerModule = JSON.stringify(new URL("./fd-writer.ts", import.meta.url).href);
-
-/** Node's arguments to run `script`, an ES module. */
-const evaluating = (script: string) => ["--import", "tsx", "--input-type=module", "--eval", script];
 
 /** Chunks of 4,000 bytes, which a pipe takes whole or not at all, and every tenth of 100,000, which it takes in parts. */
 const chunk = (i: number) => `${String(i).padStart(6, "0")}${"x".repeat((i % 10 === 9 ? 100_000 : 4000) - 7)}\n`;

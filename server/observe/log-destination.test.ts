@@ -4,6 +4,7 @@ import { describe, it } from "node:test";
 import { setImmediate as nextTurn } from "node:timers/promises";
 import { pino } from "pino";
 import { shellWords } from "../../testkit/kernel-pipe.js";
+import { evaluating } from "../../testkit/node-eval.js";
 import { spawnWithPipedStdout } from "../../testkit/piped-stdout.js";
 import { createLogDestination, WRITE_BYTES } from "./log-destination.js";
 
@@ -14,12 +15,8 @@ const destinationModule = JSON.stringify(new URL("./log-destination.ts", import.
  * `perTurn` to a turn, then exits at once (`process.exit`) or when it has
  * nothing left to do.
  */
-const loggerArgs = (name: string, count: number, perTurn: number, exit: "at once" | "when done") => [
-  "--import",
-  "tsx",
-  "--input-type=module",
-  "--eval",
-  `
+const loggerArgs = (name: string, count: number, perTurn: number, exit: "at once" | "when done") =>
+  evaluating(`
     import { stdoutLogDestination } from ${destinationModule};
     import { setImmediate as nextTurn } from "node:timers/promises";
     const log = stdoutLogDestination();
@@ -28,8 +25,7 @@ const loggerArgs = (name: string, count: number, perTurn: number, exit: "at once
       if (i % ${perTurn} === ${perTurn - 1}) await nextTurn();
     }
     ${exit === "at once" ? "process.exit(0);" : ""}
-  `,
-];
+  `);
 
 /** Runs `command` with its stdout a pipe read by a reader that lags, and returns the lines it wrote, once it has exited 0. */
 async function linesThroughLaggingPipe(command: string, args: string[], firstReadMs: number, pauseMs: number) {
@@ -118,11 +114,8 @@ describe("createLogDestination", () => {
       process.exit(0);
     `;
     const stdout = await new Promise<string>((resolve, reject) =>
-      execFile(
-        process.execPath,
-        ["--import", "tsx", "--input-type=module", "--eval", script],
-        { maxBuffer: 1 << 20 },
-        (error, out) => (error ? reject(error) : resolve(out)),
+      execFile(process.execPath, evaluating(script), { maxBuffer: 1 << 20 }, (error, out) =>
+        error ? reject(error) : resolve(out),
       ),
     );
     const lines = stdout.trimEnd().split("\n");
