@@ -2,12 +2,10 @@ import assert from "node:assert/strict";
 import { describe, it } from "node:test";
 import { eventually } from "../../testkit/eventually.js";
 import { evaluating } from "../../testkit/node-eval.js";
+import { fillingLine, isNonBlocking } from "../../testkit/pipe-filling.js";
 import { spawnWithPipedStdout } from "../../testkit/piped-stdout.js";
 
 const writerModule = JSON.stringify(new URL("./fd-writer.ts", import.meta.url).href);
-
-/** Chunks of 4,000 bytes, which a pipe takes whole or not at all, and every tenth of 100,000, which it takes in parts. */
-const chunk = (i: number) => `${String(i).padStart(6, "0")}${"x".repeat((i % 10 === 9 ? 100_000 : 4000) - 7)}\n`;
 
 describe("createFdWriter", () => {
   it("writes every chunk whole and in order to a non-blocking pipe whose reader lags, before the process exits", async () => {
@@ -18,18 +16,17 @@ describe("createFdWriter", () => {
         import { createFdWriter } from ${writerModule};
         // Node makes its stdout pipe non-blocking once process.stdout is used.
         process.stdout;
-        const flags = Number.parseInt(/flags:\\s+(\\d+)/.exec(readFileSync("/proc/self/fdinfo/1", "utf8"))[1], 8);
-        console.error(flags & 0o4000 ? "non-blocking" : "blocking");
+        console.error(${isNonBlocking(1)} ? "non-blocking" : "blocking");
         const writer = createFdWriter(1, (error) => console.error(error.code));
-        const chunk = ${chunk.toString()};
-        for (let i = 0; i < 500; i++) writer.write(chunk(i));
+        const fillingLine = ${fillingLine.toString()};
+        for (let i = 0; i < 500; i++) writer.write(fillingLine(i));
         process.exit(0);
       `),
       { firstReadMs: 300 },
     );
     assert.equal(await piped.closed, 0);
     assert.equal(piped.stderr(), "non-blocking\n");
-    assert.equal(piped.stdout(), Array.from({ length: 500 }, (_, i) => chunk(i)).join(""));
+    assert.equal(piped.stdout(), Array.from({ length: 500 }, (_, i) => fillingLine(i)).join(""));
   });
 
   it("reports a reader gone once, drops what follows and lets the process go on", async () => {
