@@ -6,6 +6,7 @@ import { fileURLToPath } from "node:url";
 import { parseArgs } from "node:util";
 import { buildBaseline } from "./baseline.js";
 import { refuse, rpsOf } from "./cli-options.js";
+import { keepCpusAwake } from "./cpu-idle.js";
 import { episodeGapMs, type LoadResult } from "./h2load.js";
 import { fellShort, offeredRate, runLoad, takesRate } from "./load.js";
 import { resolveNode } from "./node-binary.js";
@@ -36,6 +37,8 @@ const usage = `npm run bench:profile -- [options]
                      the server answers: two servers' cost per call at the same load (h2load loads only)
   --top N            how many of the hottest functions to print (default 25)
   --callers NAME     also the call chains behind that function's self time
+  --idle-cpus        let the CPUs halt when idle during the load rather than keep them polling, as npm run
+                     bench does unless told the same
   --stretches        also the longest stretches the main thread spent under one entry point (a
                      tick-queue drain, a timer, a socket read, a collection), and what took the time
                      in those of 10 ms or more: what the longest turns of the event loop are made of
@@ -63,6 +66,7 @@ const { values } = parseArgs({
     top: { type: "string", default: "25" },
     callers: { type: "string" },
     stretches: { type: "boolean", default: false },
+    "idle-cpus": { type: "boolean", default: false },
     save: { type: "string" },
     allocations: { type: "boolean", default: false },
     gc: { type: "boolean", default: false },
@@ -123,6 +127,10 @@ const shape = {
   ratePerConnection,
 };
 let result: LoadResult;
+const awake = values["idle-cpus"] ? undefined : keepCpusAwake();
+if (awake?.notHeld !== undefined)
+  process.stderr.write(`warning: the CPUs could not be kept awake (${awake.notHeld})\n`);
+const cpuIdle = awake !== undefined && awake.notHeld === undefined ? "CPUs kept awake" : "CPUs halting when idle";
 try {
   // The load's driver signals the recorder as its measured window opens and closes.
   result = await runLoad(workload, shape);
@@ -131,6 +139,7 @@ try {
     await sleep(100);
   }
 } finally {
+  awake?.release();
   await server.stop();
 }
 
@@ -142,7 +151,9 @@ const offered =
     : ` (${offeredCalls} offered${fellShort(result, offeredCalls) ? ", not kept up with: at its saturation, not at that load" : ""})`;
 const calls = result.rps * Number(values.seconds);
 if (reading) {
-  process.stdout.write(`${spec.name}, ${workload.id}: ${result.rps.toFixed(0)} req/s${offered} while recorded\n`);
+  process.stdout.write(
+    `${spec.name}, ${workload.id}: ${result.rps.toFixed(0)} req/s${offered} while recorded, ${cpuIdle}\n`,
+  );
   reading.print(JSON.parse(readFileSync(recorded, "utf8")), calls, unit, result);
   rmSync(dir, { recursive: true, force: true });
   process.exit(0);
@@ -179,7 +190,7 @@ const sum = (keyOf: (n: Node) => string) => {
   return [...by].sort((a, b) => b[1] - a[1]);
 };
 process.stdout.write(
-  `${spec.name}, ${workload.id}: ${result.rps.toFixed(0)} req/s${offered} under the profiler; share of the window, and its µs per ${unit}\n\nby package:\n`,
+  `${spec.name}, ${workload.id}: ${result.rps.toFixed(0)} req/s${offered} under the profiler, ${cpuIdle}; share of the window, and its µs per ${unit}\n\nby package:\n`,
 );
 // The window's idle time in a row of its own: the other rows are the thread's time, waits in system calls included.
 const areas = sum((n) => (n.callFrame.functionName === "(idle)" ? "(idle)" : area(n.callFrame.url)));

@@ -6,6 +6,7 @@ import { startNodeFlags } from "../testkit/built-server.js";
 import { answerCodes, errorsBetween } from "./answer-codes.js";
 import { buildBaseline } from "./baseline.js";
 import { refuse, rpsOf } from "./cli-options.js";
+import { type AwakeCpus, keepCpusAwake } from "./cpu-idle.js";
 import { type IdleMemory, measureFresh, restMsFor } from "./idle.js";
 import { fellShort, offeredRate, runLoad, takesRate } from "./load.js";
 import { nodeVersion, resolveNode } from "./node-binary.js";
@@ -33,6 +34,8 @@ const usage = `npm run bench -- [options]
   --node-flag F      a Node flag for every server (repeatable), e.g. --max-semi-space-size=32
   --our-node-flag F  a Node flag for our server alone, after npm start's (repeatable),
                      e.g. --heap-growing-percent=25
+  --idle-cpus        let the CPUs halt when idle during the loads, as the machine sets them, rather
+                     than keep them polling (a wake-up latency of 0 through /dev/cpu_dma_latency)
   --server-cpus L    the CPUs each server may run on, as taskset lists them (default 0; the
                      WORKERS server keeps 0-1); the load runs on cpu 1 whatever this says, so
                      0-1 shares a core with it
@@ -54,6 +57,7 @@ const { values } = parseArgs({
     "node-flag": { type: "string", multiple: true, default: [] },
     "our-node-flag": { type: "string", multiple: true, default: [] },
     "server-cpus": { type: "string", default: "0" },
+    "idle-cpus": { type: "boolean", default: false },
     out: { type: "string", default: "bench/results" },
     help: { type: "boolean", default: false },
   },
@@ -117,6 +121,8 @@ const pace =
     : `each connection sending ${ratePerConnection} calls a second${unpaced.length > 0 ? ` (${unpaced.join(", ")}, whose driver takes no rate, left out)` : ""}`;
 process.stderr.write(`node ${version}; ${rounds} rounds × ${seconds} s; ${placement}${pace ? `; ${pace}` : ""}\n`);
 const servers = new Map<string, StartedServer>();
+// Held from the first load to the end of the run: the idle measurements come first, and an idle CPU that polls would not rest.
+let awake: AwakeCpus | undefined;
 const stopAll = async () => {
   await Promise.all([...servers.values()].map((s) => s.stop()));
 };
@@ -159,6 +165,13 @@ try {
     idle.set(name, { ...memory, restRss: treeRss((servers.get(name) as StartedServer).pid) });
   }
   await stopStarted();
+  if (!values["idle-cpus"]) {
+    awake = keepCpusAwake();
+    if (awake.notHeld !== undefined)
+      process.stderr.write(
+        `warning: the CPUs could not be kept awake (${awake.notHeld}): they halt when idle, as with --idle-cpus\n`,
+      );
+  }
   // Fresh servers for each workload, so that its RSS is its own and not what an earlier load left.
   for (const workload of chosen) {
     const names = [...ours.map((s) => s.name), ...peersOf(workload)];
@@ -212,6 +225,7 @@ try {
     await stopStarted();
   }
 } finally {
+  awake?.release();
   await stopAll();
 }
 
@@ -255,7 +269,11 @@ const flags = [
   ...(ourNodeFlags ? [`ours: ${ourNodeFlags}`] : []),
   ...baselines.map((b) => `${b.name}: ${[...startNodeFlags(b.root), ...ourFlags].join(" ")}`),
 ].join(" ");
-const setting = `Node ${version}${flags ? ` (${flags})` : ""}, ${rounds} rounds × ${seconds} s, ${values.connections} connections × ${values.streams} streams unless the workload says${pace ? `, ${pace}` : ""}, ${placement}, our log read by another process`;
+const cpuIdle =
+  awake !== undefined && awake.notHeld === undefined
+    ? "CPUs kept awake during the loads"
+    : `CPUs halting when idle${awake?.notHeld === undefined ? "" : ` (not kept awake: ${awake.notHeld})`}`;
+const setting = `Node ${version}${flags ? ` (${flags})` : ""}, ${rounds} rounds × ${seconds} s, ${values.connections} connections × ${values.streams} streams unless the workload says${pace ? `, ${pace}` : ""}, ${placement}, ${cpuIdle}, our log read by another process`;
 const table = formatTable(rows, peerNames);
 const idleTable = formatIdle(idle);
 process.stdout.write(`\n${setting}\n\n${table}\n\n${idleTable}\n`);
