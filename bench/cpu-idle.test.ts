@@ -1,8 +1,9 @@
 import assert from "node:assert/strict";
 import { accessSync, constants, readFileSync } from "node:fs";
-import { endianness } from "node:os";
+import { availableParallelism, endianness } from "node:os";
 import { describe, it } from "node:test";
-import { keepCpusAwake, latencyDevice } from "./cpu-idle.js";
+import { setTimeout as sleep } from "node:timers/promises";
+import { haltCount, keepCpusAwake, latencyDevice } from "./cpu-idle.js";
 
 /** The wake-up latency every CPU is held to now, in µs. */
 function heldLatencyUs(): number {
@@ -19,6 +20,10 @@ function cannotHold(): string | false {
   }
 }
 
+function cannotCount(): string | false {
+  return haltCount(0) === undefined ? "no cpuidle in /sys for CPU 0" : false;
+}
+
 describe("keepCpusAwake", () => {
   it("holds every CPU to a wake-up latency of 0 until released", { skip: cannotHold() }, () => {
     const before = heldLatencyUs();
@@ -32,6 +37,21 @@ describe("keepCpusAwake", () => {
     assert.equal(heldLatencyUs(), before);
     awake.release();
     assert.equal(heldLatencyUs(), before);
+  });
+
+  it("held, the CPUs poll when idle rather than halt", { skip: cannotHold() || cannotCount() }, async () => {
+    const cpus = [...Array(availableParallelism()).keys()];
+    const halts = () => cpus.reduce((sum, cpu) => sum + (haltCount(cpu) ?? 0), 0);
+    const awake = keepCpusAwake();
+    try {
+      // Long enough for any CPU that halted before the request to have woken.
+      await sleep(100);
+      const before = halts();
+      await sleep(500);
+      assert.ok(halts() - before <= 2, `${halts() - before} halts in 0.5 s of idling held awake`);
+    } finally {
+      awake.release();
+    }
   });
 
   it("says why when it cannot", () => {

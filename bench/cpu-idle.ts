@@ -1,4 +1,4 @@
-import { closeSync, constants, openSync, writeSync } from "node:fs";
+import { closeSync, constants, openSync, readdirSync, readFileSync, writeSync } from "node:fs";
 
 /** Linux's CPU latency request: the strictest value held by an open descriptor applies to every CPU. */
 export const latencyDevice = "/dev/cpu_dma_latency";
@@ -39,4 +39,24 @@ export function keepCpusAwake(device = latencyDevice): AwakeCpus {
       held = false;
     },
   };
+}
+
+/**
+ * How many times `cpu` has halted since boot: the entries into its idle
+ * states, polling left out; undefined where Linux has no cpuidle for it.
+ */
+export function haltCount(cpu: number): number | undefined {
+  const dir = `/sys/devices/system/cpu/cpu${cpu}/cpuidle`;
+  let states: string[];
+  try {
+    states = readdirSync(dir).filter((name) => name.startsWith("state"));
+  } catch {
+    return undefined;
+  }
+  let halts = 0;
+  for (const state of states) {
+    if (readFileSync(`${dir}/${state}/name`, "utf8").trim() === "POLL") continue;
+    halts += Number(readFileSync(`${dir}/${state}/usage`, "utf8"));
+  }
+  return halts;
 }

@@ -6,8 +6,8 @@ import { fileURLToPath } from "node:url";
 import { parseArgs } from "node:util";
 import { buildBaseline } from "./baseline.js";
 import { refuse, rpsOf } from "./cli-options.js";
-import { keepCpusAwake } from "./cpu-idle.js";
-import { episodeGapMs, type LoadResult } from "./h2load.js";
+import { haltCount, keepCpusAwake } from "./cpu-idle.js";
+import { episodeGapMs, type LoadResult, warmUpSeconds } from "./h2load.js";
 import { fellShort, offeredRate, runLoad, takesRate } from "./load.js";
 import { resolveNode } from "./node-binary.js";
 import { envFromPairs, peerSpecs, startServer } from "./servers.js";
@@ -110,11 +110,12 @@ if (chosen.length > 1)
 const reading = chosen.length === 1 ? readings[chosen[0]] : undefined;
 const recorder = reading ?? { module: "cpu-sampler.mjs", variable: "CPU_PROFILE" };
 const recorded = join(dir, "recorded.json");
+const serverCpu = 0;
 const server = await startServer(
   { ...spec, env: { ...spec.env, [recorder.variable]: recorded } },
   resolveNode(values.node),
   [...values["node-flag"], `--import=${fileURLToPath(new URL(recorder.module, import.meta.url))}`],
-  "0",
+  String(serverCpu),
 );
 const shape = {
   url: server.url,
@@ -131,9 +132,12 @@ const awake = values["idle-cpus"] ? undefined : keepCpusAwake();
 if (awake?.notHeld !== undefined)
   process.stderr.write(`warning: the CPUs could not be kept awake (${awake.notHeld})\n`);
 const cpuIdle = awake !== undefined && awake.notHeld === undefined ? "CPUs kept awake" : "CPUs halting when idle";
+const haltsBefore = [haltCount(serverCpu), haltCount(shape.cpu)];
+let haltsAfter = haltsBefore;
 try {
   // The load's driver signals the recorder as its measured window opens and closes.
   result = await runLoad(workload, shape);
+  haltsAfter = [haltCount(serverCpu), haltCount(shape.cpu)];
   for (let waited = 0; !existsSync(recorded); waited += 100) {
     if (waited > 30_000) throw new Error(`the server wrote no ${recorder.variable}`);
     await sleep(100);
@@ -199,6 +203,15 @@ for (const [name, hits] of areas.slice(0, 12)) process.stdout.write(`${pct(hits)
 const sampledCpu = usPerCall(total - (areas.find(([name]) => name === "(idle)")?.[1] ?? 0));
 process.stdout.write(
   `${sampledCpu.toFixed(1)} µs per ${unit} not idle in the samples; the process used ${((result.serverCpuSeconds / calls) * 1e6).toFixed(1)} µs of CPU per ${unit}, its threads included\n`,
+);
+// Counted over the whole load, its warm-up second too, so per call of about that many.
+const loadCalls = result.rps * (Number(values.seconds) + warmUpSeconds);
+const haltsPerCall = haltsBefore.map((before, i) => {
+  const after = haltsAfter[i];
+  return before === undefined || after === undefined ? "?" : ((after - before) / loadCalls).toFixed(3);
+});
+process.stdout.write(
+  `halts per ${unit} (a CPU going idle, polling aside): the server's CPU ${haltsPerCall[0]}, the load's ${haltsPerCall[1]}\n`,
 );
 process.stdout.write("\nthis project, by file:\n");
 const projectFiles = sum((n) =>
