@@ -15,11 +15,11 @@ export interface AwakeCpus {
  * a wake-up latency of 0 µs: an idle CPU then polls rather than halts (as
  * tuned's latency-performance profile sets it, with 1). On this machine's
  * virtual CPUs, waking a halted CPU costs its waker an interrupt through the
- * hypervisor, ~12 µs by hand, and the load's core halts between a server's
- * answers the more often, the slower the server: a socket write woke h2load
- * 0.43 times a call for ours over HTTP/1.1 and 0.10 for bare Fastify, so ours
- * paid for the load generator's sleep (bench/README.md, step 64). A client
- * on another machine costs a server no such wake-up.
+ * hypervisor (~12 µs, inferred from a profile), and the load's CPU halts
+ * between a server's answers the more often, the slower the server: over
+ * HTTP/1.1 it halted 0.38–0.45 times a call under ours and 0.10 under bare
+ * Fastify, so ours paid for the load generator's sleep (bench/README.md,
+ * step 64). The request is the machine's: the server's CPU polls too.
  */
 export function keepCpusAwake(device = latencyDevice): AwakeCpus {
   let fd: number | undefined;
@@ -35,28 +35,54 @@ export function keepCpusAwake(device = latencyDevice): AwakeCpus {
   return {
     notHeld: undefined,
     release() {
-      if (held) closeSync(fd as number);
+      if (!held) return;
       held = false;
+      closeSync(fd as number);
     },
   };
 }
 
 /**
  * How many times `cpu` has halted since boot: the entries into its idle
- * states, polling left out; undefined where Linux has no cpuidle for it.
+ * states, polling left out; undefined where Linux does not count them.
  */
 export function haltCount(cpu: number): number | undefined {
   const dir = `/sys/devices/system/cpu/cpu${cpu}/cpuidle`;
-  let states: string[];
   try {
-    states = readdirSync(dir).filter((name) => name.startsWith("state"));
+    let halts = 0;
+    for (const state of readdirSync(dir).filter((name) => name.startsWith("state"))) {
+      if (readFileSync(`${dir}/${state}/name`, "utf8").trim() === "POLL") continue;
+      halts += Number(readFileSync(`${dir}/${state}/usage`, "utf8"));
+    }
+    return halts;
   } catch {
     return undefined;
   }
-  let halts = 0;
-  for (const state of states) {
-    if (readFileSync(`${dir}/${state}/name`, "utf8").trim() === "POLL") continue;
-    halts += Number(readFileSync(`${dir}/${state}/usage`, "utf8"));
-  }
-  return halts;
+}
+
+/** `work`'s result, and how many times each of `cpus` halted while it ran. */
+export async function haltsDuring<T>(
+  cpus: readonly number[],
+  work: () => Promise<T>,
+): Promise<{ result: T; halts: (number | undefined)[] }> {
+  const before = cpus.map(haltCount);
+  const result = await work();
+  const halts = cpus.map((cpu, i) => {
+    const [first, last] = [before[i], haltCount(cpu)];
+    return first === undefined || last === undefined ? undefined : last - first;
+  });
+  return { result, halts };
+}
+
+/** What a run asked of the CPUs, and how often the load's CPU halted a call where that was counted. */
+export function describeCpuIdle(awake: AwakeCpus | undefined, loadHaltsPerCall: number | undefined): string {
+  const asked =
+    awake === undefined
+      ? "CPUs free to halt when idle"
+      : awake.notHeld === undefined
+        ? "CPUs kept awake during the loads"
+        : `CPUs free to halt when idle (not kept awake: ${awake.notHeld})`;
+  return loadHaltsPerCall === undefined
+    ? asked
+    : `${asked}, the load's CPU halting ${loadHaltsPerCall.toFixed(3)} times a call`;
 }

@@ -6,7 +6,7 @@ import { fileURLToPath } from "node:url";
 import { parseArgs } from "node:util";
 import { buildBaseline } from "./baseline.js";
 import { refuse, rpsOf } from "./cli-options.js";
-import { haltCount, keepCpusAwake } from "./cpu-idle.js";
+import { describeCpuIdle, haltsDuring, keepCpusAwake } from "./cpu-idle.js";
 import { episodeGapMs, type LoadResult, warmUpSeconds } from "./h2load.js";
 import { fellShort, offeredRate, runLoad, takesRate } from "./load.js";
 import { resolveNode } from "./node-binary.js";
@@ -37,8 +37,8 @@ const usage = `npm run bench:profile -- [options]
                      the server answers: two servers' cost per call at the same load (h2load loads only)
   --top N            how many of the hottest functions to print (default 25)
   --callers NAME     also the call chains behind that function's self time
-  --idle-cpus        let the CPUs halt when idle during the load rather than keep them polling, as npm run
-                     bench does unless told the same
+  --idle-cpus        let the CPUs halt when idle during the load, as npm run bench -- --idle-cpus does;
+                     otherwise they are kept polling, as npm run bench keeps them
   --stretches        also the longest stretches the main thread spent under one entry point (a
                      tick-queue drain, a timer, a socket read, a collection), and what took the time
                      in those of 10 ms or more: what the longest turns of the event loop are made of
@@ -128,16 +128,14 @@ const shape = {
   ratePerConnection,
 };
 let result: LoadResult;
+let halts: (number | undefined)[];
 const awake = values["idle-cpus"] ? undefined : keepCpusAwake();
 if (awake?.notHeld !== undefined)
   process.stderr.write(`warning: the CPUs could not be kept awake (${awake.notHeld})\n`);
-const cpuIdle = awake !== undefined && awake.notHeld === undefined ? "CPUs kept awake" : "CPUs halting when idle";
-const haltsBefore = [haltCount(serverCpu), haltCount(shape.cpu)];
-let haltsAfter = haltsBefore;
+const cpuIdle = describeCpuIdle(awake, undefined);
 try {
   // The load's driver signals the recorder as its measured window opens and closes.
-  result = await runLoad(workload, shape);
-  haltsAfter = [haltCount(serverCpu), haltCount(shape.cpu)];
+  ({ result, halts } = await haltsDuring([serverCpu, shape.cpu], () => runLoad(workload, shape)));
   for (let waited = 0; !existsSync(recorded); waited += 100) {
     if (waited > 30_000) throw new Error(`the server wrote no ${recorder.variable}`);
     await sleep(100);
@@ -204,14 +202,11 @@ const sampledCpu = usPerCall(total - (areas.find(([name]) => name === "(idle)")?
 process.stdout.write(
   `${sampledCpu.toFixed(1)} µs per ${unit} not idle in the samples; the process used ${((result.serverCpuSeconds / calls) * 1e6).toFixed(1)} µs of CPU per ${unit}, its threads included\n`,
 );
-// Counted over the whole load, its warm-up second too, so per call of about that many.
+// Counted over the whole load (its driver's start and warm-up too), so per call of about that many.
 const loadCalls = result.rps * (Number(values.seconds) + warmUpSeconds);
-const haltsPerCall = haltsBefore.map((before, i) => {
-  const after = haltsAfter[i];
-  return before === undefined || after === undefined ? "?" : ((after - before) / loadCalls).toFixed(3);
-});
+const haltsPerCall = halts.map((n) => (n === undefined ? "?" : (n / loadCalls).toFixed(3)));
 process.stdout.write(
-  `halts per ${unit} (a CPU going idle, polling aside): the server's CPU ${haltsPerCall[0]}, the load's ${haltsPerCall[1]}\n`,
+  `halts per ${unit} over the load (a CPU going idle, polling aside): the server's CPU ${haltsPerCall[0]}, the load's ${haltsPerCall[1]}\n`,
 );
 process.stdout.write("\nthis project, by file:\n");
 const projectFiles = sum((n) =>

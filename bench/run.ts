@@ -6,7 +6,8 @@ import { startNodeFlags } from "../testkit/built-server.js";
 import { answerCodes, errorsBetween } from "./answer-codes.js";
 import { buildBaseline } from "./baseline.js";
 import { refuse, rpsOf } from "./cli-options.js";
-import { type AwakeCpus, keepCpusAwake } from "./cpu-idle.js";
+import { type AwakeCpus, describeCpuIdle, haltsDuring, keepCpusAwake } from "./cpu-idle.js";
+import { warmUpSeconds } from "./h2load.js";
 import { type IdleMemory, measureFresh, restMsFor } from "./idle.js";
 import { fellShort, offeredRate, runLoad, takesRate } from "./load.js";
 import { nodeVersion, resolveNode } from "./node-binary.js";
@@ -121,8 +122,11 @@ const pace =
     : `each connection sending ${ratePerConnection} calls a second${unpaced.length > 0 ? ` (${unpaced.join(", ")}, whose driver takes no rate, left out)` : ""}`;
 process.stderr.write(`node ${version}; ${rounds} rounds × ${seconds} s; ${placement}${pace ? `; ${pace}` : ""}\n`);
 const servers = new Map<string, StartedServer>();
-// Held from the first load to the end of the run: the idle measurements come first, and an idle CPU that polls would not rest.
+// Held from the first load to the end of the run, after the idle measurements, which stay as they were.
 let awake: AwakeCpus | undefined;
+// The load's CPU's halts over the loads, and about the calls they served (warm-up too).
+let loadHalts: number | undefined = 0;
+let loadCalls = 0;
 const stopAll = async () => {
   await Promise.all([...servers.values()].map((s) => s.stop()));
 };
@@ -195,7 +199,9 @@ try {
           serverPid: server.pid,
           ratePerConnection,
         };
-        const result = await runLoad(workload, shape);
+        const { result, halts } = await haltsDuring([loadCpu], () => runLoad(workload, shape));
+        loadHalts = loadHalts === undefined || halts[0] === undefined ? undefined : loadHalts + halts[0];
+        loadCalls += result.rps * (seconds + warmUpSeconds);
         const rss = peak();
         if (result.failed > 0) throw new Error(`${name} failed ${result.failed} requests on ${workload.id}`);
         if (codesBefore !== undefined) {
@@ -269,10 +275,7 @@ const flags = [
   ...(ourNodeFlags ? [`ours: ${ourNodeFlags}`] : []),
   ...baselines.map((b) => `${b.name}: ${[...startNodeFlags(b.root), ...ourFlags].join(" ")}`),
 ].join(" ");
-const cpuIdle =
-  awake !== undefined && awake.notHeld === undefined
-    ? "CPUs kept awake during the loads"
-    : `CPUs halting when idle${awake?.notHeld === undefined ? "" : ` (not kept awake: ${awake.notHeld})`}`;
+const cpuIdle = describeCpuIdle(awake, loadHalts === undefined ? undefined : loadHalts / loadCalls);
 const setting = `Node ${version}${flags ? ` (${flags})` : ""}, ${rounds} rounds × ${seconds} s, ${values.connections} connections × ${values.streams} streams unless the workload says${pace ? `, ${pace}` : ""}, ${placement}, ${cpuIdle}, our log read by another process`;
 const table = formatTable(rows, peerNames);
 const idleTable = formatIdle(idle);
