@@ -42,6 +42,15 @@ export function keepCpusAwake(device = latencyDevice): AwakeCpus {
   };
 }
 
+/** The CPUs kept awake for a run's loads unless `letIdle`; a hold that fails is said on stderr. */
+export function keepCpusAwakeUnless(letIdle: boolean): AwakeCpus | undefined {
+  if (letIdle) return undefined;
+  const awake = keepCpusAwake();
+  if (awake.notHeld !== undefined)
+    process.stderr.write(`warning: the CPUs could not be kept awake (${awake.notHeld}): they halt when idle\n`);
+  return awake;
+}
+
 /**
  * How many times `cpu` has halted since boot: the entries into its idle
  * states, polling left out; undefined where Linux does not count them.
@@ -68,7 +77,8 @@ export async function haltsDuring<T>(
   const before = cpus.map(haltCount);
   const result = await work();
   const halts = cpus.map((cpu, i) => {
-    const [first, last] = [before[i], haltCount(cpu)];
+    const first = before[i];
+    const last = haltCount(cpu);
     return first === undefined || last === undefined ? undefined : last - first;
   });
   return { result, halts };

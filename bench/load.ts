@@ -1,5 +1,5 @@
 import { execFile } from "node:child_process";
-import { type H2loadRun, type LoadResult, runH2load } from "./h2load.js";
+import { type H2loadRun, type LoadResult, runH2load, warmUpSeconds } from "./h2load.js";
 import type { Workload } from "./workloads.js";
 
 export interface LoadShape {
@@ -77,4 +77,9 @@ export function offeredRate(workload: Workload, shape: LoadShape): number | unde
 /** Whether a server answered a paced load well short of what it offered: it then ran at its saturation, not at that load. */
 export function fellShort(result: LoadResult, offered: number | undefined): boolean {
   return offered !== undefined && result.rps < 0.95 * offered;
+}
+
+/** About the calls a whole load served, its warm-up too: the measured window's rate over its whole length. */
+export function wholeLoadCalls(result: LoadResult, seconds: number): number {
+  return result.rps * (seconds + warmUpSeconds);
 }

@@ -6,9 +6,9 @@ import { fileURLToPath } from "node:url";
 import { parseArgs } from "node:util";
 import { buildBaseline } from "./baseline.js";
 import { refuse, rpsOf } from "./cli-options.js";
-import { describeCpuIdle, haltsDuring, keepCpusAwake } from "./cpu-idle.js";
-import { episodeGapMs, type LoadResult, warmUpSeconds } from "./h2load.js";
-import { fellShort, offeredRate, runLoad, takesRate } from "./load.js";
+import { describeCpuIdle, haltsDuring, keepCpusAwakeUnless } from "./cpu-idle.js";
+import { episodeGapMs, type LoadResult } from "./h2load.js";
+import { fellShort, offeredRate, runLoad, takesRate, wholeLoadCalls } from "./load.js";
 import { resolveNode } from "./node-binary.js";
 import { envFromPairs, peerSpecs, startServer } from "./servers.js";
 import { workloads } from "./workloads.js";
@@ -129,9 +129,7 @@ const shape = {
 };
 let result: LoadResult;
 let halts: (number | undefined)[];
-const awake = values["idle-cpus"] ? undefined : keepCpusAwake();
-if (awake?.notHeld !== undefined)
-  process.stderr.write(`warning: the CPUs could not be kept awake (${awake.notHeld})\n`);
+const awake = keepCpusAwakeUnless(values["idle-cpus"]);
 const cpuIdle = describeCpuIdle(awake, undefined);
 try {
   // The load's driver signals the recorder as its measured window opens and closes.
@@ -203,7 +201,7 @@ process.stdout.write(
   `${sampledCpu.toFixed(1)} µs per ${unit} not idle in the samples; the process used ${((result.serverCpuSeconds / calls) * 1e6).toFixed(1)} µs of CPU per ${unit}, its threads included\n`,
 );
 // Counted over the whole load (its driver's start and warm-up too), so per call of about that many.
-const loadCalls = result.rps * (Number(values.seconds) + warmUpSeconds);
+const loadCalls = wholeLoadCalls(result, Number(values.seconds));
 const haltsPerCall = halts.map((n) => (n === undefined ? "?" : (n / loadCalls).toFixed(3)));
 process.stdout.write(
   `halts per ${unit} over the load (a CPU going idle, polling aside): the server's CPU ${haltsPerCall[0]}, the load's ${haltsPerCall[1]}\n`,

@@ -6,10 +6,9 @@ import { startNodeFlags } from "../testkit/built-server.js";
 import { answerCodes, errorsBetween } from "./answer-codes.js";
 import { buildBaseline } from "./baseline.js";
 import { refuse, rpsOf } from "./cli-options.js";
-import { type AwakeCpus, describeCpuIdle, haltsDuring, keepCpusAwake } from "./cpu-idle.js";
-import { warmUpSeconds } from "./h2load.js";
+import { type AwakeCpus, describeCpuIdle, haltsDuring, keepCpusAwakeUnless } from "./cpu-idle.js";
 import { type IdleMemory, measureFresh, restMsFor } from "./idle.js";
-import { fellShort, offeredRate, runLoad, takesRate } from "./load.js";
+import { fellShort, offeredRate, runLoad, takesRate, wholeLoadCalls } from "./load.js";
 import { nodeVersion, resolveNode } from "./node-binary.js";
 import { probe } from "./probe.js";
 import { sampleRss, treeRss } from "./process-usage.js";
@@ -169,13 +168,7 @@ try {
     idle.set(name, { ...memory, restRss: treeRss((servers.get(name) as StartedServer).pid) });
   }
   await stopStarted();
-  if (!values["idle-cpus"]) {
-    awake = keepCpusAwake();
-    if (awake.notHeld !== undefined)
-      process.stderr.write(
-        `warning: the CPUs could not be kept awake (${awake.notHeld}): they halt when idle, as with --idle-cpus\n`,
-      );
-  }
+  awake = keepCpusAwakeUnless(values["idle-cpus"]);
   // Fresh servers for each workload, so that its RSS is its own and not what an earlier load left.
   for (const workload of chosen) {
     const names = [...ours.map((s) => s.name), ...peersOf(workload)];
@@ -201,7 +194,7 @@ try {
         };
         const { result, halts } = await haltsDuring([loadCpu], () => runLoad(workload, shape));
         loadHalts = loadHalts === undefined || halts[0] === undefined ? undefined : loadHalts + halts[0];
-        loadCalls += result.rps * (seconds + warmUpSeconds);
+        loadCalls += wholeLoadCalls(result, seconds);
         const rss = peak();
         if (result.failed > 0) throw new Error(`${name} failed ${result.failed} requests on ${workload.id}`);
         if (codesBefore !== undefined) {
