@@ -103,13 +103,24 @@ export function logRpc(log: RpcLogger, level: "info" | "error", line: RpcLine): 
   let props = "";
   for (const name of fieldNames) {
     const value = line[name];
-    if (value !== undefined)
-      props += `,"${name}":${typeof value === "number" ? numberJson(value) : JSON.stringify(value)}`;
+    if (value !== undefined) props += `,"${name}":${typeof value === "number" ? numberJson(value) : stringJson(value)}`;
   }
   const levelNumber = pino.levels.values[level];
   log[symbols.streamSym].write(
     `${log[symbols.lsCacheSym][levelNumber]}${log[symbols.timeSym]()}${log[symbols.chindingsSym]}${props},"${log[symbols.messageKeySym]}":"rpc"${log[symbols.endSym]}`,
   );
+}
+
+/**
+ * `JSON.stringify(text)`, without its call into the engine when the text has
+ * nothing to escape, as an RPC line's fields (names, codes, addresses) have not.
+ */
+function stringJson(text: string): string {
+  for (let i = 0; i < text.length; i++) {
+    const c = text.charCodeAt(i);
+    if (c < 0x20 || c === 0x22 || c === 0x5c || c > 0x7e) return JSON.stringify(text);
+  }
+  return `"${text}"`;
 }
 
 /** As pino writes a number: not finite is null. */
