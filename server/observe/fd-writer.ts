@@ -4,7 +4,8 @@ const RETRY_MS = 1;
 const sleeper = new Int32Array(new SharedArrayBuffer(4));
 
 export interface FdWriter {
-  write(chunk: string): void;
+  /** Writes the chunk (text as UTF-8) before it returns, or drops it: its bytes may be reused at once. */
+  write(chunk: string | Uint8Array): void;
 }
 
 /**
@@ -26,7 +27,7 @@ export function createFdWriter(fd: number, onError: (error: Error) => void): FdW
   return {
     write(chunk) {
       if (failed) return;
-      let rest = Buffer.from(chunk);
+      let rest = typeof chunk === "string" ? Buffer.from(chunk) : chunk;
       while (rest.length > 0) {
         let written = 0;
         try {

@@ -36,7 +36,7 @@ async function linesThroughLaggingPipe(command: string, args: string[], firstRea
 
 const recorder = () => {
   const writes: string[] = [];
-  return { writes, out: { write: (chunk: string) => writes.push(chunk) > 0 } };
+  return { writes, out: { write: (chunk: string | Uint8Array) => writes.push(Buffer.from(chunk).toString()) > 0 } };
 };
 
 describe("createLogDestination", () => {
