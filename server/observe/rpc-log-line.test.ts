@@ -53,8 +53,18 @@ describe("logRpc", () => {
 
   it("escapes what JSON must escape", () => {
     const { log, lines } = capture();
-    const [theirs, ours] = both(log, lines, "info", { ...line, peer: 'a"b\\c' });
-    assert.equal(ours, theirs);
+    for (const peer of ['a"b\\c', "tab\there", "\u0001", "fe80::1%eth0", "é", "\u{1f600}", "~\u007f"]) {
+      const [theirs, ours] = both(log, lines, "info", { ...line, peer });
+      assert.equal(ours, theirs, JSON.stringify(peer));
+      assert.equal(JSON.parse(ours).peer, peer);
+    }
+  });
+
+  it("escapes a lone surrogate, as pino does from Node 25 on, so that the line's bytes keep it", () => {
+    const { log, lines } = capture();
+    logRpc(log, "info", { ...line, peer: "a\ud800b" });
+    assert.ok(lines[0].includes('"peer":"a\\ud800b"'), lines[0]);
+    assert.equal(JSON.parse(Buffer.from(lines[0]).toString()).peer, "a\ud800b");
   });
 
   it("writes nothing below the logger's level", () => {
