@@ -30,10 +30,12 @@ const usage = `npm run bench -- [options]
   --no-compare-off   skip our server with FAST_PATH=off
   --against REV      also our server as built at git revision REV, with its own npm start
                      flags, as one more peer (repeatable): a change measured build against build
-  --env K=V          extra environment for our server (repeatable), e.g. LOG_LEVEL=warn
+  --env K=V          extra environment for our server and the --against builds (repeatable),
+                     e.g. LOG_LEVEL=warn
   --node-flag F      a Node flag for every server (repeatable), e.g. --max-semi-space-size=32
-  --our-node-flag F  a Node flag for our server alone, after npm start's (repeatable),
-                     e.g. --heap-growing-percent=25
+  --our-node-flag F  a Node flag for our server and the --against builds, not the peers, after
+                     npm start's (repeatable), e.g. --heap-growing-percent=25; to compare a flag,
+                     commit it to npm start's and measure that commit with --against
   --idle-cpus        let the CPUs halt when idle during the loads, as the machine sets them, rather
                      than keep them polling (a wake-up latency of 0 through /dev/cpu_dma_latency)
   --server-cpus L    the CPUs each server may run on, as taskset lists them (default 0; the
