@@ -76,6 +76,22 @@ describe("createLogDestination", () => {
     assert.equal(writes.join(""), lines.join(""));
   });
 
+  it("fills a write to its last byte with 3- and 4-byte characters, and never cuts a line that does not fit", async () => {
+    const { writes, out } = recorder();
+    const destination = createLogDestination(out);
+    const euros = `${"€".repeat(1000)}\n`; // 3,001 bytes: € takes 3 in UTF-8
+    const fill = `${"😀".repeat(273)}ab\n`; // 1,095 bytes, the rest of a write: 😀 takes 4 (and two UTF-16 units)
+    const more = `${"€".repeat(400)}\n`; // 1,201 bytes in 401 units: only its exact count says it does not fit after 3,001
+    const lines = [euros, fill, euros, more];
+    for (const line of lines) destination.write(line);
+    await nextTurn();
+    assert.deepEqual(
+      writes.map((chunk) => Buffer.byteLength(chunk)),
+      [WRITE_BYTES, 3001, 1201],
+    );
+    assert.equal(writes.join(""), lines.join(""));
+  });
+
   it("writes a line longer than WRITE_BYTES in a write of its own", async () => {
     const { writes, out } = recorder();
     const destination = createLogDestination(out);

@@ -26,7 +26,9 @@ export const WRITE_BYTES = 4096;
  * that every write but a long line's is made from.
  *
  * Lines still gathered when the process exits are written then, or when
- * `flush` is called (pino's `logger.flush(cb)` calls it).
+ * `flush` is called (pino's `logger.flush(cb)` calls it). `out` must be done
+ * with each chunk when its `write` returns, as an FdWriter is, and must not
+ * log to this destination meanwhile: the buffer is reused at once.
  */
 export function createLogDestination(out: FdWriter): LogDestination & { flush(done?: () => void): void } {
   const gathered = Buffer.allocUnsafe(WRITE_BYTES);

@@ -94,7 +94,8 @@ function isPino(log: RpcLogger): log is RpcLogger & PinoState {
  * stringifiers for every field and cost ~3 µs of an RPC's ~45 under load
  * (bench/README.md, step 19). Any other logger, or setting, gets the call.
  * One difference: a lone surrogate is escaped, as JSON.stringify does, where
- * pino before Node 25 writes it as it is and UTF-8 makes it U+FFFD.
+ * pino before Node 25 writes it as it is in a field of up to 100 characters
+ * and UTF-8 makes it U+FFFD.
  */
 export function logRpc(log: RpcLogger, level: "info" | "error", line: RpcLine): void {
   if (!isPino(log) || !isPlain(log)) {
