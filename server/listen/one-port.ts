@@ -118,7 +118,8 @@ export function createOnePortServer(listener: RequestListener, options: OnePortO
   h1.keepAliveTimeout = options.http1.keepAliveTimeoutMs;
   h1.on("request", (req: http.IncomingMessage, res: http.ServerResponse) => {
     if (closing) res.shouldKeepAlive = false;
-    res.once("finish", drainUnread);
+    // A response finishes once: `on` spares the wrapper `once` makes.
+    res.on("finish", drainUnread);
     // Node's parser takes any HTTP/x.y request line; only HTTP/2's preface leads to the http2 server.
     if (req.httpVersionMajor !== 1) {
       refuseVersion(res);
@@ -158,6 +159,11 @@ export function createOnePortServer(listener: RequestListener, options: OnePortO
   };
   const resetFlood = createResetFloodGuard(options.http2.resets);
   const admit = createStreamGate(options.http2.maxHeaderListBytes, resetFlood);
+  // The stream's one "close" listener of the front's: a listener, and a closure, less a stream than one each.
+  const streamClosed = function (this: http2.ServerHttp2Stream) {
+    resetFlood.closed(this);
+    forgetListeners(this);
+  };
   if (options.takeStream) {
     h2.on("request", serveRequest);
     offerStreamsToTaker(h2, admit, options.takeStream);
@@ -179,8 +185,8 @@ export function createOnePortServer(listener: RequestListener, options: OnePortO
       // A stream not yet handed to anyone (deferred by the reset guard, or parsed just
       // before its session ended) emits the session's error: unheard, it would end the process.
       stream.on("error", ignore);
-      stream.on("close", forgetListeners);
-      resetFlood.count(stream, session);
+      stream.on("close", streamClosed);
+      resetFlood.arrived(stream, session);
       onStream?.(stream, peer);
     });
     session.setTimeout(options.http2.idleTimeoutMs, () => session.close());
@@ -328,12 +334,12 @@ function ignore(): void {}
  * go in one step instead of one removal and one event per listener (3.4% of a
  * unary call's profile before, under 1% after: bench/README.md, step 38).
  */
-function forgetListeners(this: http2.ServerHttp2Stream): void {
-  if (this.listenerCount("priority") === 0 && this.listenerCount("frameError") === 0) {
-    this.removeAllListeners("removeListener");
+function forgetListeners(stream: http2.ServerHttp2Stream): void {
+  if (stream.listenerCount("priority") === 0 && stream.listenerCount("frameError") === 0) {
+    stream.removeAllListeners("removeListener");
   }
-  this.removeAllListeners();
-  this.on("error", ignore);
+  stream.removeAllListeners();
+  stream.on("error", ignore);
 }
 
 /** A header list's size as SETTINGS_MAX_HEADER_LIST_SIZE counts it (RFC 9113, 6.5.2); Node's strings hold one byte per character. */

@@ -11,11 +11,20 @@ export interface ResetFloodOptions {
 interface Resets {
   tokens: number;
   at: number;
+  readonly session: http2.Http2Session;
+}
+
+/** The bucket of a stream's connection, noted on the stream as it arrives: by its close the stream no longer has its session. */
+const bucketOfStream = Symbol("reset bucket");
+interface NotedStream {
+  [bucketOfStream]?: Resets;
 }
 
 export interface ResetFloodGuard {
-  /** Counts the stream against its connection if it closes with RST_STREAM; called with every stream as it arrives. */
-  count(stream: http2.ServerHttp2Stream, session: http2.ServerHttp2Session): void;
+  /** Notes the stream's connection; called with every stream as it arrives. */
+  arrived(stream: http2.ServerHttp2Stream, session: http2.ServerHttp2Session): void;
+  /** Counts the stream against its connection if it closed with RST_STREAM; called from its "close". */
+  closed(stream: http2.ServerHttp2Stream): void;
   /**
    * Calls `serve` now, or a turn of the event loop later while the stream's
    * connection has reset streams lately; not at all if the stream is gone by then.
@@ -50,7 +59,7 @@ export function createResetFloodGuard(options: ResetFloodOptions): ResetFloodGua
   const bucketOf = (session: http2.Http2Session) => {
     let bucket = buckets.get(session);
     if (bucket === undefined) {
-      bucket = { tokens: options.burst, at: performance.now() };
+      bucket = { tokens: options.burst, at: performance.now(), session };
       buckets.set(session, bucket);
     }
     return bucket;
@@ -65,20 +74,23 @@ export function createResetFloodGuard(options: ResetFloodOptions): ResetFloodGua
   };
 
   return {
-    count(stream, session) {
-      const bucket = bucketOf(session);
-      // "close" comes once: `on` spares the wrapper `once` makes.
-      stream.on("close", () => {
-        if (stream.rstCode === http2.constants.NGHTTP2_NO_ERROR || session.destroyed) return;
-        // A full bucket starts refilling from its first reset.
-        if (bucket.tokens >= options.burst) bucket.at = performance.now();
-        if (refill(bucket) >= 1) {
-          bucket.tokens -= 1;
-          return;
-        }
-        // destroy() flushes a final GOAWAY with the code; without an error it would send NO_ERROR.
-        session.destroy(new Error("the client reset streams too fast"), http2.constants.NGHTTP2_ENHANCE_YOUR_CALM);
-      });
+    arrived(stream, session) {
+      (stream as NotedStream)[bucketOfStream] = bucketOf(session);
+    },
+    closed(stream) {
+      const bucket = (stream as NotedStream)[bucketOfStream];
+      // A stream may outlive its call: it must not keep its connection alive.
+      (stream as NotedStream)[bucketOfStream] = undefined;
+      if (bucket === undefined || stream.rstCode === http2.constants.NGHTTP2_NO_ERROR || bucket.session.destroyed)
+        return;
+      // A full bucket starts refilling from its first reset.
+      if (bucket.tokens >= options.burst) bucket.at = performance.now();
+      if (refill(bucket) >= 1) {
+        bucket.tokens -= 1;
+        return;
+      }
+      // destroy() flushes a final GOAWAY with the code; without an error it would send NO_ERROR.
+      bucket.session.destroy(new Error("the client reset streams too fast"), http2.constants.NGHTTP2_ENHANCE_YOUR_CALM);
     },
     deferIfResetting(stream, serve) {
       const session = stream.session;
