@@ -37,7 +37,6 @@ const callEnded = new DOMException("This operation was aborted", "AbortError");
  */
 export class LaneCall {
   readonly #init: LaneCallInit;
-  readonly #closing: NodeJS.EventEmitter;
   readonly #timer: NodeJS.Timeout | undefined;
   readonly #startedAt = performance.now();
   #controller: AbortController | undefined;
@@ -56,9 +55,9 @@ export class LaneCall {
 
   constructor(init: LaneCallInit) {
     this.#init = init;
-    this.#closing = init.exchange.closing;
-    // Taken off again in end(): `once` would wrap the listener in a closure of its own.
-    this.#closing.on("close", this.#onClose);
+    // Left on after end(), which does nothing twice: taking it off costs an event on an
+    // HTTP/2 stream, whose front takes every listener off at its close.
+    init.exchange.closing.on("close", this.#onClose);
     const deadline = init.deadline;
     if (deadline !== undefined) {
       if (deadline.timeoutMs <= 0) this.end(deadline.reason());
@@ -186,7 +185,6 @@ export class LaneCall {
     this.#ended = true;
     this.#reason = reason ?? callEnded;
     clearTimeout(this.#timer);
-    this.#closing.off("close", this.#onClose);
     this.#init.onEnd(this);
     this.#controller?.abort(this.#reason);
     this.#stopWaiting?.();

@@ -11,13 +11,13 @@ import { nodeHeaders } from "./lane-call.js";
  * trailers as `trailer-` headers; a Content-Length.
  */
 
-/** A unary call's answer: its one message, in binary or as JSON text. */
-export function answerUnary(answering: Answering, message: Uint8Array | string): Promise<void> {
+/** A unary call's answer: its one message, in binary or as JSON text; a promise only while it is compressed. */
+export function answerUnary(answering: Answering, message: Uint8Array | string): Promise<void> | undefined {
   return write(answering, 200, message);
 }
 
-/** A unary call's error, as JSON. */
-export function answerError(answering: Answering, error: ConnectError): Promise<void> {
+/** A unary call's error, as JSON; a promise only while it is compressed. */
+export function answerError(answering: Answering, error: ConnectError): Promise<void> | undefined {
   const header = answering.call.responseHeader;
   header.set(connect.headerContentType, connect.contentTypeUnaryJson);
   if (!error.isWireError) mergeNonProtocolHeaders(header, error.metadata);
@@ -25,16 +25,27 @@ export function answerError(answering: Answering, error: ConnectError): Promise<
   return write(answering, connect.codeToHttpStatus(error.code), json);
 }
 
-async function write(answering: Answering, status: number, body: Uint8Array | string): Promise<void> {
-  const { call, compression, exchange } = answering;
-  let answer = body;
-  let size = typeof body === "string" ? Buffer.byteLength(body) : body.byteLength;
-  let encoding: string | undefined;
+/** Writes the answer, compressed as negotiated: most are not, and cost no turn of the microtask queue. */
+function write(answering: Answering, status: number, body: Uint8Array | string): Promise<void> | undefined {
+  const { compression } = answering;
+  const size = typeof body === "string" ? Buffer.byteLength(body) : body.byteLength;
   if (compression && size >= answering.plan.serving.opt.compressMinBytes) {
-    answer = await compression.compress(typeof body === "string" ? Buffer.from(body) : body);
-    size = answer.byteLength;
-    encoding = compression.name;
+    return compression
+      .compress(typeof body === "string" ? Buffer.from(body) : body)
+      .then((compressed) => send(answering, status, compressed, compressed.byteLength, compression.name));
   }
+  send(answering, status, body, size, undefined);
+  return undefined;
+}
+
+function send(
+  answering: Answering,
+  status: number,
+  answer: Uint8Array | string,
+  size: number,
+  encoding: string | undefined,
+): void {
+  const { call, exchange } = answering;
   let header: NodeHeaders;
   if (encoding === undefined && call.nodeResponseTrailer() === undefined) {
     header = call.nodeResponseHeader();

@@ -49,11 +49,19 @@ function headed(flags: number, framed: Uint8Array): Uint8Array {
   return framed;
 }
 
-/** A unary call's answer: its one message (`framed`, see `envelope`), then the status. */
-export async function answerUnary(answering: Answering, framed: Uint8Array): Promise<void> {
-  // Most answers are not compressed: no turn of the microtask queue for them.
+/**
+ * A unary call's answer: its one message (`framed`, see `envelope`), then the
+ * status. A promise while it is compressed, or over gRPC-Web; most gRPC
+ * answers are not compressed, and cost no turn of the microtask queue.
+ */
+export function answerUnary(answering: Answering, framed: Uint8Array): Promise<void> | undefined {
   const enveloped = envelope(answering, framed);
-  const body = enveloped instanceof Uint8Array ? enveloped : await enveloped;
+  return enveloped instanceof Uint8Array
+    ? sendUnary(answering, enveloped)
+    : enveloped.then((body) => sendUnary(answering, body));
+}
+
+function sendUnary(answering: Answering, body: Uint8Array): Promise<void> | undefined {
   if (answering.plan.shape === "grpc-web") {
     const writer = new StreamWriter(answering);
     writer.put(body);
@@ -62,6 +70,7 @@ export async function answerUnary(answering: Answering, framed: Uint8Array): Pro
   const { call, exchange } = answering;
   exchange.answer(200, call.nodeResponseHeader(), body, call.nodeResponseTrailer());
   cutIfStuck(answering);
+  return undefined;
 }
 
 /** A unary call's error: no message, the status alone. */

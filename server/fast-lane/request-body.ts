@@ -53,7 +53,6 @@ export function readBody(
     req.pause();
     meter.close();
   };
-  const resume = () => req.resume();
   const { waitsThroughPause } = options;
   // Armed at the start and by each read, never while waiting: a stream that
   // sends nothing costs no turn of the event loop (polling kept a core busy).
@@ -86,17 +85,18 @@ export function readBody(
     arm();
     if (!meter.hold(chunk.length)) {
       req.pause();
-      meter.whenRoom(resume);
+      meter.whenRoom(() => req.resume());
     }
   };
+  // Left on after the end, when no more comes: each removal costs an event on
+  // an HTTP/2 stream, whose front takes every listener off at its close.
   const onEnd = () => {
     reading = false;
-    req.off("data", onData);
     meter.close();
     done({ chunks, size });
   };
   req.on("data", onData);
-  req.once("end", onEnd);
+  req.on("end", onEnd);
   arm();
   return () => {
     stop();
