@@ -2,9 +2,7 @@ import { execFileSync } from "node:child_process";
 import { existsSync, mkdtempSync, readFileSync, renameSync, rmSync, symlinkSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { fileURLToPath } from "node:url";
-
-const repo = fileURLToPath(new URL("..", import.meta.url));
+import { repo } from "./source-state.js";
 
 /** Another build of this server, to measure a change against (`npm run bench -- --against REV`). */
 export interface Baseline {

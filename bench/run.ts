@@ -14,6 +14,7 @@ import { probe } from "./probe.js";
 import { sampleRss, treeRss } from "./process-usage.js";
 import { formatTable, median, type Row, renderSvg } from "./report.js";
 import { envFromPairs, peerSpecs, type ServerSpec, type StartedServer, startServer } from "./servers.js";
+import { describeSource, sourceState } from "./source-state.js";
 import { type Workload, workloads } from "./workloads.js";
 
 const usage = `npm run bench -- [options]
@@ -86,6 +87,8 @@ if (values.workload && unpaced.length > 0)
 const chosen = named.filter((w) => !unpaced.includes(w.id));
 const node = resolveNode(values.node);
 const version = nodeVersion(node);
+// Read before the run: the tree may change while it goes (the build it measures was checked before starting).
+const source = sourceState();
 
 // Our server as a user runs it (npm start's Node flags, default settings, one log line per call), and peers.
 const extraEnv = envFromPairs(values.env);
@@ -271,14 +274,14 @@ const flags = [
   ...baselines.map((b) => `${b.name}: ${[...startNodeFlags(b.root), ...ourFlags].join(" ")}`),
 ].join(" ");
 const cpuIdle = describeCpuIdle(awake, loadHalts === undefined ? undefined : loadHalts / loadCalls);
-const setting = `Node ${version}${flags ? ` (${flags})` : ""}, ${rounds} rounds × ${seconds} s, ${values.connections} connections × ${values.streams} streams unless the workload says${pace ? `, ${pace}` : ""}, ${placement}, ${cpuIdle}, our log read by another process`;
+const setting = `Node ${version}${flags ? ` (${flags})` : ""}, ${describeSource(source)}, ${rounds} rounds × ${seconds} s, ${values.connections} connections × ${values.streams} streams unless the workload says${pace ? `, ${pace}` : ""}, ${placement}, ${cpuIdle}, our log read by another process`;
 const table = formatTable(rows, peerNames);
 const idleTable = formatIdle(idle);
 process.stdout.write(`\n${setting}\n\n${table}\n\n${idleTable}\n`);
 mkdirSync(values.out, { recursive: true });
 const stamp = new Date().toISOString().replace(/[:.]/g, "-");
 const json = JSON.stringify(
-  { node: version, date: new Date().toISOString(), setting, rows, idle: Object.fromEntries(idle) },
+  { node: version, date: new Date().toISOString(), source, setting, rows, idle: Object.fromEntries(idle) },
   null,
   2,
 );
