@@ -192,7 +192,10 @@ export class LaneCall {
     this.#endListener?.(this.#reason);
   }
 
-  readonly #onClose = () => this.end(closeReason(this.#init.exchange.rstCode()));
+  readonly #onClose = () => {
+    // It stays on after the end: the reason is not made for nothing.
+    if (!this.#ended) this.end(closeReason(this.#init.exchange.rstCode()));
+  };
 }
 
 /**
