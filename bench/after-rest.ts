@@ -1,6 +1,7 @@
 import { setTimeout as sleep } from "node:timers/promises";
 import { parseArgs } from "node:util";
 import { spawnServer } from "../testkit/server-process.js";
+import { describeCpuIdle, keepCpusAwakeUnless } from "./cpu-idle.js";
 import { type H2loadResult, runH2load } from "./h2load.js";
 import { h2loadRunOf } from "./load.js";
 import { nodeVersion, resolveNode } from "./node-binary.js";
@@ -15,8 +16,10 @@ import { workloads } from "./workloads.js";
  * first call: calls per second over that load's seconds, its first second's
  * p99 and its peak RSS, trim on and off by turns (odd pairs trim first, even
  * pairs the other). And what each trim took and
- * gave back, from its log line. `npx tsx bench/after-rest.ts [--node 24]
- * [--workload ID] [--fresh] [--pairs 3] [--seconds 5] [--rest-ms 3000]`, after
+ * gave back, from its log line. The CPUs are kept awake during the loads, as
+ * the bench keeps them (`--idle-cpus` lets them halt), and free to halt
+ * during the rests. `npx tsx bench/after-rest.ts [--node 24] [--workload ID]
+ * [--fresh] [--pairs 3] [--seconds 5] [--rest-ms 3000] [--idle-cpus]`, after
  * `npm run build`.
  */
 const { values } = parseArgs({
@@ -27,6 +30,7 @@ const { values } = parseArgs({
     seconds: { type: "string", default: "5" },
     workload: { type: "string", default: "grpc-unary" },
     fresh: { type: "boolean", default: false },
+    "idle-cpus": { type: "boolean", default: false },
   },
 });
 const node = resolveNode(values.node);
@@ -56,6 +60,8 @@ interface Burst {
 
 /** h2load pinned to core 1 for `seconds`, no warm-up: the calls it saw end in each second, and the first second's p99. */
 async function burst(url: string, pid: number, seconds: number): Promise<Burst> {
+  const awake = keepCpusAwakeUnless(values["idle-cpus"]);
+  cpuIdle ??= describeCpuIdle(awake, undefined);
   const peak = sampleRss(pid);
   let load: H2loadResult;
   let peakRss: number;
@@ -64,6 +70,7 @@ async function burst(url: string, pid: number, seconds: number): Promise<Burst> 
     load = await runH2load({ ...h2loadRunOf(workload, shape), warmUp: 0 });
   } finally {
     peakRss = peak();
+    awake?.release();
   }
   const bad = load.calls.find((call) => call.status !== 200);
   if (bad !== undefined || load.failed > 0) throw new Error(`${load.failed} calls failed; one got HTTP ${bad?.status}`);
@@ -126,6 +133,8 @@ const format = (b: Burst) => {
   return `${b.perSecond.join(", ")} calls/s (from the 3rd second on, ${mean.toFixed(0)}/s; the first two seconds ${own} of that); first second's p99 ${b.firstSecondP99Ms.toFixed(1)} ms; peak ${mb(b.peakRss)} MB`;
 };
 process.stdout.write(`Node ${nodeVersion(node)}, IDLE_TRIM_MS=${restMs} against 0, ${workload.title}\n`);
+/** What the first burst found of the CPUs, said at the end. */
+let cpuIdle: string | undefined;
 // Pairs alternate which server runs first; one without a trim that runs first rests as long as the last trimmed one did.
 let lastRestedMs = 0;
 for (let pair = 1; pair <= Number(values.pairs); pair++) {
@@ -140,3 +149,4 @@ for (let pair = 1; pair <= Number(values.pairs); pair++) {
       `        no trim, rested ${(off.restedMs / 1000).toFixed(1)} s: ${format(off.burst)}\n`,
   );
 }
+process.stdout.write(`${cpuIdle ?? "no load ran"}\n`);
