@@ -44,8 +44,9 @@ export const unary: Kind = {
   async fail(answering, e) {
     answering.call.end(e);
     const error = asConnectError(e);
-    if (isEnveloped(answering.plan.shape)) await grpc.answerError(answering, error);
-    else await connect.answerError(answering, error);
+    return isEnveloped(answering.plan.shape)
+      ? grpc.answerError(answering, error)
+      : connect.answerError(answering, error);
   },
 };
 

@@ -55,8 +55,8 @@ export class LaneCall {
 
   constructor(init: LaneCallInit) {
     this.#init = init;
-    // Left on after end(), which does nothing twice: taking it off costs an event on an
-    // HTTP/2 stream, whose front takes every listener off at its close.
+    // Left on after end() (#onClose): taking it off costs an event on an HTTP/2 stream,
+    // whose front takes every listener off at its close; an HTTP/1.1 response's go with it.
     init.exchange.closing.on("close", this.#onClose);
     const deadline = init.deadline;
     if (deadline !== undefined) {
@@ -193,7 +193,6 @@ export class LaneCall {
   }
 
   readonly #onClose = () => {
-    // It stays on after the end: the reason is not made for nothing.
     if (!this.#ended) this.end(closeReason(this.#init.exchange.rstCode()));
   };
 }

@@ -51,8 +51,8 @@ function headed(flags: number, framed: Uint8Array): Uint8Array {
 
 /**
  * A unary call's answer: its one message (`framed`, see `envelope`), then the
- * status. A promise while it is compressed, or over gRPC-Web; most gRPC
- * answers are not compressed, and cost no turn of the microtask queue.
+ * status. A promise only while it is compressed: most answers are not, and
+ * cost no turn of the microtask queue.
  */
 export function answerUnary(answering: Answering, framed: Uint8Array): Promise<void> | undefined {
   const enveloped = envelope(answering, framed);

@@ -88,8 +88,9 @@ export function readBody(
       meter.whenRoom(() => req.resume());
     }
   };
-  // Left on after the end, when no more comes: each removal costs an event on
-  // an HTTP/2 stream, whose front takes every listener off at its close.
+  // Left on after the end, when no more comes: taking them off costs an event on
+  // an HTTP/2 stream, whose front takes every listener off at its close; an
+  // HTTP/1.1 request's go with it.
   const onEnd = () => {
     reading = false;
     meter.close();

@@ -160,7 +160,7 @@ export function createOnePortServer(listener: RequestListener, options: OnePortO
   };
   const resetFlood = createResetFloodGuard(options.http2.resets);
   const admit = createStreamGate(options.http2.maxHeaderListBytes, resetFlood);
-  // The stream's one "close" listener of the front's: a listener, and a closure, less a stream than one each.
+  // The front's one "close" listener for every stream: counts its reset, then forgets its listeners.
   const streamClosed = function (this: http2.ServerHttp2Stream) {
     resetFlood.closed(this);
     forgetListeners(this);
@@ -336,8 +336,8 @@ function ignore(): void {}
  * unary call's profile before, under 1% after: bench/README.md, step 38).
  * They go as an EventEmitter lets them go: a Readable's own removeAllListeners
  * also schedules a tick to work out again whether the stream flows, which
- * for a closed stream can change nothing (one tick a call, of the seven a
- * gRPC call costs).
+ * for a closed stream can change nothing (a gRPC call's seventh tick, where
+ * bare node:http2 makes six: bench/README.md, step 66).
  */
 function forgetListeners(stream: http2.ServerHttp2Stream): void {
   if (stream.listenerCount("priority") === 0 && stream.listenerCount("frameError") === 0) {

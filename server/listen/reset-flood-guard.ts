@@ -14,7 +14,11 @@ interface Resets {
   readonly session: http2.Http2Session;
 }
 
-/** The bucket of a stream's connection, noted on the stream as it arrives: by its close the stream no longer has its session. */
+/**
+ * The bucket of a stream's connection, noted on the stream as it arrives: by
+ * its close the stream no longer has its session. On the stream, as the
+ * front notes its peer (rpc-observer.ts, notePeer), rather than in a WeakMap.
+ */
 const bucketOfStream = Symbol("reset bucket");
 interface NotedStream {
   [bucketOfStream]?: Resets;
