@@ -23,7 +23,9 @@ import { workloads } from "./workloads.js";
  * `--gc`, what its collections cost and how much of what it allocates lives
  * on into the old generation (node:v8's GCProfiler); or, with `--loop-delay`,
  * how long its event loop's turns run (node:perf_hooks), which is what the
- * tail of the calls' latency is made of when one core serves them all.
+ * tail of the calls' latency is made of when one core serves them all; or,
+ * with `--counts`, how many ticks, promises and listener calls a call makes:
+ * the work itself, which a noisy machine does not blur as it blurs time.
  */
 const usage = `npm run bench:profile -- [options]
   --workload ID      the load (default grpc-unary): ${workloads.map((w) => w.id).join(", ")}
@@ -52,7 +54,10 @@ const usage = `npm run bench:profile -- [options]
                      collection
   --memory           what the server's memory was made of at its highest RSS over the measured window:
                      the node binary's pages and other files, V8's heap by space, malloc's main heap
-                     and the rest, and what V8 had allocated with malloc`;
+                     and the rest, and what V8 had allocated with malloc
+  --counts           per call over the measured window: process.nextTick calls, promises made (as
+                     V8's promise hooks see them, which make some of their own), listeners added
+                     and taken off with on/off (removeAllListeners aside)`;
 
 const { values } = parseArgs({
   options: {
@@ -72,6 +77,7 @@ const { values } = parseArgs({
     gc: { type: "boolean", default: false },
     "loop-delay": { type: "boolean", default: false },
     memory: { type: "boolean", default: false },
+    counts: { type: "boolean", default: false },
     help: { type: "boolean", default: false },
   },
 });
@@ -103,6 +109,7 @@ const readings = {
   gc: { module: "gc-recorder.mjs", variable: "GC_PROFILE", print: printCollections },
   "loop-delay": { module: "loop-delay-recorder.mjs", variable: "LOOP_DELAY_PROFILE", print: printLoopDelay },
   memory: { module: "memory-recorder.mjs", variable: "MEMORY_PROFILE", print: printMemory },
+  counts: { module: "count-recorder.mjs", variable: "COUNTS_PROFILE", print: printCounts },
 } as const;
 const chosen = (Object.keys(readings) as (keyof typeof readings)[]).filter((flag) => values[flag]);
 if (chosen.length > 1)
@@ -463,5 +470,27 @@ function printMemory({ highest, peak }: MemoryPeak): void {
       `V8's heap by space, held: ${spaces}\n` +
       `V8's own malloc: ${mb(peak.malloced)} then, ${mb(peak.peakMalloced)} at most before; ` +
       `memory outside the heap that V8 counts (buffers): ${mb(peak.external)}\n`,
+  );
+}
+
+/** What count-recorder.mjs writes: totals over the measured window. */
+interface Counts {
+  nextTicks: number;
+  promises: number;
+  listenersAdded: number;
+  listenersRemoved: number;
+}
+
+function printCounts(counts: Counts, calls: number, unit: string): void {
+  const per = (total: number) => (total / calls).toFixed(2).padStart(8);
+  process.stdout.write(
+    `
+per ${unit}:
+${per(counts.nextTicks)}  process.nextTick calls
+${per(counts.promises)}  promises made, with V8's promise hooks on
+` +
+      `${per(counts.listenersAdded)}  listeners added
+${per(counts.listenersRemoved)}  listeners taken off one by one
+`,
   );
 }
