@@ -16,9 +16,9 @@ import { workloads } from "./workloads.js";
  * first call: calls per second over that load's seconds, its first second's
  * p99 and its peak RSS, trim on and off by turns (odd pairs trim first, even
  * pairs the other). And what each trim took and
- * gave back, from its log line. The CPUs are kept awake during the loads, as
- * the bench keeps them (`--idle-cpus` lets them halt), and free to halt
- * during the rests. `npx tsx bench/after-rest.ts [--node 24] [--workload ID]
+ * gave back, from its log line. The CPUs are kept awake throughout, as the
+ * bench keeps them during its loads (`--idle-cpus` lets them halt).
+ * `npx tsx bench/after-rest.ts [--node 24] [--workload ID]
  * [--fresh] [--pairs 3] [--seconds 5] [--rest-ms 3000] [--idle-cpus]`, after
  * `npm run build`.
  */
@@ -60,8 +60,6 @@ interface Burst {
 
 /** h2load pinned to core 1 for `seconds`, no warm-up: the calls it saw end in each second, and the first second's p99. */
 async function burst(url: string, pid: number, seconds: number): Promise<Burst> {
-  const awake = keepCpusAwakeUnless(values["idle-cpus"]);
-  cpuIdle ??= describeCpuIdle(awake, undefined);
   const peak = sampleRss(pid);
   let load: H2loadResult;
   let peakRss: number;
@@ -70,7 +68,6 @@ async function burst(url: string, pid: number, seconds: number): Promise<Burst> 
     load = await runH2load({ ...h2loadRunOf(workload, shape), warmUp: 0 });
   } finally {
     peakRss = peak();
-    awake?.release();
   }
   const bad = load.calls.find((call) => call.status !== 200);
   if (bad !== undefined || load.failed > 0) throw new Error(`${load.failed} calls failed; one got HTTP ${bad?.status}`);
@@ -132,9 +129,10 @@ const format = (b: Burst) => {
     .join(" and ");
   return `${b.perSecond.join(", ")} calls/s (from the 3rd second on, ${mean.toFixed(0)}/s; the first two seconds ${own} of that); first second's p99 ${b.firstSecondP99Ms.toFixed(1)} ms; peak ${mb(b.peakRss)} MB`;
 };
-process.stdout.write(`Node ${nodeVersion(node)}, IDLE_TRIM_MS=${restMs} against 0, ${workload.title}\n`);
-/** What the first burst found of the CPUs, said at the end. */
-let cpuIdle: string | undefined;
+const awake = keepCpusAwakeUnless(values["idle-cpus"]);
+process.stdout.write(
+  `Node ${nodeVersion(node)}, IDLE_TRIM_MS=${restMs} against 0, ${workload.title}, ${describeCpuIdle(awake, undefined)}\n`,
+);
 // Pairs alternate which server runs first; one without a trim that runs first rests as long as the last trimmed one did.
 let lastRestedMs = 0;
 for (let pair = 1; pair <= Number(values.pairs); pair++) {
@@ -149,4 +147,4 @@ for (let pair = 1; pair <= Number(values.pairs); pair++) {
       `        no trim, rested ${(off.restedMs / 1000).toFixed(1)} s: ${format(off.burst)}\n`,
   );
 }
-process.stdout.write(`${cpuIdle ?? "no load ran"}\n`);
+awake?.release();

@@ -87,7 +87,7 @@ if (values.workload && unpaced.length > 0)
 const chosen = named.filter((w) => !unpaced.includes(w.id));
 const node = resolveNode(values.node);
 const version = nodeVersion(node);
-// Read before the run: the tree may change while it goes (the build it measures was checked before starting).
+// Read before the servers start: the tree may change while the run goes.
 const source = sourceState();
 
 // Our server as a user runs it (npm start's Node flags, default settings, one log line per call), and peers.

@@ -15,7 +15,7 @@ export interface SourceState {
 export function sourceState(dir = repo): SourceState {
   try {
     const git = (...args: string[]) =>
-      execFileSync("git", args, { cwd: dir, encoding: "utf8", stdio: ["ignore", "pipe", "ignore"] });
+      execFileSync("git", args, { cwd: dir, encoding: "utf8", stdio: ["ignore", "pipe", "ignore"], env: gitlessEnv() });
     return { commit: git("rev-parse", "HEAD").trim(), dirty: git("status", "--porcelain").trim() !== "" };
   } catch {
     return { commit: undefined, dirty: false };
@@ -26,4 +26,9 @@ export function sourceState(dir = repo): SourceState {
 export function describeSource({ commit, dirty }: SourceState): string {
   if (commit === undefined) return "ours from a directory git does not know";
   return `ours at ${commit.slice(0, 7)}${dirty ? " and changes not committed" : ""}`;
+}
+
+/** This process's environment less git's variables: the checkout git works on is the directory's, not a hook's GIT_DIR. */
+export function gitlessEnv(): NodeJS.ProcessEnv {
+  return Object.fromEntries(Object.entries(process.env).filter(([name]) => !name.startsWith("GIT_")));
 }
