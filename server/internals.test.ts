@@ -429,6 +429,20 @@ describe(`Node ${process.version} (server/listen/)`, () => {
     }
   });
 
+  it("a Readable's removeAllListeners is EventEmitter's and a tick to work out whether it flows, nothing more", () => {
+    const code = String(Readable.prototype.removeAllListeners)
+      .replace(/\/\/.*$/gm, "")
+      .replace(/\s+/g, "");
+    const removes =
+      /Stream\.prototype\.removeAllListeners\.apply\(this,arguments\)|ReflectApply\(Stream\.prototype\.removeAllListeners,this,arguments\)/;
+    const rest = code.replace(removes, "REMOVE");
+    relied(
+      "Readable's removeAllListeners",
+      rest,
+      "function(ev){constres=REMOVE;if(ev==='readable'||ev===undefined){process.nextTick(updateReadableListening,this);}returnres;}",
+    );
+  });
+
   it('an http server that never listens runs its header timeout once it is sent "listening"', async () => {
     const h1 = http.createServer({ connectionsCheckingInterval: 100 }, (_req, res) => res.end());
     h1.headersTimeout = 300;

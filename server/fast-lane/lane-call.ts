@@ -55,8 +55,8 @@ export class LaneCall {
 
   constructor(init: LaneCallInit) {
     this.#init = init;
-    // Left on after end() (#onClose): taking it off costs an event on an HTTP/2 stream,
-    // whose front takes every listener off at its close; an HTTP/1.1 response's go with it.
+    // Left on after end() (#onClose): taking it off costs an event on an HTTP/2 stream, whose
+    // front takes every listener off at its close; other exchanges' go with their request or response.
     init.exchange.closing.on("close", this.#onClose);
     const deadline = init.deadline;
     if (deadline !== undefined) {

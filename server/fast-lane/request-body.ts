@@ -89,8 +89,8 @@ export function readBody(
     }
   };
   // Left on after the end, when no more comes: taking them off costs an event on
-  // an HTTP/2 stream, whose front takes every listener off at its close; an
-  // HTTP/1.1 request's go with it.
+  // an HTTP/2 stream, whose front takes every listener off at its close; other
+  // requests' (HTTP/1.1, HTTP/2 compatibility) go with the request.
   const onEnd = () => {
     reading = false;
     meter.close();

@@ -160,11 +160,6 @@ export function createOnePortServer(listener: RequestListener, options: OnePortO
   };
   const resetFlood = createResetFloodGuard(options.http2.resets);
   const admit = createStreamGate(options.http2.maxHeaderListBytes, resetFlood);
-  // The front's one "close" listener for every stream: counts its reset, then forgets its listeners.
-  const streamClosed = function (this: http2.ServerHttp2Stream) {
-    resetFlood.closed(this);
-    forgetListeners(this);
-  };
   if (options.takeStream) {
     h2.on("request", serveRequest);
     offerStreamsToTaker(h2, admit, options.takeStream);
@@ -181,13 +176,18 @@ export function createOnePortServer(listener: RequestListener, options: OnePortO
     // Read now: a session destroyed with streams still to emit (parsed before) throws
     // ERR_HTTP2_SOCKET_UNBOUND when its socket is asked for.
     const peer = { remoteAddress: session.socket.remoteAddress, remotePort: session.socket.remotePort };
+    const countReset = resetFlood.counter(session);
+    // The front's one "close" listener for each of the connection's streams: counts its reset, then forgets its listeners.
+    const streamClosed = function (this: http2.ServerHttp2Stream) {
+      countReset(this);
+      forgetListeners(this);
+    };
     // First, before the server's own listener, which may serve the request at once.
     session.prependListener("stream", (stream: http2.ServerHttp2Stream) => {
       // A stream not yet handed to anyone (deferred by the reset guard, or parsed just
       // before its session ended) emits the session's error: unheard, it would end the process.
       stream.on("error", ignore);
       stream.on("close", streamClosed);
-      resetFlood.arrived(stream, session);
       onStream?.(stream, peer);
     });
     session.setTimeout(options.http2.idleTimeoutMs, () => session.close());

@@ -11,24 +11,15 @@ export interface ResetFloodOptions {
 interface Resets {
   tokens: number;
   at: number;
-  readonly session: http2.Http2Session;
-}
-
-/**
- * The bucket of a stream's connection, noted on the stream as it arrives: by
- * its close the stream no longer has its session. On the stream, as the
- * front notes its peer (rpc-observer.ts, notePeer), rather than in a WeakMap.
- */
-const bucketOfStream = Symbol("reset bucket");
-interface NotedStream {
-  [bucketOfStream]?: Resets;
 }
 
 export interface ResetFloodGuard {
-  /** Notes the stream's connection; called with every stream as it arrives. */
-  arrived(stream: http2.ServerHttp2Stream, session: http2.ServerHttp2Session): void;
-  /** Counts the stream against its connection if it closed with RST_STREAM; called from its "close". */
-  closed(stream: http2.ServerHttp2Stream): void;
+  /**
+   * What counts a stream of `session` against it if the stream closed with
+   * RST_STREAM: made once per connection, called from each stream's "close"
+   * (by then the stream no longer has its session).
+   */
+  counter(session: http2.ServerHttp2Session): (stream: http2.ServerHttp2Stream) => void;
   /**
    * Calls `serve` now, or a turn of the event loop later while the stream's
    * connection has reset streams lately; not at all if the stream is gone by then.
@@ -63,7 +54,7 @@ export function createResetFloodGuard(options: ResetFloodOptions): ResetFloodGua
   const bucketOf = (session: http2.Http2Session) => {
     let bucket = buckets.get(session);
     if (bucket === undefined) {
-      bucket = { tokens: options.burst, at: performance.now(), session };
+      bucket = { tokens: options.burst, at: performance.now() };
       buckets.set(session, bucket);
     }
     return bucket;
@@ -78,23 +69,19 @@ export function createResetFloodGuard(options: ResetFloodOptions): ResetFloodGua
   };
 
   return {
-    arrived(stream, session) {
-      (stream as NotedStream)[bucketOfStream] = bucketOf(session);
-    },
-    closed(stream) {
-      const bucket = (stream as NotedStream)[bucketOfStream];
-      // A stream may outlive its call: it must not keep its connection alive.
-      (stream as NotedStream)[bucketOfStream] = undefined;
-      if (bucket === undefined || stream.rstCode === http2.constants.NGHTTP2_NO_ERROR || bucket.session.destroyed)
-        return;
-      // A full bucket starts refilling from its first reset.
-      if (bucket.tokens >= options.burst) bucket.at = performance.now();
-      if (refill(bucket) >= 1) {
-        bucket.tokens -= 1;
-        return;
-      }
-      // destroy() flushes a final GOAWAY with the code; without an error it would send NO_ERROR.
-      bucket.session.destroy(new Error("the client reset streams too fast"), http2.constants.NGHTTP2_ENHANCE_YOUR_CALM);
+    counter(session) {
+      const bucket = bucketOf(session);
+      return (stream) => {
+        if (stream.rstCode === http2.constants.NGHTTP2_NO_ERROR || session.destroyed) return;
+        // A full bucket starts refilling from its first reset.
+        if (bucket.tokens >= options.burst) bucket.at = performance.now();
+        if (refill(bucket) >= 1) {
+          bucket.tokens -= 1;
+          return;
+        }
+        // destroy() flushes a final GOAWAY with the code; without an error it would send NO_ERROR.
+        session.destroy(new Error("the client reset streams too fast"), http2.constants.NGHTTP2_ENHANCE_YOUR_CALM);
+      };
     },
     deferIfResetting(stream, serve) {
       const session = stream.session;
