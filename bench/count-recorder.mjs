@@ -1,7 +1,9 @@
 // Loaded into a server with `node --import` by `npm run bench:profile -- --counts`: what the
 // server does over the measured window, counted where it is asked for: process.nextTick's ticks,
 // the promises V8's promise hooks see made, and listeners added to and taken off emitters (a
-// Readable's method, which calls EventEmitter's, counts once). Goes to COUNTS_PROFILE.
+// Readable's method, which calls EventEmitter's, counts once; removeAllListeners only through the
+// removeListener calls it makes on an emitter with a "removeListener" listener). Goes to
+// COUNTS_PROFILE.
 import { EventEmitter } from "node:events";
 import { writeFileSync } from "node:fs";
 import { Readable } from "node:stream";

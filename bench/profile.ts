@@ -25,7 +25,7 @@ import { workloads } from "./workloads.js";
  * how long its event loop's turns run (node:perf_hooks), which is what the
  * tail of the calls' latency is made of when one core serves them all; or,
  * with `--counts`, how many ticks, promises and listener calls a call makes:
- * the work itself, which a noisy machine does not blur as it blurs time.
+ * what it does rather than how long it takes, which a noisy machine blurs.
  */
 const usage = `npm run bench:profile -- [options]
   --workload ID      the load (default grpc-unary): ${workloads.map((w) => w.id).join(", ")}
@@ -57,7 +57,8 @@ const usage = `npm run bench:profile -- [options]
                      and the rest, and what V8 had allocated with malloc
   --counts           per call over the measured window: process.nextTick calls, promises made (as
                      V8's promise hooks see them, which make some of their own), listeners added
-                     and taken off with on/off (removeAllListeners aside)`;
+                     and taken off with on/off (removeAllListeners only through the removeListener
+                     calls it makes on an emitter with a "removeListener" listener)`;
 
 const { values } = parseArgs({
   options: {

@@ -16,7 +16,10 @@ export function sourceState(dir = repo): SourceState {
   try {
     const git = (...args: string[]) =>
       execFileSync("git", args, { cwd: dir, encoding: "utf8", stdio: ["ignore", "pipe", "ignore"], env: gitlessEnv() });
-    return { commit: git("rev-parse", "HEAD").trim(), dirty: git("status", "--porcelain").trim() !== "" };
+    return {
+      commit: git("rev-parse", "HEAD").trim(),
+      dirty: git("--no-optional-locks", "status", "--porcelain").trim() !== "",
+    };
   } catch {
     return { commit: undefined, dirty: false };
   }

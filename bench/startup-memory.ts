@@ -1,8 +1,8 @@
 import { execFileSync } from "node:child_process";
-import { fileURLToPath } from "node:url";
 import { parseArgs } from "node:util";
 import { built, startNodeFlags } from "../testkit/built-server.js";
 import { nodeVersion, resolveNode } from "./node-binary.js";
+import { repo } from "./source-state.js";
 
 /**
  * Where a fresh server's resident memory comes from: loads our server's
@@ -12,7 +12,6 @@ import { nodeVersion, resolveNode } from "./node-binary.js";
  */
 const { values } = parseArgs({ options: { node: { type: "string" } } });
 const node = resolveNode(values.node);
-const repo = fileURLToPath(new URL("..", import.meta.url));
 
 const measure = `
 const { createRequire } = await import("node:module");
