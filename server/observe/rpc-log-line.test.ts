@@ -51,6 +51,25 @@ describe("logRpc", () => {
     assert.ok(!ours.includes("peer"));
   });
 
+  it("writes each kind of call's fields as pino does, the first time and again, past the kinds it remembers too", () => {
+    const { log, lines } = capture();
+    const codes = ["ok", "invalid_argument", "deadline_exceeded", "internal", "unavailable"];
+    const kinds: RpcLine[] = [];
+    // 300 procedures, one with 45 kinds: more than logRpc keeps the JSON of.
+    for (let p = 0; p < 300; p++) kinds.push({ ...line, procedure: `/p.S/M${p}` });
+    for (const protocol of ["grpc", "grpc_web", "connect"]) {
+      for (const httpVersion of ["2.0", "1.1", undefined]) {
+        for (const code of codes) kinds.push({ ...line, protocol, httpVersion, code });
+      }
+    }
+    for (const round of [1, 2]) {
+      for (const fields of kinds) {
+        const [theirs, ours] = both(log, lines, "info", fields);
+        assert.equal(ours, theirs, `round ${round}: ${JSON.stringify(fields)}`);
+      }
+    }
+  });
+
   it("quotes string fields byte for byte as pino does, escaping what JSON must escape", () => {
     const { log, lines } = capture();
     const peers = ['a"b', "a\\b", "tab\there", "\u0001", "\u001f", "fe80::1%eth0", "é", "\u{1f600}", "~\u007f"];

@@ -37,6 +37,9 @@ interface PinoState {
 }
 
 const fieldNames = ["procedure", "protocol", "httpVersion", "code", "durationMs", "peer"] as const;
+/** The fields that name the kind of call, the same from call to call: their JSON is made once per kind. */
+const kindFields = fieldNames.slice(0, 4) as readonly (keyof RpcLine)[];
+const callFields = fieldNames.slice(4) as readonly (keyof RpcLine)[];
 
 /**
  * The settings last judged by `isPlain`, and the verdict. A child shares its
@@ -103,15 +106,53 @@ export function logRpc(log: RpcLogger, level: "info" | "error", line: RpcLine): 
     return;
   }
   if (!log.isLevelEnabled(level)) return;
-  let props = "";
-  for (const name of fieldNames) {
-    const value = line[name];
-    if (value !== undefined) props += `,"${name}":${typeof value === "number" ? numberJson(value) : stringJson(value)}`;
-  }
   const levelNumber = pino.levels.values[level];
   log[symbols.streamSym].write(
-    `${log[symbols.lsCacheSym][levelNumber]}${log[symbols.timeSym]()}${log[symbols.chindingsSym]}${props},"${log[symbols.messageKeySym]}":"rpc"${log[symbols.endSym]}`,
+    `${log[symbols.lsCacheSym][levelNumber]}${log[symbols.timeSym]()}${log[symbols.chindingsSym]}${kindJson(line)}${fieldsJson(line, callFields)},"${log[symbols.messageKeySym]}":"rpc"${log[symbols.endSym]}`,
   );
+}
+
+/** The JSON of each field that is not undefined, as pino writes it: `,"name":value`. */
+function fieldsJson(line: RpcLine, names: readonly (keyof RpcLine)[]): string {
+  let json = "";
+  for (const name of names) {
+    const value = line[name];
+    if (value !== undefined) json += `,"${name}":${typeof value === "number" ? numberJson(value) : stringJson(value)}`;
+  }
+  return json;
+}
+
+/** A kind of call, with its fields' JSON. */
+interface Kind {
+  readonly protocol: string;
+  readonly httpVersion: string | undefined;
+  readonly code: string;
+  readonly json: string;
+}
+
+/** The kinds seen, by procedure: a server's procedures are few, and each has a few kinds (protocols, HTTP versions, codes). */
+const kinds = new Map<string, Kind[]>();
+/** Past these, kinds are written afresh each time, so that the table stays small whatever a caller passes. */
+const maxProcedures = 256;
+const maxKindsPerProcedure = 32;
+
+/** `fieldsJson` of the kind fields, made once per kind of call. */
+function kindJson(line: RpcLine): string {
+  let known = kinds.get(line.procedure);
+  if (known === undefined && kinds.size < maxProcedures) {
+    known = [];
+    kinds.set(line.procedure, known);
+  }
+  for (const kind of known ?? []) {
+    if (kind.code === line.code && kind.protocol === line.protocol && kind.httpVersion === line.httpVersion) {
+      return kind.json;
+    }
+  }
+  const json = fieldsJson(line, kindFields);
+  if (known !== undefined && known.length < maxKindsPerProcedure) {
+    known.push({ protocol: line.protocol, httpVersion: line.httpVersion, code: line.code, json });
+  }
+  return json;
 }
 
 /**
