@@ -36,10 +36,14 @@ interface PinoState {
   isLevelEnabled(level: string): boolean;
 }
 
-const fieldNames = ["procedure", "protocol", "httpVersion", "code", "durationMs", "peer"] as const;
-/** The fields that name the kind of call, the same from call to call: their JSON is made once per kind. */
-const kindFields = fieldNames.slice(0, 4) as readonly (keyof RpcLine)[];
-const callFields = fieldNames.slice(4) as readonly (keyof RpcLine)[];
+/**
+ * The fields that name a kind of call, the same for every call of that kind:
+ * their JSON is made once per kind, so `kindJson` must tell kinds apart by all of them.
+ */
+const kindFields = ["procedure", "protocol", "httpVersion", "code"] as const;
+/** The fields of each call, after the kind's. */
+const callFields = ["durationMs", "peer"] as const;
+const fieldNames = [...kindFields, ...callFields];
 
 /**
  * The settings last judged by `isPlain`, and the verdict. A child shares its
@@ -143,13 +147,14 @@ function kindJson(line: RpcLine): string {
     known = [];
     kinds.set(line.procedure, known);
   }
-  for (const kind of known ?? []) {
+  if (known === undefined) return fieldsJson(line, kindFields);
+  for (const kind of known) {
     if (kind.code === line.code && kind.protocol === line.protocol && kind.httpVersion === line.httpVersion) {
       return kind.json;
     }
   }
   const json = fieldsJson(line, kindFields);
-  if (known !== undefined && known.length < maxKindsPerProcedure) {
+  if (known.length < maxKindsPerProcedure) {
     known.push({ protocol: line.protocol, httpVersion: line.httpVersion, code: line.code, json });
   }
   return json;
