@@ -127,16 +127,14 @@ function fieldsJson(line: RpcLine, names: readonly (keyof RpcLine)[]): string {
 }
 
 /** A kind of call, with its fields' JSON. */
-interface Kind {
-  readonly protocol: string;
-  readonly httpVersion: string | undefined;
-  readonly code: string;
-  readonly json: string;
-}
+type Kind = Pick<RpcLine, "protocol" | "httpVersion" | "code"> & { readonly json: string };
 
 /** The kinds seen, by procedure: a server's procedures are few, and each has a few kinds (protocols, HTTP versions, codes). */
 const kinds = new Map<string, Kind[]>();
-/** Past these, kinds are written afresh each time, so that the table stays small whatever a caller passes. */
+/**
+ * Past these, kinds are written afresh each time (after the scan, for a procedure's kinds past its
+ * 32nd), so that the table stays small whatever a caller passes.
+ */
 const maxProcedures = 256;
 const maxKindsPerProcedure = 32;
 
