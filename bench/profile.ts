@@ -489,8 +489,7 @@ function printCounts(counts: Counts, calls: number, unit: string): void {
 per ${unit}:
 ${per(counts.nextTicks)}  process.nextTick calls
 ${per(counts.promises)}  promises made, with V8's promise hooks on
-` +
-      `${per(counts.listenersAdded)}  listeners added
+${per(counts.listenersAdded)}  listeners added
 ${per(counts.listenersRemoved)}  listeners taken off one by one
 `,
   );
