@@ -29,6 +29,7 @@ const postList = "/simpletest.SimpleTest/PostList";
 const postAndPost = "/simpletest.SimpleTest/PostAndPost";
 const grpc = { "content-type": "application/grpc", te: "trailers" };
 const grpcWeb = { "content-type": "application/grpc-web+proto", "x-grpc-web": "1" };
+const json = { "content-type": "application/json" } as const;
 /** The one origin both servers' CORS_ORIGINS list. */
 const listedOrigin = "http://allowed.example";
 const limit = 1024;
@@ -427,51 +428,48 @@ const cases: [string, "lane" | "connect-es", (url: string) => Promise<RawRespons
   [
     "Connect JSON over HTTP/1.1: a good call",
     "lane",
-    (url) => h1Request(url, getOne, { "content-type": "application/json" }, Buffer.from('{"hello":"world"}')),
+    (url) => h1Request(url, getOne, json, Buffer.from('{"hello":"world"}')),
   ],
   [
     "Connect JSON over HTTP/1.1: with a deadline",
     "lane",
-    (url) =>
-      h1Request(url, getOne, { "content-type": "application/json", "connect-timeout-ms": "5000" }, Buffer.from("{}")),
+    (url) => h1Request(url, getOne, { ...json, "connect-timeout-ms": "5000" }, Buffer.from("{}")),
   ],
   [
     "Connect JSON over HTTP/1.1: an answer compressed because the client accepts gzip",
     "lane",
     (url) =>
-      h1Request(
-        url,
-        getOne,
-        { "content-type": "application/json", "accept-encoding": "gzip" },
-        Buffer.from(`{"hello":"${"z".repeat(1000)}"}`),
-      ),
+      h1Request(url, getOne, { ...json, "accept-encoding": "gzip" }, Buffer.from(`{"hello":"${"z".repeat(1000)}"}`)),
   ],
   [
     "Connect JSON over HTTP/1.1: an answer beyond ASCII, with a 4-byte character and characters JSON escapes",
     "lane",
-    (url) =>
-      h1Request(url, getOne, { "content-type": "application/json" }, Buffer.from('{"hello":"é€😀\\"\\n\\u0001"}')),
+    (url) => h1Request(url, getOne, json, Buffer.from('{"hello":"é€😀\\"\\n\\u0001"}')),
+  ],
+  [
+    "Connect JSON over HTTP/1.1: a request with whitespace between its tokens",
+    "lane",
+    (url) => h1Request(url, getOne, json, Buffer.from('\r\n{ "hello" :\t"world" }\n')),
+  ],
+  [
+    "Connect JSON over HTTP/1.1: a request with a key the message does not have, which connect-es ignores",
+    "lane",
+    (url) => h1Request(url, getOne, json, Buffer.from('{"hello":"a","other":[1,{"b":null}]}')),
   ],
   [
     "Connect JSON over h2c: an answer beyond ASCII",
     "lane",
-    (url) => h2cRequest(url, getOne, { "content-type": "application/json" }, Buffer.from('{"hello":"é€😀"}')),
+    (url) => h2cRequest(url, getOne, json, Buffer.from('{"hello":"é€😀"}')),
   ],
   [
     "Connect JSON over HTTP/1.1: an answer over the size limit",
     "lane",
-    (url) =>
-      h1Request(
-        url,
-        getOne,
-        { "content-type": "application/json" },
-        Buffer.from(`{"hello":"${"x".repeat(limit - 12)}"}`),
-      ),
+    (url) => h1Request(url, getOne, json, Buffer.from(`{"hello":"${"x".repeat(limit - 12)}"}`)),
   ],
   [
     "Connect JSON over HTTP/1.1: a call from a page of a listed origin",
     "lane",
-    (url) => h1Request(url, getOne, { "content-type": "application/json", origin: listedOrigin }, Buffer.from("{}")),
+    (url) => h1Request(url, getOne, { ...json, origin: listedOrigin }, Buffer.from("{}")),
   ],
   [
     "Connect proto over h2c: a call from a page of another origin, an answer over the size limit",
@@ -487,18 +485,22 @@ const cases: [string, "lane" | "connect-es", (url: string) => Promise<RawRespons
   [
     "Connect JSON over HTTP/1.1: a wrong JSON type",
     "connect-es",
-    (url) => h1Request(url, getOne, { "content-type": "application/json" }, Buffer.from('{"hello":1}')),
+    (url) => h1Request(url, getOne, json, Buffer.from('{"hello":1}')),
+  ],
+  [
+    "Connect JSON over HTTP/1.1: a key given twice",
+    "connect-es",
+    (url) => h1Request(url, getOne, json, Buffer.from('{"hello":"a","hello":"b"}')),
   ],
   [
     "Connect JSON over HTTP/1.1: invalid JSON",
     "connect-es",
-    (url) => h1Request(url, getOne, { "content-type": "application/json" }, Buffer.from('{"hello":')),
+    (url) => h1Request(url, getOne, json, Buffer.from('{"hello":')),
   ],
   [
     "Connect JSON over HTTP/1.1: a request over the size limit",
     "connect-es",
-    (url) =>
-      h1Request(url, getOne, { "content-type": "application/json" }, Buffer.from(`{"hello":"${"x".repeat(limit)}"}`)),
+    (url) => h1Request(url, getOne, json, Buffer.from(`{"hello":"${"x".repeat(limit)}"}`)),
   ],
   [
     "Connect proto over HTTP/1.1: an undecodable message",

@@ -1,11 +1,9 @@
 import type http2 from "node:http2";
-import type { DescMessage } from "@bufbuild/protobuf";
 import type { MethodImplSpec, ServiceImplSpec } from "@connectrpc/connect";
 import {
   type Compression,
   compressionNegotiate,
   createMethodSerializationLookup,
-  type MethodSerializationLookup,
   type validateUniversalHandlerOptions,
 } from "@connectrpc/connect/protocol";
 import * as connect from "@connectrpc/connect/protocol-connect";
@@ -13,6 +11,7 @@ import * as grpc from "@connectrpc/connect/protocol-grpc";
 import { declaresTooLong } from "./declared-length.js";
 import type { FastLaneOptions } from "./fast-lane.js";
 import { type JsonAnswer, jsonAnswer } from "./json-answer.js";
+import { type JsonRequest, jsonRequest } from "./json-request.js";
 import { type PartsParser, partsParser } from "./message-parts.js";
 import { plainBinary } from "./plain-binary.js";
 import { sizedBinary, withRoom } from "./sized-binary.js";
@@ -24,7 +23,6 @@ export type Options = ReturnType<typeof validateUniversalHandlerOptions>;
 export interface Route {
   readonly spec: MethodImplSpec;
   readonly procedure: string;
-  readonly serialization: MethodSerializationLookup<DescMessage, DescMessage>;
   /**
    * A request message in binary: plain-binary.ts where it reads the bytes,
    * else connect-es's parse (and its errors).
@@ -38,6 +36,8 @@ export interface Route {
    * serialization (and its errors).
    */
   readonly binaryAnswer: (message: unknown, room: number) => Uint8Array;
+  /** A Connect unary request message in JSON (json-request.ts). */
+  readonly jsonRequest: JsonRequest;
   /** A Connect unary answer in JSON (json-answer.ts). */
   readonly jsonAnswer: JsonAnswer;
 }
@@ -92,11 +92,11 @@ export function routesOf(services: readonly ServiceImplSpec[], opt: Options): Ma
       routes.set(procedure, {
         spec,
         procedure,
-        serialization,
         binaryRequest,
         binaryRequestFromParts: partsParser(spec.method.input, binaryRequest),
         binaryAnswer: (message, room) =>
           sized?.(message, room, opt.writeMaxBytes) ?? withRoom(serialize(message as never), room),
+        jsonRequest: jsonRequest(spec.method.input, serialization.getI(false).parse, opt),
         jsonAnswer: jsonAnswer(spec.method.output, (message) => serializeJson(message as never), opt),
       });
     }

@@ -1,6 +1,7 @@
 import { type DescMessage, toJsonString } from "@bufbuild/protobuf";
 import { getJsonOptions } from "@connectrpc/connect/protocol";
 import type { Options } from "./choose-call.js";
+import { plainJsonWriter } from "./plain-json.js";
 
 /**
  * A JSON answer, as text or as bytes. The lane keeps a Connect JSON answer
@@ -13,7 +14,7 @@ export type JsonAnswer = (message: unknown) => string | Uint8Array;
 /**
  * The answer connect-es's JSON serialization (`serialize`, with its size
  * limit) gives, as the text it encodes: `toJsonString` with the same
- * options. That text's UTF-8 is the serialization's bytes, since
+ * options (plain-json.ts where it writes the message). That text's UTF-8 is the serialization's bytes, since
  * `JSON.stringify` escapes every lone surrogate. Anything else goes to
  * `serialize` itself, for its bytes or its error: a message the text cannot
  * be made of, one over `writeMaxBytes`, and every message when the options
@@ -23,12 +24,15 @@ export function jsonAnswer(desc: DescMessage, serialize: (message: unknown) => U
   // connect-es's serialization takes one from the JSON options, though their type does not show it.
   if (Reflect.get(opt.jsonOptions ?? {}, "textEncoder") !== undefined) return serialize;
   const options = getJsonOptions(opt.jsonOptions);
+  const plain = plainJsonWriter(desc, options);
   return (message) => {
-    let text: string | undefined;
-    try {
-      text = toJsonString(desc, message as never, options);
-    } catch {
-      // serialize below says why, as connect-es says it.
+    let text = plain?.(message);
+    if (text === undefined) {
+      try {
+        text = toJsonString(desc, message as never, options);
+      } catch {
+        // serialize below says why, as connect-es says it.
+      }
     }
     return text !== undefined && fits(text, opt.writeMaxBytes) ? text : serialize(message);
   };

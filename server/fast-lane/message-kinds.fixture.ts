@@ -2,12 +2,26 @@ import { create, createFileRegistry, type DescMessage } from "@bufbuild/protobuf
 import { FileDescriptorSetSchema, file_google_protobuf_wrappers } from "@bufbuild/protobuf/wkt";
 
 /*
- * Messages of every kind of field the lane's own binary reader and writer
- * take or leave (plain-binary.ts, sized-binary.ts), for their tests.
+ * Messages of every kind of field the lane's own binary and JSON readers and
+ * writers take or leave (plain-binary.ts, sized-binary.ts, plain-json.ts),
+ * for their tests.
  */
 
 // Field types and labels of descriptor.proto.
-const T = { int64: 3, int32: 5, bool: 8, string: 9, group: 10, message: 11, bytes: 12, uint32: 13, enum: 14 } as const;
+const T = {
+  int64: 3,
+  int32: 5,
+  fixed32: 7,
+  bool: 8,
+  string: 9,
+  group: 10,
+  message: 11,
+  bytes: 12,
+  uint32: 13,
+  enum: 14,
+  sfixed32: 15,
+  sint32: 17,
+} as const;
 const optional = 1;
 const repeated = 3;
 
@@ -71,6 +85,29 @@ const registry = createFileRegistry(
           {
             name: "WithWrapper",
             field: [{ name: "w", number: 1, type: T.message, typeName: ".google.protobuf.StringValue" }],
+          },
+          {
+            name: "Flat",
+            // Every kind of field plain-json.ts takes, declared out of order: toJsonString writes by field number.
+            // With their JSON names, as protoc gives them.
+            field: [
+              { name: "last_text", jsonName: "lastText", number: 20, type: T.string },
+              { name: "text", jsonName: "text", number: 1, type: T.string },
+              { name: "flag", jsonName: "flag", number: 2, type: T.bool },
+              { name: "signed", jsonName: "signed", number: 3, type: T.int32 },
+              { name: "zigzag", jsonName: "zigzag", number: 4, type: T.sint32 },
+              { name: "fixed_signed", jsonName: "fixedSigned", number: 5, type: T.sfixed32 },
+              { name: "unsigned", jsonName: "unsigned", number: 6, type: T.uint32 },
+              { name: "fixed_unsigned", jsonName: "fixedUnsigned", number: 7, type: T.fixed32 },
+            ],
+          },
+          {
+            // Two fields under one JSON name: protoc refuses it, a registry takes it.
+            name: "SameJsonName",
+            field: [
+              { name: "first", jsonName: "same", number: 1, type: T.string },
+              { name: "second", jsonName: "same", number: 2, type: T.string },
+            ],
           },
           { name: "WithOdd", field: [{ name: "o", number: 1, type: T.enum, typeName: ".kinds.Odd" }] },
           { name: "WithInt64", field: [{ name: "n", number: 1, type: T.int64 }] },

@@ -139,7 +139,7 @@ function parse(route: Route, shape: Shape, streamed: boolean, { chunks, size }: 
     if (isEnveloped(shape) && !streamed) return oneEnvelope(route, chunks, size);
     // The messages keep views of it for their bytes and unknown fields: of a plain Uint8Array, as connect-es's are.
     const body = plainJoined(chunks, size);
-    if (shape === "connect-json") return [route.serialization.getI(false).parse(body)];
+    if (shape === "connect-json") return [route.jsonRequest(body)];
     const inputs: unknown[] = [];
     // A stream's uncompressed envelopes, back to back to the end.
     for (let at = 0; at < body.length; ) {

@@ -1,4 +1,5 @@
 import { pino } from "pino";
+import { jsonNumber, jsonString } from "../json-text.js";
 
 /** The least of a logger an RPC's line needs; pino's (Fastify's) fits. */
 export interface RpcLogger {
@@ -121,7 +122,7 @@ function fieldsJson(line: RpcLine, names: readonly (keyof RpcLine)[]): string {
   let json = "";
   for (const name of names) {
     const value = line[name];
-    if (value !== undefined) json += `,"${name}":${typeof value === "number" ? numberJson(value) : stringJson(value)}`;
+    if (value !== undefined) json += `,"${name}":${typeof value === "number" ? jsonNumber(value) : jsonString(value)}`;
   }
   return json;
 }
@@ -156,21 +157,4 @@ function kindJson(line: RpcLine): string {
     known.push({ protocol: line.protocol, httpVersion: line.httpVersion, code: line.code, json });
   }
   return json;
-}
-
-/**
- * `JSON.stringify(text)`, without its call into the engine when the text has
- * nothing to escape, as an RPC line's fields (names, codes, addresses) have not.
- */
-function stringJson(text: string): string {
-  for (let i = 0; i < text.length; i++) {
-    const c = text.charCodeAt(i);
-    if (c < 0x20 || c === 0x22 || c === 0x5c || c > 0x7e) return JSON.stringify(text);
-  }
-  return `"${text}"`;
-}
-
-/** As pino writes a number: not finite is null. */
-function numberJson(value: number): string {
-  return Number.isFinite(value) ? String(value) : "null";
 }
