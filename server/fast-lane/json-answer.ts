@@ -14,11 +14,11 @@ export type JsonAnswer = (message: unknown) => string | Uint8Array;
 /**
  * The answer connect-es's JSON serialization (`serialize`, with its size
  * limit) gives, as the text it encodes: `toJsonString` with the same
- * options (plain-json.ts where it writes the message). That text's UTF-8 is the serialization's bytes, since
- * `JSON.stringify` escapes every lone surrogate. Anything else goes to
- * `serialize` itself, for its bytes or its error: a message the text cannot
- * be made of, one over `writeMaxBytes`, and every message when the options
- * bring a TextEncoder of their own.
+ * options (plain-json.ts where it writes the message). That text's UTF-8 is
+ * the serialization's bytes, since `JSON.stringify` escapes every lone
+ * surrogate. Anything else goes to `serialize` itself, for its bytes or its
+ * error: a message the text cannot be made of, one over `writeMaxBytes`, and
+ * every message when the options bring a TextEncoder of their own.
  */
 export function jsonAnswer(desc: DescMessage, serialize: (message: unknown) => Uint8Array, opt: Options): JsonAnswer {
   // connect-es's serialization takes one from the JSON options, though their type does not show it.

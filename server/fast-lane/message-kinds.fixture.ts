@@ -109,6 +109,14 @@ const registry = createFileRegistry(
               { name: "second", jsonName: "same", number: 2, type: T.string },
             ],
           },
+          {
+            // A JSON name JSON.stringify writes before the others, whatever the field's number.
+            name: "NumberJsonName",
+            field: [
+              { name: "a", jsonName: "b", number: 1, type: T.string },
+              { name: "c", jsonName: "7", number: 2, type: T.string },
+            ],
+          },
           { name: "WithOdd", field: [{ name: "o", number: 1, type: T.enum, typeName: ".kinds.Odd" }] },
           { name: "WithInt64", field: [{ name: "n", number: 1, type: T.int64 }] },
           { name: "WithList", field: [{ name: "l", number: 1, type: T.string, label: repeated }] },

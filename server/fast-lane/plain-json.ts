@@ -1,6 +1,5 @@
 import {
   create,
-  type DescField,
   type DescMessage,
   type JsonReadOptions,
   type JsonWriteStringOptions,
@@ -13,8 +12,9 @@ import { jsonNumber, jsonString } from "../json-text.js";
  * Connect JSON call carries most: flat ones. protobuf-es builds a JSON value
  * for each message and walks it with its general readers and writers (a
  * read context, a duplicate-key scan of the text, a JSON object to
- * stringify); here the text is read and written directly: 8% of a Connect
- * JSON call over HTTP/1.1 by build against build (bench/README.md, step 68).
+ * stringify); here the text is read and written directly: a Connect JSON
+ * call over HTTP/1.1 ran at 1.07× the calls/s, build against build
+ * (bench/README.md, step 68).
  *
  * A message is plain when every field is a singular string, bool or 32-bit
  * integer of implicit presence (proto3's), outside a oneof, and it is not a
@@ -28,7 +28,10 @@ import { jsonNumber, jsonString } from "../json-text.js";
  * field's range, with JSON's whitespace between. At anything else (an
  * escape, a null, an unknown key, a duplicate, a number in another form,
  * text that is not JSON) it answers undefined and the caller parses the text
- * again with protobuf-es, which gives its message or its error. The writer
+ * again with protobuf-es, which gives its message or its error. A string
+ * it reads is a slice of the text, which V8 may keep whole while the string
+ * lives (JSON.parse's strings are copies): a handler that keeps one field of
+ * a request keeps at most the request's text. The writer
  * gives toJsonString's text, or undefined where a value is not of its
  * field's type (toJsonString says why). plain-json.test.ts compares both
  * with protobuf-es.
@@ -85,10 +88,10 @@ export function plainJsonReader(
   options: Partial<JsonReadOptions> = {},
 ): PlainJsonReader | undefined {
   const fieldKinds = plainFields(desc);
-  // Past the recursion limit, fromJsonString refuses even the outermost message.
-  if (fieldKinds === undefined || (options.recursionLimit ?? 100) < 1) return undefined;
+  // Past the recursion limit (as fromJsonString's read context takes it), it refuses even the outermost message.
+  if (fieldKinds === undefined || 1 > Object.assign({ recursionLimit: 100 }, options).recursionLimit) return undefined;
   const byKey = new Map<string, Field>();
-  desc.fields.forEach((field: DescField, i) => {
+  desc.fields.forEach((field, i) => {
     const read: Field = { localName: field.localName, kind: fieldKinds[i], bit: 1 << i };
     byKey.set(field.name, read).set(field.jsonName, read);
   });
@@ -219,9 +222,11 @@ export function plainJsonWriter(
       key: `${jsonString(options.useProtoFieldName ? field.name : field.jsonName)}:`,
     }))
     .sort((a, b) => a.number - b.number);
-  // Two fields under one key make one key of toJsonString's object.
-  if (new Set(fields.map((field) => field.key)).size < fields.length) return undefined;
-  const always = options.alwaysEmitImplicit === true;
+  // Two fields under one key make one key of toJsonString's object, and
+  // JSON.stringify writes an object's integer-like keys first.
+  const keys = fields.map((field) => field.key);
+  if (new Set(keys).size < keys.length || keys.some((key) => /^"\d+":$/.test(key))) return undefined;
+  const always = Boolean(options.alwaysEmitImplicit);
   const typeName = desc.typeName;
   return (message) => {
     const values = message as Record<string, unknown> | null | undefined;
