@@ -96,7 +96,7 @@ describe("a route's JSON request", () => {
     );
   });
 
-  it("reads what only connect-es's parse reads (an escape, an unknown key, a BOM, a null) as it does", () => {
+  it("reads what only connect-es's parse reads (an escape, an unknown key, a null), and a BOM the decoder takes off, as it does", () => {
     const { route, connectEs } = getOne({ jsonOptions: strictUtf8JsonOptions });
     for (const text of [
       '{"hello":"w\\u00f6rld"}',

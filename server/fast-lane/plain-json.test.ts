@@ -257,24 +257,23 @@ describe("plainJsonWriter", () => {
     assert.equal(write(undefined), undefined);
   });
 
-  it("writes two fields of one JSON name as toJsonString does: under their proto names, else not at all", () => {
+  it("writes JSON names that toJsonString merges (one name, two fields) or moves (a number) as it does: under proto names, else not at all", () => {
+    const cases = [
+      ["SameJsonName", { first: "x", second: "y" }, '{"same":"y"}'],
+      ["NumberJsonName", { a: "x", c: "y" }, '{"7":"y","b":"x"}'],
+    ] as const;
+    for (const [name, values, byJsonName] of cases) {
+      const desc = schema(name);
+      const message = create(desc, values as never);
+      const byProtoName = plainJsonWriter(desc, { useProtoFieldName: true });
+      assert.equal(byProtoName?.(message), toJsonString(desc, message, { useProtoFieldName: true }), name);
+      assert.equal(plainJsonWriter(desc), undefined, name);
+      assert.equal(toJsonString(desc, message), byJsonName, name);
+    }
+    // Read, a name two fields share is the later field's, as in fromJsonString.
     const SameJsonName = schema("SameJsonName");
-    const message = create(SameJsonName, { first: "x", second: "y" } as never);
-    const byProtoName = plainJsonWriter(SameJsonName, { useProtoFieldName: true });
-    assert.equal(byProtoName?.(message), toJsonString(SameJsonName, message, { useProtoFieldName: true }));
-    assert.equal(plainJsonWriter(SameJsonName), undefined);
-    // Read, the name is the later field's, as in fromJsonString.
     const text = '{"same":"x","first":"y"}';
     assert.deepStrictEqual(plainJsonReader(SameJsonName)?.(text), fromJsonString(SameJsonName, text));
-  });
-
-  it("writes a field whose JSON name is a number as toJsonString does: under its proto name, else not at all", () => {
-    const NumberJsonName = schema("NumberJsonName");
-    const message = create(NumberJsonName, { a: "x", c: "y" } as never);
-    const byProtoName = plainJsonWriter(NumberJsonName, { useProtoFieldName: true });
-    assert.equal(byProtoName?.(message), toJsonString(NumberJsonName, message, { useProtoFieldName: true }));
-    assert.equal(plainJsonWriter(NumberJsonName), undefined);
-    assert.equal(toJsonString(NumberJsonName, message), '{"7":"y","b":"x"}');
   });
 
   it("has no writer for a message it does not take, nor under a registry or pretty spaces", () => {

@@ -19,7 +19,9 @@ import { jsonNumber, jsonString } from "../json-text.js";
  * A message is plain when every field is a singular string, bool or 32-bit
  * integer of implicit presence (proto3's), outside a oneof, and it is not a
  * google.protobuf type (those have JSON forms of their own). For other
- * messages there is no reader or writer, and protobuf-es does it all.
+ * messages there is no reader or writer, and protobuf-es does it all; nor a
+ * writer where toJsonString's object would merge or reorder keys (two
+ * fields of one JSON name, a JSON name that is a number).
  *
  * The reader gives a message only where it reads what fromJsonString would,
  * with certainty: one object whose keys are the fields' names or JSON names,
@@ -223,7 +225,8 @@ export function plainJsonWriter(
     }))
     .sort((a, b) => a.number - b.number);
   // Two fields under one key make one key of toJsonString's object, and
-  // JSON.stringify writes an object's integer-like keys first.
+  // JSON.stringify writes an object's integer-like keys first (keys of digits
+  // it would not move go to toJsonString too).
   const keys = fields.map((field) => field.key);
   if (new Set(keys).size < keys.length || keys.some((key) => /^"\d+":$/.test(key))) return undefined;
   const always = Boolean(options.alwaysEmitImplicit);
