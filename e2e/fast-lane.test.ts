@@ -30,6 +30,8 @@ const postAndPost = "/simpletest.SimpleTest/PostAndPost";
 const grpc = { "content-type": "application/grpc", te: "trailers" };
 const grpcWeb = { "content-type": "application/grpc-web+proto", "x-grpc-web": "1" };
 const json = { "content-type": "application/json" } as const;
+/** A Connect JSON call of GetOne over HTTP/1.1 with this body. */
+const connectJson = (body: string) => (url: string) => h1Request(url, getOne, json, Buffer.from(body));
 /** The one origin both servers' CORS_ORIGINS list. */
 const listedOrigin = "http://allowed.example";
 const limit = 1024;
@@ -425,11 +427,7 @@ const cases: [string, "lane" | "connect-es", (url: string) => Promise<RawRespons
     "lane",
     (url) => h2cRequest(url, getOne, { "content-type": "application/proto" }, requestOne("world")),
   ],
-  [
-    "Connect JSON over HTTP/1.1: a good call",
-    "lane",
-    (url) => h1Request(url, getOne, json, Buffer.from('{"hello":"world"}')),
-  ],
+  ["Connect JSON over HTTP/1.1: a good call", "lane", connectJson('{"hello":"world"}')],
   [
     "Connect JSON over HTTP/1.1: with a deadline",
     "lane",
@@ -444,17 +442,17 @@ const cases: [string, "lane" | "connect-es", (url: string) => Promise<RawRespons
   [
     "Connect JSON over HTTP/1.1: an answer beyond ASCII, with a 4-byte character and characters JSON escapes",
     "lane",
-    (url) => h1Request(url, getOne, json, Buffer.from('{"hello":"é€😀\\"\\n\\u0001"}')),
+    connectJson('{"hello":"é€😀\\"\\n\\u0001"}'),
   ],
   [
     "Connect JSON over HTTP/1.1: a request with whitespace between its tokens",
     "lane",
-    (url) => h1Request(url, getOne, json, Buffer.from('\r\n{ "hello" :\t"world" }\n')),
+    connectJson('\r\n{ "hello" :\t"world" }\n'),
   ],
   [
     "Connect JSON over HTTP/1.1: a request with a key the message does not have, which connect-es ignores",
     "lane",
-    (url) => h1Request(url, getOne, json, Buffer.from('{"hello":"a","other":[1,{"b":null}]}')),
+    connectJson('{"hello":"a","other":[1,{"b":null}]}'),
   ],
   [
     "Connect JSON over h2c: an answer beyond ASCII",
@@ -464,7 +462,7 @@ const cases: [string, "lane" | "connect-es", (url: string) => Promise<RawRespons
   [
     "Connect JSON over HTTP/1.1: an answer over the size limit",
     "lane",
-    (url) => h1Request(url, getOne, json, Buffer.from(`{"hello":"${"x".repeat(limit - 12)}"}`)),
+    connectJson(`{"hello":"${"x".repeat(limit - 12)}"}`),
   ],
   [
     "Connect JSON over HTTP/1.1: a call from a page of a listed origin",
@@ -482,25 +480,13 @@ const cases: [string, "lane" | "connect-es", (url: string) => Promise<RawRespons
         requestOne("x".repeat(limit - 12)),
       ),
   ],
-  [
-    "Connect JSON over HTTP/1.1: a wrong JSON type",
-    "connect-es",
-    (url) => h1Request(url, getOne, json, Buffer.from('{"hello":1}')),
-  ],
-  [
-    "Connect JSON over HTTP/1.1: a key given twice",
-    "connect-es",
-    (url) => h1Request(url, getOne, json, Buffer.from('{"hello":"a","hello":"b"}')),
-  ],
-  [
-    "Connect JSON over HTTP/1.1: invalid JSON",
-    "connect-es",
-    (url) => h1Request(url, getOne, json, Buffer.from('{"hello":')),
-  ],
+  ["Connect JSON over HTTP/1.1: a wrong JSON type", "connect-es", connectJson('{"hello":1}')],
+  ["Connect JSON over HTTP/1.1: a key given twice", "connect-es", connectJson('{"hello":"a","hello":"b"}')],
+  ["Connect JSON over HTTP/1.1: invalid JSON", "connect-es", connectJson('{"hello":')],
   [
     "Connect JSON over HTTP/1.1: a request over the size limit",
     "connect-es",
-    (url) => h1Request(url, getOne, json, Buffer.from(`{"hello":"${"x".repeat(limit)}"}`)),
+    connectJson(`{"hello":"${"x".repeat(limit)}"}`),
   ],
   [
     "Connect proto over HTTP/1.1: an undecodable message",

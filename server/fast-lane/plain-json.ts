@@ -1,5 +1,6 @@
 import {
   create,
+  type DescField,
   type DescMessage,
   type JsonReadOptions,
   type JsonWriteStringOptions,
@@ -70,18 +71,18 @@ const implicitPresence = 2;
 /** The fields read in one message are kept as bits of a number. */
 const maxFields = 31;
 
-/** Each field's kind, in declaration order, or undefined if the message is not plain. */
-function plainFields(desc: DescMessage): Kind[] | undefined {
+/** Each field with its kind, in declaration order, or undefined if the message is not plain. */
+function plainFields(desc: DescMessage): { readonly field: DescField; readonly kind: Kind }[] | undefined {
   if (desc.typeName.startsWith("google.protobuf.") || desc.fields.length > maxFields) return undefined;
-  const fieldKinds: Kind[] = [];
+  const plain: { field: DescField; kind: Kind }[] = [];
   for (const field of desc.fields) {
     const kind = field.fieldKind === "scalar" ? kinds.get(field.scalar) : undefined;
     if (kind === undefined || field.oneof !== undefined || field.presence !== implicitPresence) return undefined;
     // An own "__proto__" key is a case protobuf-es handles apart.
     if ([field.localName, field.name, field.jsonName].includes("__proto__")) return undefined;
-    fieldKinds.push(kind);
+    plain.push({ field, kind });
   }
-  return fieldKinds;
+  return plain;
 }
 
 /** The reader for messages of `desc`, or undefined if they are not plain. */
@@ -89,19 +90,19 @@ export function plainJsonReader(
   desc: DescMessage,
   options: Partial<JsonReadOptions> = {},
 ): PlainJsonReader | undefined {
-  const fieldKinds = plainFields(desc);
+  const plain = plainFields(desc);
   // Past the recursion limit (as fromJsonString's read context takes it), it refuses even the outermost message.
-  if (fieldKinds === undefined || 1 > Object.assign({ recursionLimit: 100 }, options).recursionLimit) return undefined;
+  if (plain === undefined || 1 > Object.assign({ recursionLimit: 100 }, options).recursionLimit) return undefined;
   const byKey = new Map<string, Field>();
-  desc.fields.forEach((field, i) => {
-    const read: Field = { localName: field.localName, kind: fieldKinds[i], bit: 1 << i };
+  plain.forEach(({ field, kind }, i) => {
+    const read: Field = { localName: field.localName, kind, bit: 1 << i };
     byKey.set(field.name, read).set(field.jsonName, read);
   });
   return (text) => {
-    const message = create(desc) as Record<string, unknown>;
-    let seen = 0;
     let at = space(text, 0);
     if (text.charCodeAt(at) !== 0x7b) return undefined;
+    const message = create(desc) as Record<string, unknown>;
+    let seen = 0;
     at = space(text, at + 1);
     if (text.charCodeAt(at) === 0x7d) at++;
     else {
@@ -212,13 +213,13 @@ export function plainJsonWriter(
   desc: DescMessage,
   options: Partial<JsonWriteStringOptions> = {},
 ): PlainJsonWriter | undefined {
-  const fieldKinds = plainFields(desc);
+  const plain = plainFields(desc);
   // A registry brings extensions; spaces, a layout.
-  if (fieldKinds === undefined || options.registry !== undefined || options.prettySpaces) return undefined;
-  const fields = desc.fields
-    .map((field, i) => ({
+  if (plain === undefined || options.registry !== undefined || options.prettySpaces) return undefined;
+  const fields = plain
+    .map(({ field, kind }) => ({
       localName: field.localName,
-      kind: fieldKinds[i],
+      kind,
       number: field.number,
       // `"key":`, as JSON.stringify writes the key.
       key: `${jsonString(options.useProtoFieldName ? field.name : field.jsonName)}:`,
