@@ -2,7 +2,7 @@ import { execFile } from "node:child_process";
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { treeCpuSeconds } from "./process-usage.js";
+import { mainThreadSwitches, treeCpuSeconds } from "./process-usage.js";
 
 /** Seconds of load before the measured window, for every driver. */
 export const warmUpSeconds = 1;
@@ -35,6 +35,8 @@ export interface LoadResult {
   readonly failed: number;
   /** CPU time the server used in the measured window (after the warm-up), in seconds. */
   readonly serverCpuSeconds: number;
+  /** Times the server's main thread was switched out in the measured window (h2load's loads only): see mainThreadSwitches. */
+  readonly serverSwitches?: number;
   /** How the calls at or over the p99 fall in time (h2load's loads only). */
   readonly slowest?: SlowestCalls;
 }
@@ -91,8 +93,10 @@ export async function runH2load(run: H2loadRun): Promise<H2loadResult> {
       run.url,
     ];
     let cpuAtWindow = Number.NaN;
+    let switchesAtWindow = Number.NaN;
     const window = setTimeout(() => {
       cpuAtWindow = treeCpuSeconds(run.serverPid);
+      switchesAtWindow = mainThreadSwitches(run.serverPid);
       if (run.signalWindow) process.kill(run.serverPid, "SIGUSR2");
     }, warmUp * 1000);
     const stdout = await new Promise<string>((resolve, reject) =>
@@ -102,6 +106,7 @@ export async function runH2load(run: H2loadRun): Promise<H2loadResult> {
     ).finally(() => clearTimeout(window));
     if (run.signalWindow) process.kill(run.serverPid, "SIGUSR2");
     const serverCpuSeconds = treeCpuSeconds(run.serverPid) - cpuAtWindow;
+    const serverSwitches = mainThreadSwitches(run.serverPid) - switchesAtWindow;
     const rps = Number(/finished in [\d.]+s, ([\d.]+) req\/s/.exec(stdout)?.[1]);
     const counts = /requests: .* (\d+) failed, (\d+) errored, (\d+) timeout/.exec(stdout);
     if (!Number.isFinite(rps) || counts === null) throw new Error(`cannot read h2load's output:\n${stdout}`);
@@ -121,6 +126,7 @@ export async function runH2load(run: H2loadRun): Promise<H2loadResult> {
       p99Ms,
       failed: Number(counts[1]) + Number(counts[2]) + Number(counts[3]),
       serverCpuSeconds,
+      serverSwitches,
       slowest: slowestCalls(calls.filter((call) => call.duration / 1000 >= p99Ms)),
       calls,
     };

@@ -68,6 +68,17 @@ export function treeCpuSeconds(pid: number): number {
   return ticks / ticksPerSecond;
 }
 
+/**
+ * How many times a process's main thread has been switched out so far,
+ * waiting (voluntary: a wait for I/O, a sleep) or preempted (involuntary: another
+ * process or thread given its core, a log reader woken by a write among them).
+ */
+export function mainThreadSwitches(pid: number): number {
+  const status = readFileSync(`/proc/${pid}/status`, "utf8");
+  const count = (name: string) => Number(new RegExp(`^${name}:\\s+(\\d+)$`, "m").exec(status)?.[1] ?? Number.NaN);
+  return count("voluntary_ctxt_switches") + count("nonvoluntary_ctxt_switches");
+}
+
 /** Samples `treeRss(pid)` until stopped and returns the highest value seen. */
 export function sampleRss(pid: number, everyMs = 250): () => number {
   let peak = treeRss(pid);

@@ -214,6 +214,12 @@ const haltsPerCall = halts.map((n) => (n === undefined ? "?" : (n / loadCalls).t
 process.stdout.write(
   `halts per ${unit} over the load (a CPU going idle, polling aside): the server's CPU ${haltsPerCall[0]}, the load's ${haltsPerCall[1]}\n`,
 );
+if (result.serverSwitches !== undefined) {
+  // A log write to an empty pipe wakes its reader, which shares the server's core (bench/README.md, step 69).
+  process.stdout.write(
+    `the server's main thread switched out ${(result.serverSwitches / calls).toFixed(4)} times per ${unit} (waits and preemptions)\n`,
+  );
+}
 process.stdout.write("\nthis project, by file:\n");
 const projectFiles = sum((n) =>
   area(n.callFrame.url) === "this project" ? n.callFrame.url.replace(/.*\/dist\//, "") : "",
