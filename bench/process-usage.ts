@@ -71,11 +71,17 @@ export function treeCpuSeconds(pid: number): number {
 /**
  * How many times a process's main thread has been switched out so far,
  * waiting (voluntary: a wait for I/O, a sleep) or preempted (involuntary: another
- * process or thread given its core, a log reader woken by a write among them).
+ * process or thread given its core, a log reader woken by a write among them);
+ * NaN once the process is gone.
  */
 export function mainThreadSwitches(pid: number): number {
-  const status = readFileSync(`/proc/${pid}/status`, "utf8");
-  const count = (name: string) => Number(new RegExp(`^${name}:\\s+(\\d+)$`, "m").exec(status)?.[1] ?? Number.NaN);
+  let status: string;
+  try {
+    status = readFileSync(`/proc/${pid}/status`, "utf8");
+  } catch {
+    return Number.NaN;
+  }
+  const count = (name: string) => Number(new RegExp(`^${name}:\\s+(\\d+)$`, "m").exec(status)?.[1]);
   return count("voluntary_ctxt_switches") + count("nonvoluntary_ctxt_switches");
 }
 

@@ -58,7 +58,9 @@ const usage = `npm run bench:profile -- [options]
   --counts           per call over the measured window: process.nextTick calls, promises made (as
                      V8's promise hooks see them, which make some of their own), listeners added
                      and taken off with on/off (removeAllListeners only through the removeListener
-                     calls it makes on an emitter with a "removeListener" listener)`;
+                     calls it makes on an emitter with a "removeListener" listener)
+Every run also says how often the server's main thread was switched out per call (waits and
+preemptions; the CPU profiler's own wake-ups among them when it runs; with WORKERS=N, the primary's).`;
 
 const { values } = parseArgs({
   options: {
@@ -158,11 +160,19 @@ const offered =
     ? ""
     : ` (${offeredCalls} offered${fellShort(result, offeredCalls) ? ", not kept up with: at its saturation, not at that load" : ""})`;
 const calls = result.rps * Number(values.seconds);
+/** How often the server's main thread was switched out a call: a log write to an empty pipe wakes its reader, which shares the server's core (bench/README.md, step 69). */
+const writeSwitches = () => {
+  if (result.serverSwitches === undefined || !Number.isFinite(result.serverSwitches)) return;
+  process.stdout.write(
+    `the server's main thread switched out ${(result.serverSwitches / calls).toFixed(4)} times per ${unit} (waits and preemptions)\n`,
+  );
+};
 if (reading) {
   process.stdout.write(
     `${spec.name}, ${workload.id}: ${result.rps.toFixed(0)} req/s${offered} while recorded, ${cpuIdle}\n`,
   );
   reading.print(JSON.parse(readFileSync(recorded, "utf8")), calls, unit, result);
+  writeSwitches();
   rmSync(dir, { recursive: true, force: true });
   process.exit(0);
 }
@@ -214,12 +224,7 @@ const haltsPerCall = halts.map((n) => (n === undefined ? "?" : (n / loadCalls).t
 process.stdout.write(
   `halts per ${unit} over the load (a CPU going idle, polling aside): the server's CPU ${haltsPerCall[0]}, the load's ${haltsPerCall[1]}\n`,
 );
-if (result.serverSwitches !== undefined) {
-  // A log write to an empty pipe wakes its reader, which shares the server's core (bench/README.md, step 69).
-  process.stdout.write(
-    `the server's main thread switched out ${(result.serverSwitches / calls).toFixed(4)} times per ${unit} (waits and preemptions)\n`,
-  );
-}
+writeSwitches();
 process.stdout.write("\nthis project, by file:\n");
 const projectFiles = sum((n) =>
   area(n.callFrame.url) === "this project" ? n.callFrame.url.replace(/.*\/dist\//, "") : "",
