@@ -2,7 +2,7 @@ import assert from "node:assert/strict";
 import { spawn } from "node:child_process";
 import { once } from "node:events";
 import { describe, it } from "node:test";
-import { mainThreadSwitches } from "./process-usage.js";
+import { mainThreadSwitches, treeRss } from "./process-usage.js";
 
 describe("mainThreadSwitches", () => {
   it("counts each wait of the main thread: a sleep adds one", () => {
@@ -17,5 +17,28 @@ describe("mainThreadSwitches", () => {
     await once(child, "exit");
     assert.ok(child.pid !== undefined);
     assert.equal(mainThreadSwitches(child.pid), Number.NaN);
+  });
+});
+
+describe("treeRss", () => {
+  it("reads a process's resident memory as Node does, and nothing for a process that is gone", async () => {
+    // A process of its own: this one's tree holds tsx's helpers too.
+    const child = spawn(
+      process.execPath,
+      ["-e", "process.stdout.write(String(process.memoryUsage.rss())); process.stdin.resume()"],
+      { stdio: ["pipe", "pipe", "inherit"] },
+    );
+    const exited = once(child, "exit");
+    try {
+      const [said] = (await once(child.stdout, "data")) as [Buffer];
+      assert.ok(child.pid !== undefined);
+      const rss = treeRss(child.pid);
+      // Both count pages, read a moment apart.
+      assert.ok(Math.abs(rss - Number(said.toString())) < 4 * 1024 * 1024, `read ${rss}, the process said ${said}`);
+    } finally {
+      child.stdin.end();
+      await exited;
+    }
+    assert.equal(treeRss(child.pid as number), 0);
   });
 });

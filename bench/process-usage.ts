@@ -37,16 +37,27 @@ function statFields(pid: number): string[] | undefined {
   }
 }
 
+/** The text of /proc/PID/status, or undefined once the process is gone. */
+function statusOf(pid: number): string | undefined {
+  try {
+    return readFileSync(`/proc/${pid}/status`, "utf8");
+  } catch {
+    return undefined;
+  }
+}
+
+/** The number a line of /proc/PID/status gives (`VmRSS:  1234 kB` gives 1234), NaN if it has no such line. */
+function statusNumber(status: string, name: string): number {
+  return Number(new RegExp(`^${name}:\\s+(\\d+)`, "m").exec(status)?.[1]);
+}
+
 /** Resident memory of a process and its descendants, in bytes. */
 export function treeRss(pid: number): number {
   let total = 0;
   for (const p of tree(pid)) {
-    try {
-      const kb = /VmRSS:\s+(\d+) kB/.exec(readFileSync(`/proc/${p}/status`, "utf8"))?.[1];
-      total += Number(kb ?? 0) * 1024;
-    } catch {
-      // The process ended while we looked.
-    }
+    const status = statusOf(p);
+    // A process that ended while we looked, or a kernel thread (no VmRSS), counts nothing.
+    if (status !== undefined) total += (statusNumber(status, "VmRSS") || 0) * 1024;
   }
   return total;
 }
@@ -75,14 +86,9 @@ export function treeCpuSeconds(pid: number): number {
  * NaN once the process is gone.
  */
 export function mainThreadSwitches(pid: number): number {
-  let status: string;
-  try {
-    status = readFileSync(`/proc/${pid}/status`, "utf8");
-  } catch {
-    return Number.NaN;
-  }
-  const count = (name: string) => Number(new RegExp(`^${name}:\\s+(\\d+)$`, "m").exec(status)?.[1]);
-  return count("voluntary_ctxt_switches") + count("nonvoluntary_ctxt_switches");
+  const status = statusOf(pid);
+  if (status === undefined) return Number.NaN;
+  return statusNumber(status, "voluntary_ctxt_switches") + statusNumber(status, "nonvoluntary_ctxt_switches");
 }
 
 /** Samples `treeRss(pid)` until stopped and returns the highest value seen. */
