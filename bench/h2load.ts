@@ -2,7 +2,7 @@ import { execFile } from "node:child_process";
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { mainThreadSwitches, treeCpuSeconds } from "./process-usage.js";
+import { mainThreadSwitches, type SystemCalls, treeCpuSeconds, treeSystemCalls } from "./process-usage.js";
 
 /** Seconds of load before the measured window, for every driver. */
 export const warmUpSeconds = 1;
@@ -37,6 +37,8 @@ export interface LoadResult {
   readonly serverCpuSeconds: number;
   /** Times the server's main thread was switched out in the measured window (h2load's loads only): see mainThreadSwitches. */
   readonly serverSwitches?: number;
+  /** The server's system calls in the measured window (h2load's loads only): see treeSystemCalls. */
+  readonly serverSystemCalls?: SystemCalls;
   /** How the calls at or over the p99 fall in time (h2load's loads only). */
   readonly slowest?: SlowestCalls;
 }
@@ -94,9 +96,11 @@ export async function runH2load(run: H2loadRun): Promise<H2loadResult> {
     ];
     let cpuAtWindow = Number.NaN;
     let switchesAtWindow = Number.NaN;
+    let systemCallsAtWindow: SystemCalls = { reads: Number.NaN, writes: Number.NaN };
     const window = setTimeout(() => {
       cpuAtWindow = treeCpuSeconds(run.serverPid);
       switchesAtWindow = mainThreadSwitches(run.serverPid);
+      systemCallsAtWindow = treeSystemCalls(run.serverPid);
       if (run.signalWindow) process.kill(run.serverPid, "SIGUSR2");
     }, warmUp * 1000);
     const stdout = await new Promise<string>((resolve, reject) =>
@@ -107,6 +111,11 @@ export async function runH2load(run: H2loadRun): Promise<H2loadResult> {
     if (run.signalWindow) process.kill(run.serverPid, "SIGUSR2");
     const serverCpuSeconds = treeCpuSeconds(run.serverPid) - cpuAtWindow;
     const serverSwitches = mainThreadSwitches(run.serverPid) - switchesAtWindow;
+    const systemCalls = treeSystemCalls(run.serverPid);
+    const serverSystemCalls = {
+      reads: systemCalls.reads - systemCallsAtWindow.reads,
+      writes: systemCalls.writes - systemCallsAtWindow.writes,
+    };
     const rps = Number(/finished in [\d.]+s, ([\d.]+) req\/s/.exec(stdout)?.[1]);
     const counts = /requests: .* (\d+) failed, (\d+) errored, (\d+) timeout/.exec(stdout);
     if (!Number.isFinite(rps) || counts === null) throw new Error(`cannot read h2load's output:\n${stdout}`);
@@ -127,6 +136,7 @@ export async function runH2load(run: H2loadRun): Promise<H2loadResult> {
       failed: Number(counts[1]) + Number(counts[2]) + Number(counts[3]),
       serverCpuSeconds,
       serverSwitches,
+      serverSystemCalls,
       slowest: slowestCalls(calls.filter((call) => call.duration / 1000 >= p99Ms)),
       calls,
     };

@@ -1,8 +1,9 @@
 import assert from "node:assert/strict";
 import { spawn } from "node:child_process";
 import { once } from "node:events";
+import { closeSync, openSync, readSync, writeSync } from "node:fs";
 import { describe, it } from "node:test";
-import { mainThreadSwitches, treeRss } from "./process-usage.js";
+import { mainThreadSwitches, treeRss, treeSystemCalls } from "./process-usage.js";
 
 describe("mainThreadSwitches", () => {
   it("counts each wait of the main thread: a sleep adds one", () => {
@@ -40,5 +41,32 @@ describe("treeRss", () => {
       await exited;
     }
     assert.equal(treeRss(child.pid as number), 0);
+  });
+});
+
+describe("treeSystemCalls", () => {
+  it("counts each read and write system call", () => {
+    const fd = openSync("/dev/zero", "r+");
+    try {
+      const before = treeSystemCalls(process.pid);
+      const bytes = Buffer.alloc(16);
+      for (let i = 0; i < 50; i++) {
+        readSync(fd, bytes);
+        writeSync(fd, bytes);
+      }
+      const after = treeSystemCalls(process.pid);
+      // This process's other threads (and tsx's) may make some of their own meanwhile.
+      assert.ok(after.reads - before.reads >= 50, `reads ${before.reads} then ${after.reads}`);
+      assert.ok(after.writes - before.writes >= 50, `writes ${before.writes} then ${after.writes}`);
+    } finally {
+      closeSync(fd);
+    }
+  });
+
+  it("reads NaN for a process that is gone, rather than throwing", async () => {
+    const child = spawn(process.execPath, ["-e", ""]);
+    await once(child, "exit");
+    assert.ok(child.pid !== undefined);
+    assert.deepEqual(treeSystemCalls(child.pid), { reads: Number.NaN, writes: Number.NaN });
   });
 });

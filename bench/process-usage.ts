@@ -46,7 +46,7 @@ function statusOf(pid: number): string | undefined {
   }
 }
 
-/** The number a line of /proc/PID/status gives (`VmRSS:  1234 kB` gives 1234), NaN if it has no such line. */
+/** The number a line of /proc/PID/status or /proc/PID/io gives (`VmRSS:  1234 kB` gives 1234), NaN if it has no such line. */
 function statusNumber(status: string, name: string): number {
   return Number(new RegExp(`^${name}:\\s+(\\d+)`, "m").exec(status)?.[1]);
 }
@@ -89,6 +89,33 @@ export function mainThreadSwitches(pid: number): number {
   const status = statusOf(pid);
   if (status === undefined) return Number.NaN;
   return statusNumber(status, "voluntary_ctxt_switches") + statusNumber(status, "nonvoluntary_ctxt_switches");
+}
+
+/** Read and write system calls made so far: sockets, pipes and files alike, every thread. */
+export interface SystemCalls {
+  readonly reads: number;
+  readonly writes: number;
+}
+
+/**
+ * The system calls of a process and its descendants (/proc/PID/io's syscr
+ * and syscw); NaN once the process is gone.
+ */
+export function treeSystemCalls(pid: number): SystemCalls {
+  let reads = 0;
+  let writes = 0;
+  for (const p of tree(pid)) {
+    let io: string;
+    try {
+      io = readFileSync(`/proc/${p}/io`, "utf8");
+    } catch {
+      if (p === pid) return { reads: Number.NaN, writes: Number.NaN };
+      continue;
+    }
+    reads += statusNumber(io, "syscr");
+    writes += statusNumber(io, "syscw");
+  }
+  return { reads, writes };
 }
 
 /** Samples `treeRss(pid)` until stopped and returns the highest value seen. */

@@ -19,7 +19,8 @@ import { workloads } from "./workloads.js";
  * the time goes, as a share and in µs per call: by package, then the hottest
  * functions (self time); or, with
  * `--allocations`, what it allocates (V8's sampling heap profiler, freed
- * objects included: the work its garbage collector is given); or, with
+ * objects included: the work its garbage collector is given), or with
+ * `--promoted` what of that outlives the young generation; or, with
  * `--gc`, what its collections cost and how much of what it allocates lives
  * on into the old generation (node:v8's GCProfiler); or, with `--loop-delay`,
  * how long its event loop's turns run (node:perf_hooks), which is what the
@@ -46,6 +47,9 @@ const usage = `npm run bench:profile -- [options]
                      in those of 10 ms or more: what the longest turns of the event loop are made of
   --save FILE        keep the profile (.cpuprofile) for Chrome DevTools or a flame graph
   --allocations      bytes allocated per call over the measured window, by package and function
+  --promoted         as --allocations, only what outlived the young generation (promoted to the old
+                     one, or alive at the window's end): by function, where what the full collections
+                     must mark was made
   --gc               collections over the measured window: how many, their pauses, and the bytes
                      per call promoted to the old generation
   --loop-delay       the time between a 1 ms timer's firings over the measured window (the
@@ -60,7 +64,8 @@ const usage = `npm run bench:profile -- [options]
                      and taken off with on/off (removeAllListeners only through the removeListener
                      calls it makes on an emitter with a "removeListener" listener)
 Every run also says how often the server's main thread was switched out per call (waits and
-preemptions; the CPU profiler's own wake-ups among them when it runs; with WORKERS=N, the primary's).`;
+preemptions; the CPU profiler's own wake-ups among them when it runs; with WORKERS=N, the primary's),
+and how many read and write system calls its processes made per call (h2load's loads).`;
 
 const { values } = parseArgs({
   options: {
@@ -77,6 +82,7 @@ const { values } = parseArgs({
     "idle-cpus": { type: "boolean", default: false },
     save: { type: "string" },
     allocations: { type: "boolean", default: false },
+    promoted: { type: "boolean", default: false },
     gc: { type: "boolean", default: false },
     "loop-delay": { type: "boolean", default: false },
     memory: { type: "boolean", default: false },
@@ -105,10 +111,16 @@ if (!spec) throw new Error(`--server must be simpletest, simpletest@REV or one o
 /**
  * The readings besides the CPU profile, by their flag: the recorder loaded into the server
  * (started and stopped by SIGUSR2 with the measured window), the variable naming the file it
- * writes, and what prints that file.
+ * writes, what else it is told, and what prints that file.
  */
 const readings = {
   allocations: { module: "allocation-sampler.mjs", variable: "ALLOCATION_PROFILE", print: printAllocations },
+  promoted: {
+    module: "allocation-sampler.mjs",
+    variable: "ALLOCATION_PROFILE",
+    env: { ALLOCATION_OUTLIVING_SCAVENGES: "1" },
+    print: printOutliving,
+  },
   gc: { module: "gc-recorder.mjs", variable: "GC_PROFILE", print: printCollections },
   "loop-delay": { module: "loop-delay-recorder.mjs", variable: "LOOP_DELAY_PROFILE", print: printLoopDelay },
   memory: { module: "memory-recorder.mjs", variable: "MEMORY_PROFILE", print: printMemory },
@@ -118,11 +130,14 @@ const chosen = (Object.keys(readings) as (keyof typeof readings)[]).filter((flag
 if (chosen.length > 1)
   throw new Error(`${chosen.map((flag) => `--${flag}`).join(" and ")} each take a run of their own`);
 const reading = chosen.length === 1 ? readings[chosen[0]] : undefined;
-const recorder = reading ?? { module: "cpu-sampler.mjs", variable: "CPU_PROFILE" };
+const recorder: { module: string; variable: string; env?: Record<string, string> } = reading ?? {
+  module: "cpu-sampler.mjs",
+  variable: "CPU_PROFILE",
+};
 const recorded = join(dir, "recorded.json");
 const serverCpu = 0;
 const server = await startServer(
-  { ...spec, env: { ...spec.env, [recorder.variable]: recorded } },
+  { ...spec, env: { ...spec.env, ...recorder.env, [recorder.variable]: recorded } },
   resolveNode(values.node),
   [...values["node-flag"], `--import=${fileURLToPath(new URL(recorder.module, import.meta.url))}`],
   String(serverCpu),
@@ -160,19 +175,30 @@ const offered =
     ? ""
     : ` (${offeredCalls} offered${fellShort(result, offeredCalls) ? ", not kept up with: at its saturation, not at that load" : ""})`;
 const calls = result.rps * Number(values.seconds);
-/** How often the server's main thread was switched out a call: a log write to an empty pipe wakes its reader, which shares the server's core (bench/README.md, step 69). */
-const writeSwitches = () => {
-  if (result.serverSwitches === undefined || !Number.isFinite(result.serverSwitches)) return;
-  process.stdout.write(
-    `the server's main thread switched out ${(result.serverSwitches / calls).toFixed(4)} times per ${unit} (waits and preemptions)\n`,
-  );
+/**
+ * How often the server's main thread was switched out a call (a log write to an empty pipe wakes
+ * its reader, which shares the server's core: bench/README.md, step 69), and how many system
+ * calls a call took to read and write its sockets and the log's pipe (step 70).
+ */
+const writeWindowCounts = () => {
+  const { serverSwitches: switches, serverSystemCalls: systemCalls } = result;
+  if (switches !== undefined && Number.isFinite(switches)) {
+    process.stdout.write(
+      `the server's main thread switched out ${(switches / calls).toFixed(4)} times per ${unit} (waits and preemptions)\n`,
+    );
+  }
+  if (systemCalls !== undefined && Number.isFinite(systemCalls.reads + systemCalls.writes)) {
+    process.stdout.write(
+      `the server made ${(systemCalls.reads / calls).toFixed(3)} read and ${(systemCalls.writes / calls).toFixed(3)} write system calls per ${unit} (sockets, the log's pipe, files)\n`,
+    );
+  }
 };
 if (reading) {
   process.stdout.write(
     `${spec.name}, ${workload.id}: ${result.rps.toFixed(0)} req/s${offered} while recorded, ${cpuIdle}\n`,
   );
   reading.print(JSON.parse(readFileSync(recorded, "utf8")), calls, unit, result);
-  writeSwitches();
+  writeWindowCounts();
   rmSync(dir, { recursive: true, force: true });
   process.exit(0);
 }
@@ -224,7 +250,7 @@ const haltsPerCall = halts.map((n) => (n === undefined ? "?" : (n / loadCalls).t
 process.stdout.write(
   `halts per ${unit} over the load (a CPU going idle, polling aside): the server's CPU ${haltsPerCall[0]}, the load's ${haltsPerCall[1]}\n`,
 );
-writeSwitches();
+writeWindowCounts();
 process.stdout.write("\nthis project, by file:\n");
 const projectFiles = sum((n) =>
   area(n.callFrame.url) === "this project" ? n.callFrame.url.replace(/.*\/dist\//, "") : "",
@@ -322,6 +348,21 @@ interface AllocationNode {
 
 /** The bytes a sampled heap profile saw allocated, per call (`calls` in its window), by package and by function. */
 function printAllocations(allocations: { head: AllocationNode }, calls: number, unit: string): void {
+  printSampledBytes(allocations, calls, unit, "allocated", "freed objects included");
+}
+
+/** As `printAllocations`, of a profile that kept only what outlived the young generation. */
+function printOutliving(allocations: { head: AllocationNode }, calls: number, unit: string): void {
+  printSampledBytes(allocations, calls, unit, "outliving the young generation", "promoted, or alive at the end");
+}
+
+function printSampledBytes(
+  allocations: { head: AllocationNode },
+  calls: number,
+  unit: string,
+  what: string,
+  which: string,
+): void {
   const byPackage = new Map<string, number>();
   const byFunction = new Map<string, number>();
   let total = 0;
@@ -338,12 +379,10 @@ function printAllocations(allocations: { head: AllocationNode }, calls: number, 
     `${Math.round(bytes / calls)
       .toString()
       .padStart(7)} B`;
-  process.stdout.write(
-    `${perCall(total).trim()} allocated per ${unit}, freed objects included\n\nby package, per ${unit}:\n`,
-  );
+  process.stdout.write(`${perCall(total).trim()} ${what} per ${unit}, ${which}\n\nby package, per ${unit}:\n`);
   const sorted = (by: Map<string, number>) => [...by].sort((a, b) => b[1] - a[1]);
   for (const [name, bytes] of sorted(byPackage).slice(0, 12)) process.stdout.write(`${perCall(bytes)}  ${name}\n`);
-  process.stdout.write(`\nthe functions that allocate most (self), per ${unit}:\n`);
+  process.stdout.write(`\nthe functions that made most of it (self), per ${unit}:\n`);
   for (const [name, bytes] of sorted(byFunction).slice(0, Number(values.top)))
     process.stdout.write(`${perCall(bytes)}  ${name}\n`);
 }
