@@ -99,7 +99,9 @@ export interface SystemCalls {
 
 /**
  * The system calls of a process and its descendants (/proc/PID/io's syscr
- * and syscw); NaN once the process is gone.
+ * and syscw: the read(2) and write(2) families, through which libuv reads
+ * and writes sockets and pipes; send and receive calls are not among them);
+ * NaN once the process is gone.
  */
 export function treeSystemCalls(pid: number): SystemCalls {
   let reads = 0;

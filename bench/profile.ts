@@ -48,7 +48,7 @@ const usage = `npm run bench:profile -- [options]
   --save FILE        keep the profile (.cpuprofile) for Chrome DevTools or a flame graph
   --allocations      bytes allocated per call over the measured window, by package and function
   --promoted         as --allocations, only what outlived the young generation (promoted to the old
-                     one, or alive at the window's end): by function, where what the full collections
+                     one, or not yet collected when the window closed): by function, where what the full collections
                      must mark was made
   --gc               collections over the measured window: how many, their pauses, and the bytes
                      per call promoted to the old generation
@@ -353,7 +353,13 @@ function printAllocations(allocations: { head: AllocationNode }, calls: number, 
 
 /** As `printAllocations`, of a profile that kept only what outlived the young generation. */
 function printOutliving(allocations: { head: AllocationNode }, calls: number, unit: string): void {
-  printSampledBytes(allocations, calls, unit, "outliving the young generation", "promoted, or alive at the end");
+  printSampledBytes(
+    allocations,
+    calls,
+    unit,
+    "outliving the young generation",
+    "promoted, or not yet collected when the window closed",
+  );
 }
 
 function printSampledBytes(
