@@ -1,8 +1,9 @@
 // Loaded into a server with `node --import` by `npm run bench:profile -- --allocations`: V8's
 // sampling heap profiler over the measured window, keeping the samples of objects the collector
 // has freed too (so it counts what was allocated, not what is alive); the profile goes to
-// ALLOCATION_PROFILE. With ALLOCATION_OUTLIVING_SCAVENGES=1 (`--promoted`) it keeps only what no
-// scavenge freed: what outlived the young generation, or was not yet collected at the end.
+// ALLOCATION_PROFILE. With ALLOCATION_OUTLIVING_SCAVENGES=1 (`--promoted`) it drops the objects
+// scavenges freed and keeps the rest: what was promoted, freed young by a full collection, or not
+// yet collected at the end.
 import { writeFileSync } from "node:fs";
 import { inspect, onMeasuredWindow } from "./measured-window.mjs";
 

@@ -2,7 +2,7 @@ import { execFile } from "node:child_process";
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { mainThreadSwitches, type SystemCalls, treeCpuSeconds, treeSystemCalls } from "./process-usage.js";
+import { type ServerUsage, type SystemCalls, serverUsage, usedBetween } from "./process-usage.js";
 
 /** Seconds of load before the measured window, for every driver. */
 export const warmUpSeconds = 1;
@@ -35,9 +35,9 @@ export interface LoadResult {
   readonly failed: number;
   /** CPU time the server used in the measured window (after the warm-up), in seconds. */
   readonly serverCpuSeconds: number;
-  /** Times the server's main thread was switched out in the measured window (h2load's loads only): see mainThreadSwitches. */
+  /** Times the server's main thread was switched out in the measured window (h2load's loads only): see ServerUsage. */
   readonly serverSwitches?: number;
-  /** The server's system calls in the measured window (h2load's loads only): see treeSystemCalls. */
+  /** The server's system calls in the measured window (h2load's loads only): see ServerUsage. */
   readonly serverSystemCalls?: SystemCalls;
   /** How the calls at or over the p99 fall in time (h2load's loads only). */
   readonly slowest?: SlowestCalls;
@@ -94,13 +94,9 @@ export async function runH2load(run: H2loadRun): Promise<H2loadResult> {
       ...Object.entries(run.headers).flatMap(([k, v]) => ["-H", `${k}: ${v}`]),
       run.url,
     ];
-    let cpuAtWindow = Number.NaN;
-    let switchesAtWindow = Number.NaN;
-    let systemCallsAtWindow: SystemCalls = { reads: Number.NaN, writes: Number.NaN };
+    let atWindow: ServerUsage | undefined;
     const window = setTimeout(() => {
-      cpuAtWindow = treeCpuSeconds(run.serverPid);
-      switchesAtWindow = mainThreadSwitches(run.serverPid);
-      systemCallsAtWindow = treeSystemCalls(run.serverPid);
+      atWindow = serverUsage(run.serverPid);
       if (run.signalWindow) process.kill(run.serverPid, "SIGUSR2");
     }, warmUp * 1000);
     const stdout = await new Promise<string>((resolve, reject) =>
@@ -109,13 +105,7 @@ export async function runH2load(run: H2loadRun): Promise<H2loadResult> {
       ),
     ).finally(() => clearTimeout(window));
     if (run.signalWindow) process.kill(run.serverPid, "SIGUSR2");
-    const serverCpuSeconds = treeCpuSeconds(run.serverPid) - cpuAtWindow;
-    const serverSwitches = mainThreadSwitches(run.serverPid) - switchesAtWindow;
-    const systemCalls = treeSystemCalls(run.serverPid);
-    const serverSystemCalls = {
-      reads: systemCalls.reads - systemCallsAtWindow.reads,
-      writes: systemCalls.writes - systemCallsAtWindow.writes,
-    };
+    const used = usedBetween(atWindow, serverUsage(run.serverPid));
     const rps = Number(/finished in [\d.]+s, ([\d.]+) req\/s/.exec(stdout)?.[1]);
     const counts = /requests: .* (\d+) failed, (\d+) errored, (\d+) timeout/.exec(stdout);
     if (!Number.isFinite(rps) || counts === null) throw new Error(`cannot read h2load's output:\n${stdout}`);
@@ -134,9 +124,9 @@ export async function runH2load(run: H2loadRun): Promise<H2loadResult> {
       p50Ms: at(0.5),
       p99Ms,
       failed: Number(counts[1]) + Number(counts[2]) + Number(counts[3]),
-      serverCpuSeconds,
-      serverSwitches,
-      serverSystemCalls,
+      serverCpuSeconds: used.cpuSeconds,
+      serverSwitches: used.switches,
+      serverSystemCalls: used.systemCalls,
       slowest: slowestCalls(calls.filter((call) => call.duration / 1000 >= p99Ms)),
       calls,
     };

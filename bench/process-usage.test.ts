@@ -1,7 +1,7 @@
 import assert from "node:assert/strict";
 import { spawn } from "node:child_process";
 import { once } from "node:events";
-import { closeSync, openSync, readSync, writeSync } from "node:fs";
+import { closeSync, openSync, readFileSync, readSync, writeSync } from "node:fs";
 import { describe, it } from "node:test";
 import { mainThreadSwitches, treeRss, treeSystemCalls } from "./process-usage.js";
 
@@ -45,21 +45,43 @@ describe("treeRss", () => {
 });
 
 describe("treeSystemCalls", () => {
-  it("counts each read and write system call", () => {
+  it("counts read and write system calls apart, one for each", () => {
     const fd = openSync("/dev/zero", "r+");
     try {
       const before = treeSystemCalls(process.pid);
-      const bytes = Buffer.alloc(16);
-      for (let i = 0; i < 50; i++) {
-        readSync(fd, bytes);
-        writeSync(fd, bytes);
-      }
+      const bytes = Buffer.alloc(4096);
+      for (let i = 0; i < 2000; i++) readSync(fd, bytes);
+      for (let i = 0; i < 500; i++) writeSync(fd, bytes);
       const after = treeSystemCalls(process.pid);
-      // This process's other threads (and tsx's) may make some of their own meanwhile.
-      assert.ok(after.reads - before.reads >= 50, `reads ${before.reads} then ${after.reads}`);
-      assert.ok(after.writes - before.writes >= 50, `writes ${before.writes} then ${after.writes}`);
+      const reads = after.reads - before.reads;
+      const writes = after.writes - before.writes;
+      // Walking /proc reads a file per process, and other threads may make calls meanwhile: a few
+      // hundred more at most. Read swapped, the counts would fall short; read as bytes, far over.
+      assert.ok(reads >= 2000 && reads < 20_000, `read ${reads} reads`);
+      assert.ok(writes >= 500 && writes < 2000, `read ${writes} writes`);
     } finally {
       closeSync(fd);
+    }
+  });
+
+  it("counts a child's calls in its parent's", async () => {
+    const own = Number(/^syscw:\s+(\d+)/m.exec(readFileSync("/proc/self/io", "utf8"))?.[1]);
+    const child = spawn(
+      process.execPath,
+      [
+        "-e",
+        'const fs = require("node:fs"); const fd = fs.openSync("/dev/null", "w"); for (let i = 0; i < 1000; i++) fs.writeSync(fd, "x"); process.stdout.write("done"); process.stdin.resume()',
+      ],
+      { stdio: ["pipe", "pipe", "inherit"] },
+    );
+    const exited = once(child, "exit");
+    try {
+      await once(child.stdout, "data");
+      // Without the child's 1,000, this process's own writes since would not reach it.
+      assert.ok(treeSystemCalls(process.pid).writes - own >= 1000);
+    } finally {
+      child.stdin.end();
+      await exited;
     }
   });
 

@@ -47,7 +47,7 @@ function statusOf(pid: number): string | undefined {
 }
 
 /** The number a line of /proc/PID/status or /proc/PID/io gives (`VmRSS:  1234 kB` gives 1234), NaN if it has no such line. */
-function statusNumber(status: string, name: string): number {
+function procField(status: string, name: string): number {
   return Number(new RegExp(`^${name}:\\s+(\\d+)`, "m").exec(status)?.[1]);
 }
 
@@ -57,26 +57,31 @@ export function treeRss(pid: number): number {
   for (const p of tree(pid)) {
     const status = statusOf(p);
     // A process that ended while we looked, or a kernel thread (no VmRSS), counts nothing.
-    if (status !== undefined) total += (statusNumber(status, "VmRSS") || 0) * 1024;
+    if (status !== undefined) total += (procField(status, "VmRSS") || 0) * 1024;
   }
   return total;
 }
 
 let ticksPerSecond: number | undefined;
 
-/**
- * CPU time a process and its descendants have used, in seconds: user and
- * system, every thread (V8's garbage-collection helpers too).
- */
-export function treeCpuSeconds(pid: number): number {
+/** The CPU time these processes have used, in seconds: user and system, every thread. */
+function cpuSeconds(pids: readonly number[]): number {
   ticksPerSecond ??= Number(execFileSync("getconf", ["CLK_TCK"], { encoding: "utf8" }));
   let ticks = 0;
-  for (const p of tree(pid)) {
+  for (const p of pids) {
     const fields = statFields(p);
     // utime and stime: fields 14 and 15 of /proc/PID/stat, 12 and 13 after the command name.
     if (fields !== undefined) ticks += Number(fields[11]) + Number(fields[12]);
   }
   return ticks / ticksPerSecond;
+}
+
+/**
+ * CPU time a process and its descendants have used, in seconds: user and
+ * system, every thread (V8's garbage-collection helpers too).
+ */
+export function treeCpuSeconds(pid: number): number {
+  return cpuSeconds(tree(pid));
 }
 
 /**
@@ -88,13 +93,33 @@ export function treeCpuSeconds(pid: number): number {
 export function mainThreadSwitches(pid: number): number {
   const status = statusOf(pid);
   if (status === undefined) return Number.NaN;
-  return statusNumber(status, "voluntary_ctxt_switches") + statusNumber(status, "nonvoluntary_ctxt_switches");
+  return procField(status, "voluntary_ctxt_switches") + procField(status, "nonvoluntary_ctxt_switches");
 }
 
 /** Read and write system calls made so far: sockets, pipes and files alike, every thread. */
 export interface SystemCalls {
   readonly reads: number;
   readonly writes: number;
+}
+
+const noSystemCalls: SystemCalls = { reads: Number.NaN, writes: Number.NaN };
+
+/** The system calls of `pids` (see treeSystemCalls); NaN if `root`, the first, is gone. */
+function systemCalls(pids: readonly number[], root: number): SystemCalls {
+  let reads = 0;
+  let writes = 0;
+  for (const p of pids) {
+    let io: string;
+    try {
+      io = readFileSync(`/proc/${p}/io`, "utf8");
+    } catch {
+      if (p === root) return noSystemCalls;
+      continue;
+    }
+    reads += procField(io, "syscr");
+    writes += procField(io, "syscw");
+  }
+  return { reads, writes };
 }
 
 /**
@@ -104,20 +129,36 @@ export interface SystemCalls {
  * NaN once the process is gone.
  */
 export function treeSystemCalls(pid: number): SystemCalls {
-  let reads = 0;
-  let writes = 0;
-  for (const p of tree(pid)) {
-    let io: string;
-    try {
-      io = readFileSync(`/proc/${p}/io`, "utf8");
-    } catch {
-      if (p === pid) return { reads: Number.NaN, writes: Number.NaN };
-      continue;
-    }
-    reads += statusNumber(io, "syscr");
-    writes += statusNumber(io, "syscw");
-  }
-  return { reads, writes };
+  return systemCalls(tree(pid), pid);
+}
+
+/** What a server has used so far, as a load's measured window reads it at each end. */
+export interface ServerUsage {
+  /** See treeCpuSeconds. */
+  readonly cpuSeconds: number;
+  /** See mainThreadSwitches. */
+  readonly switches: number;
+  /** See treeSystemCalls. */
+  readonly systemCalls: SystemCalls;
+}
+
+/** The server's usage so far, its process tree walked once. */
+export function serverUsage(pid: number): ServerUsage {
+  const pids = tree(pid);
+  return { cpuSeconds: cpuSeconds(pids), switches: mainThreadSwitches(pid), systemCalls: systemCalls(pids, pid) };
+}
+
+/** What was used between two readings; NaN throughout without the first. */
+export function usedBetween(before: ServerUsage | undefined, after: ServerUsage): ServerUsage {
+  if (before === undefined) return { cpuSeconds: Number.NaN, switches: Number.NaN, systemCalls: noSystemCalls };
+  return {
+    cpuSeconds: after.cpuSeconds - before.cpuSeconds,
+    switches: after.switches - before.switches,
+    systemCalls: {
+      reads: after.systemCalls.reads - before.systemCalls.reads,
+      writes: after.systemCalls.writes - before.systemCalls.writes,
+    },
+  };
 }
 
 /** Samples `treeRss(pid)` until stopped and returns the highest value seen. */

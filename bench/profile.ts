@@ -47,9 +47,9 @@ const usage = `npm run bench:profile -- [options]
                      in those of 10 ms or more: what the longest turns of the event loop are made of
   --save FILE        keep the profile (.cpuprofile) for Chrome DevTools or a flame graph
   --allocations      bytes allocated per call over the measured window, by package and function
-  --promoted         as --allocations, only what outlived the young generation (promoted to the old
-                     one, or not yet collected when the window closed): by function, where what the full collections
-                     must mark was made
+  --promoted         as --allocations, only what no scavenge freed: what was promoted to the old
+                     generation, or freed young by a full collection, or not yet collected when the
+                     window closed; by package and function
   --gc               collections over the measured window: how many, their pauses, and the bytes
                      per call promoted to the old generation
   --loop-delay       the time between a 1 ms timer's firings over the measured window (the
@@ -114,12 +114,16 @@ if (!spec) throw new Error(`--server must be simpletest, simpletest@REV or one o
  * writes, what else it is told, and what prints that file.
  */
 const readings = {
-  allocations: { module: "allocation-sampler.mjs", variable: "ALLOCATION_PROFILE", print: printAllocations },
+  allocations: {
+    module: "allocation-sampler.mjs",
+    variable: "ALLOCATION_PROFILE",
+    print: sampledBytes("allocated", "freed objects included"),
+  },
   promoted: {
     module: "allocation-sampler.mjs",
     variable: "ALLOCATION_PROFILE",
     env: { ALLOCATION_OUTLIVING_SCAVENGES: "1" },
-    print: printOutliving,
+    print: sampledBytes("that no scavenge freed", "promoted, freed by a full collection, or not yet collected"),
   },
   gc: { module: "gc-recorder.mjs", variable: "GC_PROFILE", print: printCollections },
   "loop-delay": { module: "loop-delay-recorder.mjs", variable: "LOOP_DELAY_PROFILE", print: printLoopDelay },
@@ -346,51 +350,35 @@ interface AllocationNode {
   children: AllocationNode[];
 }
 
-/** The bytes a sampled heap profile saw allocated, per call (`calls` in its window), by package and by function. */
-function printAllocations(allocations: { head: AllocationNode }, calls: number, unit: string): void {
-  printSampledBytes(allocations, calls, unit, "allocated", "freed objects included");
-}
-
-/** As `printAllocations`, of a profile that kept only what outlived the young generation. */
-function printOutliving(allocations: { head: AllocationNode }, calls: number, unit: string): void {
-  printSampledBytes(
-    allocations,
-    calls,
-    unit,
-    "outliving the young generation",
-    "promoted, or not yet collected when the window closed",
-  );
-}
-
-function printSampledBytes(
-  allocations: { head: AllocationNode },
-  calls: number,
-  unit: string,
-  what: string,
-  which: string,
-): void {
-  const byPackage = new Map<string, number>();
-  const byFunction = new Map<string, number>();
-  let total = 0;
-  const visit = (n: AllocationNode) => {
-    const { functionName, url, lineNumber } = n.callFrame;
-    const name = `${functionName || "(anonymous)"}  ${url.replace(/.*node_modules\//, "")}:${lineNumber + 1}`;
-    byPackage.set(area(url), (byPackage.get(area(url)) ?? 0) + n.selfSize);
-    byFunction.set(name, (byFunction.get(name) ?? 0) + n.selfSize);
-    total += n.selfSize;
-    for (const child of n.children) visit(child);
+/**
+ * What prints the bytes a sampled heap profile kept, per call (`calls` in its window), by package
+ * and by function: `what` they are, and `which` objects the profile kept.
+ */
+function sampledBytes(what: string, which: string) {
+  return (allocations: { head: AllocationNode }, calls: number, unit: string): void => {
+    const byPackage = new Map<string, number>();
+    const byFunction = new Map<string, number>();
+    let total = 0;
+    const visit = (n: AllocationNode) => {
+      const { functionName, url, lineNumber } = n.callFrame;
+      const name = `${functionName || "(anonymous)"}  ${url.replace(/.*node_modules\//, "")}:${lineNumber + 1}`;
+      byPackage.set(area(url), (byPackage.get(area(url)) ?? 0) + n.selfSize);
+      byFunction.set(name, (byFunction.get(name) ?? 0) + n.selfSize);
+      total += n.selfSize;
+      for (const child of n.children) visit(child);
+    };
+    visit(allocations.head);
+    const perCall = (bytes: number) =>
+      `${Math.round(bytes / calls)
+        .toString()
+        .padStart(7)} B`;
+    process.stdout.write(`${perCall(total).trim()} ${what} per ${unit}, ${which}\n\nby package, per ${unit}:\n`);
+    const sorted = (by: Map<string, number>) => [...by].sort((a, b) => b[1] - a[1]);
+    for (const [name, bytes] of sorted(byPackage).slice(0, 12)) process.stdout.write(`${perCall(bytes)}  ${name}\n`);
+    process.stdout.write(`\nthe functions that made most of it (self), per ${unit}:\n`);
+    for (const [name, bytes] of sorted(byFunction).slice(0, Number(values.top)))
+      process.stdout.write(`${perCall(bytes)}  ${name}\n`);
   };
-  visit(allocations.head);
-  const perCall = (bytes: number) =>
-    `${Math.round(bytes / calls)
-      .toString()
-      .padStart(7)} B`;
-  process.stdout.write(`${perCall(total).trim()} ${what} per ${unit}, ${which}\n\nby package, per ${unit}:\n`);
-  const sorted = (by: Map<string, number>) => [...by].sort((a, b) => b[1] - a[1]);
-  for (const [name, bytes] of sorted(byPackage).slice(0, 12)) process.stdout.write(`${perCall(bytes)}  ${name}\n`);
-  process.stdout.write(`\nthe functions that made most of it (self), per ${unit}:\n`);
-  for (const [name, bytes] of sorted(byFunction).slice(0, Number(values.top)))
-    process.stdout.write(`${perCall(bytes)}  ${name}\n`);
 }
 
 interface GcProfile {
