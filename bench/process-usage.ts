@@ -47,8 +47,8 @@ function statusOf(pid: number): string | undefined {
 }
 
 /** The number a line of /proc/PID/status or /proc/PID/io gives (`VmRSS:  1234 kB` gives 1234), NaN if it has no such line. */
-function procField(status: string, name: string): number {
-  return Number(new RegExp(`^${name}:\\s+(\\d+)`, "m").exec(status)?.[1]);
+function procField(text: string, name: string): number {
+  return Number(new RegExp(`^${name}:\\s+(\\d+)`, "m").exec(text)?.[1]);
 }
 
 /** Resident memory of a process and its descendants, in bytes. */
