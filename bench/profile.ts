@@ -20,7 +20,7 @@ import { workloads } from "./workloads.js";
  * functions (self time); or, with
  * `--allocations`, what it allocates (V8's sampling heap profiler, freed
  * objects included: the work its garbage collector is given), or with
- * `--promoted` what of that outlives the young generation; or, with
+ * `--promoted` what of that no scavenge frees; or, with
  * `--gc`, what its collections cost and how much of what it allocates lives
  * on into the old generation (node:v8's GCProfiler); or, with `--loop-delay`,
  * how long its event loop's turns run (node:perf_hooks), which is what the
