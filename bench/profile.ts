@@ -5,7 +5,7 @@ import { setTimeout as sleep } from "node:timers/promises";
 import { fileURLToPath } from "node:url";
 import { parseArgs } from "node:util";
 import { buildBaseline } from "./baseline.js";
-import { refuse, rpsOf } from "./cli-options.js";
+import { headersOf, refuse, rpsOf } from "./cli-options.js";
 import { describeCpuIdle, haltsDuring, keepCpusAwakeUnless } from "./cpu-idle.js";
 import { episodeGapMs, type LoadResult } from "./h2load.js";
 import { fellShort, offeredRate, runLoad, takesRate, wholeLoadCalls } from "./load.js";
@@ -38,6 +38,8 @@ const usage = `npm run bench:profile -- [options]
   --node-flag F      a Node flag for the server (repeatable), e.g. --no-opt
   --rps N            each connection sends N calls a second (h2load's --rps) rather than as many as
                      the server answers: two servers' cost per call at the same load (h2load loads only)
+  --header "N: V"    one more request header (repeatable; h2load loads only), e.g. to see what a
+                     client's headers cost a server (step 71)
   --top N            how many of the hottest functions to print (default 25)
   --callers NAME     also the call chains behind that function's self time
   --idle-cpus        let the CPUs halt when idle during the load, as npm run bench -- --idle-cpus does;
@@ -50,8 +52,9 @@ const usage = `npm run bench:profile -- [options]
   --promoted         as --allocations, only what no scavenge freed: what was promoted to the old
                      generation, or freed young by a full collection, or not yet collected when the
                      window closed; by package and function
-  --gc               collections over the measured window: how many, their pauses, and the bytes
-                     per call promoted to the old generation
+  --gc               collections over the measured window: how many, their pauses, the bytes per
+                     call promoted to the old generation, and those allocated outside the young
+                     generation directly (which set, with promotion, how soon a full collection comes)
   --loop-delay       the time between a 1 ms timer's firings over the measured window (the
                      turns' length), beside the calls' p50 and p99; how the slowest 1% of calls
                      fall in time, and the longest turns, marked where one came with a full
@@ -76,6 +79,7 @@ const { values } = parseArgs({
     env: { type: "string", multiple: true, default: [] },
     "node-flag": { type: "string", multiple: true, default: [] },
     rps: { type: "string" },
+    header: { type: "string", multiple: true, default: [] },
     top: { type: "string", default: "25" },
     callers: { type: "string" },
     stretches: { type: "boolean", default: false },
@@ -94,11 +98,15 @@ if (values.help) {
   process.stdout.write(`${usage}\n`);
   process.exit(0);
 }
-const workload = workloads.find((w) => w.id === values.workload);
-if (!workload) throw new Error(`--workload must be one of ${workloads.map((w) => w.id)}`);
+const chosenWorkload = workloads.find((w) => w.id === values.workload);
+if (!chosenWorkload) throw new Error(`--workload must be one of ${workloads.map((w) => w.id)}`);
 const ratePerConnection = rpsOf(values.rps);
-if (ratePerConnection !== undefined && !takesRate(workload))
-  refuse("--rps", `needs an h2load workload; ${workload.id} runs its own driver`);
+if (ratePerConnection !== undefined && !takesRate(chosenWorkload))
+  refuse("--rps", `needs an h2load workload; ${chosenWorkload.id} runs its own driver`);
+if (values.header.length > 0 && chosenWorkload.driver !== "h2load")
+  refuse("--header", `needs an h2load workload; ${chosenWorkload.id} runs its own driver`);
+const workload = { ...chosenWorkload, headers: { ...chosenWorkload.headers, ...headersOf(values.header) } };
+const loadName = `${workload.id}${values.header.length > 0 ? ` with ${values.header.length} more request headers` : ""}`;
 
 const dir = mkdtempSync(join(tmpdir(), "simpletest-prof-"));
 const env = envFromPairs(values.env);
@@ -199,7 +207,7 @@ const writeWindowCounts = () => {
 };
 if (reading) {
   process.stdout.write(
-    `${spec.name}, ${workload.id}: ${result.rps.toFixed(0)} req/s${offered} while recorded, ${cpuIdle}\n`,
+    `${spec.name}, ${loadName}: ${result.rps.toFixed(0)} req/s${offered} while recorded, ${cpuIdle}\n`,
   );
   reading.print(JSON.parse(readFileSync(recorded, "utf8")), calls, unit, result);
   writeWindowCounts();
@@ -238,7 +246,7 @@ const sum = (keyOf: (n: Node) => string) => {
   return [...by].sort((a, b) => b[1] - a[1]);
 };
 process.stdout.write(
-  `${spec.name}, ${workload.id}: ${result.rps.toFixed(0)} req/s${offered} under the profiler, ${cpuIdle}; share of the window, and its µs per ${unit}\n\nby package:\n`,
+  `${spec.name}, ${loadName}: ${result.rps.toFixed(0)} req/s${offered} under the profiler, ${cpuIdle}; share of the window, and its µs per ${unit}\n\nby package:\n`,
 );
 // The window's idle time in a row of its own: the other rows are the thread's time, waits in system calls included.
 const areas = sum((n) => (n.callFrame.functionName === "(idle)" ? "(idle)" : area(n.callFrame.url)));
@@ -393,15 +401,19 @@ interface GcProfile {
 
 /**
  * The collections of a GCProfiler recording, per call: how many of each kind
- * and their pauses, and what scavenges promoted (the old generation's growth
- * across each: objects that lived through two of them).
+ * and their pauses, what scavenges promoted (the old generation's growth
+ * across each: objects that lived through two of them), and what was
+ * allocated outside the young generation directly (its growth from one
+ * collection's end to the next one's start).
  */
 function printCollections(profile: GcProfile, calls: number, unit: string): void {
   const oldGeneration = (spaces: { spaceName: string; spaceUsedSize: number }[]) =>
     spaces.filter((s) => !s.spaceName.startsWith("new_")).reduce((sum, s) => sum + s.spaceUsedSize, 0);
   const kinds = new Map<string, { count: number; pauseUs: number }>();
   let promoted = 0;
+  let allocatedOld = 0;
   let longest = { gcType: "none", cost: 0 };
+  let previous: GcProfile["statistics"][number] | undefined;
   for (const gc of profile.statistics) {
     if (gc.cost > longest.cost) longest = gc;
     const kind = kinds.get(gc.gcType) ?? { count: 0, pauseUs: 0 };
@@ -411,6 +423,11 @@ function printCollections(profile: GcProfile, calls: number, unit: string): void
     if (gc.gcType === "Scavenge") {
       promoted += oldGeneration(gc.afterGC.heapSpaceStatistics) - oldGeneration(gc.beforeGC.heapSpaceStatistics);
     }
+    if (previous !== undefined) {
+      allocatedOld +=
+        oldGeneration(gc.beforeGC.heapSpaceStatistics) - oldGeneration(previous.afterGC.heapSpaceStatistics);
+    }
+    previous = gc;
   }
   process.stdout.write(`\ncollections: count per 10,000 ${unit}s, pause µs per ${unit}\n`);
   for (const [name, { count, pauseUs }] of [...kinds].sort((a, b) => b[1].pauseUs - a[1].pauseUs)) {
@@ -420,6 +437,9 @@ function printCollections(profile: GcProfile, calls: number, unit: string): void
   }
   process.stdout.write(`longest pause: ${(longest.cost / 1000).toFixed(1)} ms (${longest.gcType})\n`);
   process.stdout.write(`\npromoted by scavenges: ${Math.round(promoted / calls)} B per ${unit}\n`);
+  process.stdout.write(
+    `allocated outside the young generation directly, between collections: ${Math.round(allocatedOld / calls)} B per ${unit}\n`,
+  );
 }
 
 /** What loop-delay-recorder.mjs writes, in ms. */
