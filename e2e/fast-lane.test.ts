@@ -812,6 +812,7 @@ describe("interceptors on the fast lane see a request as connect-es gives it", (
           keepAliveIntervalMs: 0,
           keepAliveTimeoutMs: 1_000,
           resets: { burst: 200, perSecond: 50 },
+          streamTable: true,
         },
       },
     );

@@ -24,6 +24,8 @@ describe("loadConfig", () => {
     assert.equal(config.logLevel, "info");
     assert.deepEqual(config.corsOrigins, []);
     assert.deepEqual(config.http2.resets, { burst: 200, perSecond: 50 });
+    assert.equal(config.http2.streamTable, true);
+    assert.equal(loadConfig({ HTTP2_STREAM_TABLE: "off" }).http2.streamTable, false);
     assert.deepEqual(config.requestBodies, {
       perConnectionBytes: 16 * 1024 * 1024,
       perServerBytes: 128 * 1024 * 1024,
@@ -73,6 +75,7 @@ describe("loadConfig", () => {
         /^TLS_CERT: cannot read "\/nonexistent\/cert.pem" \(ENOENT\)$/,
       ],
       [{ METRICS: "no" }, [], /^METRICS must be on or off, got "no"$/],
+      [{ HTTP2_STREAM_TABLE: "map" }, [], /^HTTP2_STREAM_TABLE must be on or off, got "map"$/],
       [{ ADMIN_PORT: "metrics" }, [], /^ADMIN_PORT must be an integer from 0 to 65535, got "metrics"$/],
       [{ ADMIN_PORT: "9090", PORT: "9090" }, [], /^ADMIN_PORT must differ from the public port, got 9090 for both$/],
       [{ ADMIN_PORT: "9091" }, ["--port", "9091"], /^ADMIN_PORT must differ from the public port/],

@@ -44,6 +44,8 @@ export interface Config {
     readonly keepAliveTimeoutMs: number;
     /** Streams a connection may reset at once, and per second after that, before it is closed (rapid reset). */
     readonly resets: { readonly burst: number; readonly perSecond: number };
+    /** Keep each connection's streams in a `StreamTable` rather than node:http2's own `Map` (listen/stream-table.ts). */
+    readonly streamTable: boolean;
   };
   /** Bounds on request bytes read and not yet handled, and on the time they take to arrive. */
   readonly requestBodies: {
@@ -158,6 +160,7 @@ export function loadConfig(env: Env, argv: readonly string[] = []): Config {
         burst: int("HTTP2_RESET_BURST", 200, 1, 1_000_000),
         perSecond: int("HTTP2_RESET_RATE", 50, 1, 1_000_000),
       },
+      streamTable: parseOnOff("HTTP2_STREAM_TABLE", read("HTTP2_STREAM_TABLE"), true),
     },
     requestBodies: parseRequestBodies(int),
     maxWatchStreams: int("MAX_WATCH_STREAMS", 1_000, 0, 1_000_000),

@@ -1,4 +1,5 @@
 import assert from "node:assert/strict";
+import { once } from "node:events";
 import http from "node:http";
 import http2 from "node:http2";
 import { createRequire } from "node:module";
@@ -402,6 +403,56 @@ describe(`Node ${process.version} (server/listen/)`, () => {
     } finally {
       session.close();
       await front.close();
+    }
+  });
+
+  it('an http2 session keeps its open streams in an empty Map under its one symbol named "state", and asks of it get, set, delete, size and forEach alone', async () => {
+    const h2 = http2.createServer();
+    const asked = new Set<string>();
+    let found = false;
+    h2.on("session", (session) => {
+      const named = Object.getOwnPropertySymbols(session).filter((symbol) => symbol.description === "state");
+      const state = Reflect.get(session, named[0]) as { streams: Map<number, unknown> };
+      found = named.length === 1 && state.streams.size === 0;
+      const streams = state.streams;
+      state.streams = new Proxy(streams, {
+        get(target, name) {
+          asked.add(String(name));
+          const value = Reflect.get(target, name, target);
+          return typeof value === "function" ? value.bind(target) : value;
+        },
+      });
+    });
+    const held = new Promise<http2.ServerHttp2Stream>((resolve) => {
+      h2.on("stream", (stream: http2.ServerHttp2Stream, headers: http2.IncomingHttpHeaders) => {
+        if (headers[":path"] === "/hold") {
+          resolve(stream);
+          return;
+        }
+        stream.respond({ ":status": 200 });
+        stream.end();
+      });
+    });
+    await new Promise<void>((resolve) => h2.listen(0, "127.0.0.1", resolve));
+    const session = http2.connect(`http://127.0.0.1:${(h2.address() as AddressInfo).port}`);
+    session.on("error", () => {});
+    try {
+      for (let i = 0; i < 3; i++) await once(session.request({ ":path": "/" }).resume(), "end");
+      session.request({ ":path": "/hold" }).on("error", () => {});
+      const stream = await held;
+      stream.session?.destroy();
+      await once(stream, "close");
+      relied("node:http2's table of a session's streams (server/listen/stream-table.ts)", found, true);
+      relied("what node:http2 asks of its table of streams", [...asked].sort(), [
+        "delete",
+        "forEach",
+        "get",
+        "set",
+        "size",
+      ]);
+    } finally {
+      session.destroy();
+      h2.close();
     }
   });
 

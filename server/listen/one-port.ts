@@ -7,6 +7,7 @@ import { keepSessionAlive } from "./http2-keepalive.js";
 import { classifyPreface } from "./http2-preface.js";
 import { ProxySafeResponse } from "./proxy-safe-response.js";
 import { createResetFloodGuard, type ResetFloodGuard, type ResetFloodOptions } from "./reset-flood-guard.js";
+import { useStreamTable } from "./stream-table.js";
 
 export type RequestListener = (
   req: http.IncomingMessage | http2.Http2ServerRequest,
@@ -83,6 +84,8 @@ export interface OnePortOptions {
     readonly keepAliveTimeoutMs: number;
     /** How fast a connection may reset streams before it is closed with ENHANCE_YOUR_CALM. */
     readonly resets: ResetFloodOptions;
+    /** Node keeps each connection's streams in a `StreamTable` (stream-table.ts) rather than its own `Map`. */
+    readonly streamTable: boolean;
   };
 }
 
@@ -171,6 +174,7 @@ export function createOnePortServer(listener: RequestListener, options: OnePortO
   }
   h2.on("session", (session: http2.ServerHttp2Session) => {
     sessions.add(session);
+    if (options.http2.streamTable) useStreamTable(session);
     session.once("close", () => sessions.delete(session));
     const { onStream } = options;
     // Read now: a session destroyed with streams still to emit (parsed before) throws
