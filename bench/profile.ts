@@ -103,10 +103,11 @@ if (!chosenWorkload) throw new Error(`--workload must be one of ${workloads.map(
 const ratePerConnection = rpsOf(values.rps);
 if (ratePerConnection !== undefined && !takesRate(chosenWorkload))
   refuse("--rps", `needs an h2load workload; ${chosenWorkload.id} runs its own driver`);
-if (values.header.length > 0 && chosenWorkload.driver !== "h2load")
+if (values.header.length > 0 && !takesRate(chosenWorkload))
   refuse("--header", `needs an h2load workload; ${chosenWorkload.id} runs its own driver`);
-const workload = { ...chosenWorkload, headers: { ...chosenWorkload.headers, ...headersOf(values.header) } };
-const loadName = `${workload.id}${values.header.length > 0 ? ` with ${values.header.length} more request headers` : ""}`;
+const addedHeaders = headersOf(values.header);
+const workload = { ...chosenWorkload, headers: { ...chosenWorkload.headers, ...addedHeaders } };
+const loadName = `${workload.id}${values.header.length > 0 ? ` with --header ${Object.keys(addedHeaders).join(", ")}` : ""}`;
 
 const dir = mkdtempSync(join(tmpdir(), "simpletest-prof-"));
 const env = envFromPairs(values.env);

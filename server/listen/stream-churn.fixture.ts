@@ -7,7 +7,7 @@ import { StreamTable } from "./stream-table.js";
  * busy HTTP/2 connection; prints the bytes the scavenges between the batches
  * promoted to the old generation. With `released`: 100 streams set in a
  * table and deleted again, the table kept; prints how many of them a full
- * collection then still finds alive.
+ * collection then still finds alive, and how many the table still holds.
  */
 
 const collect = (globalThis as { gc?: (options?: { type: "minor" }) => void }).gc;
@@ -18,13 +18,15 @@ const oldSpace = () =>
 if (process.argv[2] === "released") {
   const table = new StreamTable<object>();
   const refs: WeakRef<object>[] = [];
-  for (let id = 1; id <= 199; id += 2) {
+  // Half of them 512 apart, so that they share home slots and deletions move entries.
+  const ids = Array.from({ length: 100 }, (_, i) => (i % 2 === 0 ? 1 + 2 * i : 1 + 512 * i));
+  for (const id of ids) {
     const stream = { id };
     refs.push(new WeakRef(stream));
     table.set(id, stream);
   }
-  for (let id = 199; id >= 1; id -= 4) table.delete(id);
-  for (let id = 1; id <= 199; id += 2) table.delete(id);
+  for (const id of ids.filter((_, i) => i % 3 === 0)) table.delete(id);
+  for (const id of ids) table.delete(id);
   // WeakRef targets are kept to the end of the task that made them.
   setTimeout(() => {
     collect();

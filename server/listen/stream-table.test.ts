@@ -9,15 +9,15 @@ import { StreamTable, useStreamTable } from "./stream-table.js";
 
 /** A generator of the same pseudo-random numbers on every run. */
 function seeded(seed: number): () => number {
-  let state = seed;
+  let state = seed >>> 0;
   return () => {
-    state = (state * 1_103_515_245 + 12_345) % 2 ** 31;
-    return state / 2 ** 31;
+    state = (Math.imul(state, 1_664_525) + 1_013_904_223) >>> 0;
+    return state / 2 ** 32;
   };
 }
 
 describe("StreamTable", () => {
-  it("answers as a Map would, through growth and deletions in any order", () => {
+  it("answers get, size and delete as a Map would, through growth and deletions in any order", () => {
     const random = seeded(7);
     const table = new StreamTable<string>();
     const map = new Map<number, string>();
@@ -37,7 +37,6 @@ describe("StreamTable", () => {
       }
       const probe = 1 + 2 * Math.floor(random() * (nextId / 2 + 4));
       assert.equal(table.get(probe), map.get(probe), `get(${probe}) at step ${step}`);
-      assert.equal(table.has(probe), map.has(probe));
       assert.equal(table.size, map.size);
     }
     const seen = new Map<number, string>();
@@ -80,7 +79,7 @@ describe("StreamTable", () => {
     assert.equal(table.size, 0);
   });
 
-  const churn = async (mode: "map" | "table" | "released") => {
+  const churn = async (mode: "table" | "released") => {
     const { stdout } = await promisify(execFile)(process.execPath, [
       "--expose-gc",
       "--import",
@@ -95,11 +94,10 @@ describe("StreamTable", () => {
     assert.equal(await churn("released"), 0);
   });
 
-  it("lets the scavenger free the streams it let go of, where a Map in the old generation keeps them", async () => {
-    const [table, map] = await Promise.all([churn("table"), churn("map")]);
-    assert.ok(table < 1_000_000, `the table's streams promoted ${table} bytes`);
-    // The reason for the table, still true on this Node: should V8 mend its Map, the table can go.
-    assert.ok(map > 2_000_000, `a Map's streams promoted only ${map} bytes: V8 no longer keeps them`);
+  it("lets the scavenger free the streams it let go of, though it lives in the old generation", async () => {
+    // A Map in its place promotes 4–6 MB of them (server/internals.test.ts).
+    const promoted = await churn("table");
+    assert.ok(promoted < 1_000_000, `the table's streams promoted ${promoted} bytes`);
   });
 });
 
@@ -139,8 +137,16 @@ describe("useStreamTable", () => {
       const holding = Array.from({ length: 16 }, () => client.request({ ":path": "/hold" }));
       for (const request of holding) request.on("error", () => {});
       while (held.length < 16) await new Promise((resolve) => setTimeout(resolve, 5));
+      const session = held[0].session as http2.ServerHttp2Session;
+      const state = Reflect.get(
+        session,
+        Object.getOwnPropertySymbols(session).find((s) => s.description === "state") as symbol,
+      );
+      assert.ok(state.streams instanceof StreamTable);
+      assert.equal(state.streams.size, 16);
+      assert.ok(held.every((stream) => state.streams.get(stream.id) === stream));
       const closed = held.map((stream) => once(stream, "close"));
-      held[0].session?.destroy();
+      session.destroy();
       await Promise.all(closed);
       assert.ok(held.every((stream) => stream.destroyed));
       assert.deepEqual(took, [true]);

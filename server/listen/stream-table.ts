@@ -3,21 +3,22 @@
  * node:http2 to keep its own in (`useStreamTable`), in place of the `Map` it
  * keeps them in.
  *
- * Why: V8 moves a `Map`'s entries to a new table now and then as streams come
- * and go, and leaves them in the old one too. Once a connection has lived a
- * while, its tables sit in the old generation, and each old table still
- * points at the streams that were open when it was replaced: the scavenger
- * keeps those streams, and all they point to, alive until a full collection
- * (a `Map` in the old generation, its tables made there as well). With five
- * or more calls in flight on a connection, that was most of every call:
- * 0.8 KB a gRPC call promoted, and a full collection every ~14,000 calls
- * (bench/README.md, step 72). This table keeps its entries in two arrays it
- * only ever replaces whole, emptying the old ones, and clears every slot it
- * frees: nothing it lets go of stays reachable from it.
+ * V8 moves a `Map`'s entries to a new table as it grows, shrinks or fills
+ * with deleted entries, makes the new table in the generation of the old one,
+ * and leaves the old one pointing at the entries it held. Once a connection's
+ * table has lived into the old generation, each one left behind keeps the
+ * streams then open, and all they point to, alive through every scavenge
+ * until a full collection: with five or more calls in flight on a connection,
+ * nearly every call was promoted (bench/README.md, step 72). This table keeps
+ * its entries in two arrays it only ever replaces whole, emptying the old
+ * ones, and clears every slot it frees, so nothing it let go of stays
+ * reachable from it (stream-table.test.ts; what node:http2 asks of it,
+ * server/internals.test.ts).
  *
  * It has what node:http2 asks of its table on Nodes 20 to 26 (`get`, `set`,
  * `delete`, `size`, `forEach`), for the ids it gives streams (whole numbers
- * from 1).
+ * from 1), and never shrinks: a connection keeps room for the most streams it
+ * had open at once (at most HTTP2_MAX_CONCURRENT_STREAMS).
  */
 export class StreamTable<V> {
   /** Open addressing with linear probing; 0 marks a free slot (no stream has id 0). */
@@ -34,11 +35,8 @@ export class StreamTable<V> {
     return at < 0 ? undefined : this.#values[at];
   }
 
-  has(id: number): boolean {
-    return this.#slotOf(id) >= 0;
-  }
-
   set(id: number, value: V): this {
+    // Should a Node keep other keys here, its calls fail at once rather than lose streams.
     if (!Number.isSafeInteger(id) || id < 1) throw new TypeError(`a stream id is a whole number from 1, not ${id}`);
     const at = this.#slotOf(id);
     if (at >= 0) {
@@ -74,9 +72,10 @@ export class StreamTable<V> {
   }
 
   /**
-   * Calls `visit` with each stream open when it begins, unless deleted before
-   * its turn (node:http2 destroys every stream so, and each destroy deletes
-   * its own entry meanwhile).
+   * Calls `visit` with each stream open when it begins, in no set order,
+   * unless deleted before its turn (node:http2 destroys every stream so, and
+   * each destroy deletes its own entry meanwhile); one set meanwhile is not
+   * visited.
    */
   forEach(visit: (value: V, id: number, table: this) => void): void {
     const ids: number[] = [];
