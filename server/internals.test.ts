@@ -31,6 +31,7 @@ import * as grpcWeb from "@connectrpc/connect/protocol-grpc-web";
 import { pino } from "pino";
 import { AggregatorRegistry, Counter, Histogram, Registry } from "prom-client";
 import { SimpleTest } from "../gen/simpletest/simple_test_pb.js";
+import { sessionState } from "./listen/stream-table.js";
 
 /*
  * The library and Node internals the server relies on (docs/internals.md),
@@ -413,8 +414,7 @@ describe(`Node ${process.version} (server/listen/)`, () => {
     const asked = new Set<string>();
     let found = false;
     h2.on("session", (session) => {
-      const named = Object.getOwnPropertySymbols(session).filter((symbol) => symbol.description === "state");
-      const state = named.length === 1 ? (Reflect.get(session, named[0]) as { streams?: Map<number, unknown> }) : {};
+      const state = (sessionState(session) ?? {}) as { streams?: Map<number, unknown> };
       found = typeof state.streams === "object" && state.streams.size === 0;
       const streams = state.streams;
       if (streams === undefined) return;

@@ -5,7 +5,7 @@ import http2 from "node:http2";
 import type { AddressInfo } from "node:net";
 import { describe, it } from "node:test";
 import { promisify } from "node:util";
-import { StreamTable, useStreamTable } from "./stream-table.js";
+import { StreamTable, sessionState, useStreamTable } from "./stream-table.js";
 
 /** A generator of the same pseudo-random numbers on every run. */
 function seeded(seed: number): () => number {
@@ -138,13 +138,10 @@ describe("useStreamTable", () => {
       for (const request of holding) request.on("error", () => {});
       while (held.length < 16) await new Promise((resolve) => setTimeout(resolve, 5));
       const session = held[0].session as http2.ServerHttp2Session;
-      const state = Reflect.get(
-        session,
-        Object.getOwnPropertySymbols(session).find((s) => s.description === "state") as symbol,
-      );
+      const state = sessionState(session) as { streams: StreamTable<http2.ServerHttp2Stream> };
       assert.ok(state.streams instanceof StreamTable);
       assert.equal(state.streams.size, 16);
-      assert.ok(held.every((stream) => state.streams.get(stream.id) === stream));
+      assert.ok(held.every((stream) => state.streams.get(stream.id as number) === stream));
       const closed = held.map((stream) => once(stream, "close"));
       session.destroy();
       await Promise.all(closed);

@@ -121,16 +121,24 @@ export class StreamTable<V> {
 }
 
 /**
+ * node:http2's private state of a session: what it keeps under the session's
+ * one own symbol named "state" (Nodes 20 to 26), or undefined if there is no
+ * such one object.
+ */
+export function sessionState(session: object): object | undefined {
+  const named = Object.getOwnPropertySymbols(session).filter((symbol) => symbol.description === "state");
+  const state: unknown = named.length === 1 ? Reflect.get(session, named[0]) : undefined;
+  return typeof state === "object" && state !== null ? state : undefined;
+}
+
+/**
  * Has node:http2 keep `session`'s streams in a `StreamTable`: true if it
- * does now, false if the session is not as Nodes 20 to 26 make it (its state
- * under the one symbol named "state", with an empty `streams` table), which
- * leaves Node's own in place.
+ * does now, false if the session is not as Nodes 20 to 26 make it (an empty
+ * `streams` table in its `sessionState`), which leaves Node's own in place.
  */
 export function useStreamTable(session: object): boolean {
-  const named = Object.getOwnPropertySymbols(session).filter((symbol) => symbol.description === "state");
-  if (named.length !== 1) return false;
-  const state: unknown = Reflect.get(session, named[0]);
-  if (typeof state !== "object" || state === null || !isEmptyTable(Reflect.get(state, "streams"))) return false;
+  const state = sessionState(session);
+  if (state === undefined || !isEmptyTable(Reflect.get(state, "streams"))) return false;
   Reflect.set(state, "streams", new StreamTable());
   return true;
 }
