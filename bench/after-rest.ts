@@ -11,12 +11,13 @@ import { workloads } from "./workloads.js";
 /**
  * What a trim at rest (IDLE_TRIM_MS) costs the burst after it: our server,
  * pinned to one core, serves a bench workload (h2load's; default gRPC unary),
- * or with `--fresh` nothing (its first rest comes after start-up), rests until
- * it trims (or as long, with IDLE_TRIM_MS=0), then takes the load from its
+ * rests until it trims (or as long, with IDLE_TRIM_MS=0), then takes the load from its
  * first call: calls per second over that load's seconds, its first second's
  * p99 and its peak RSS, trim on and off by turns (odd pairs trim first, even
  * pairs the other). And what each trim took and
- * gave back, from its log line. The CPUs are kept awake throughout, as the
+ * gave back, from its log line. With `--fresh` it serves nothing before the
+ * rest, and the trim is the one at start, before it listens: what that costs
+ * the first burst. The CPUs are kept awake throughout, as the
  * bench keeps them during its loads (`--idle-cpus` lets them halt).
  * `npx tsx bench/after-rest.ts [--node 24] [--workload ID]
  * [--fresh] [--pairs 3] [--seconds 5] [--rest-ms 3000] [--idle-cpus]`, after
@@ -93,7 +94,7 @@ async function run(trim: boolean, restFor?: number): Promise<{ burst: Burst; tri
     env: { IDLE_TRIM_MS: trim ? String(restMs) : "0" },
     // Read by another process on the server's core, as the bench's are; only the trim's line comes back.
     logs: "ship",
-    shipped: '"memory trimmed at rest"',
+    shipped: values.fresh ? '"memory trimmed at start"' : '"memory trimmed at rest"',
     onLine: (line) => {
       trimLine = JSON.parse(line) as Trim;
     },

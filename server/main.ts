@@ -4,7 +4,7 @@ import { buildAdminApp, listenAdmin } from "./admin-app.js";
 import { buildApp } from "./app.js";
 import { closeApp } from "./close-app.js";
 import { ConfigError, loadConfig } from "./config.js";
-import { trimMemoryAtRest } from "./memory-at-rest.js";
+import { trimMemoryAtRest, trimMemoryAtStart } from "./memory-at-rest.js";
 import { holdNextTickShape } from "./next-tick-shape.js";
 import { writeStderrLine } from "./stderr-line.js";
 import { runWorkers, type Workers } from "./workers.js";
@@ -41,13 +41,14 @@ if (config.workers > 1 && cluster.isPrimary) {
 }
 
 const { fastify, front, health, admin, tracing } = await buildApp(config);
+const heapAfterStart = config.idleTrimMs > 0 ? trimMemoryAtStart(fastify.log) : undefined;
 // The signal handlers go on in the turn that starts this listen (below): the
 // primary of WORKERS passes its signal on to every worker it has seen listen,
 // and one without its handler would die of it.
 const started = (async () => {
   await fastify.listen({ host: config.host, port: config.port });
   if (admin && config.admin) await listenAdmin(admin, config.admin);
-  return config.idleTrimMs > 0 ? trimMemoryAtRest(config.idleTrimMs, fastify.log) : undefined;
+  return config.idleTrimMs > 0 ? trimMemoryAtRest(config.idleTrimMs, fastify.log, heapAfterStart) : undefined;
 })();
 
 let stopping = false;

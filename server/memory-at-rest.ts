@@ -29,16 +29,30 @@ const worthTrimmingBytes = 4 * 1024 * 1024;
 export const canTrimMemory = Number(process.versions.v8.split(".")[0]) >= 12;
 
 /**
+ * Gives back what loading the modules and building the app left: one call of
+ * V8's collection of last resort (full collections until nothing more is
+ * freed), which shrinks the young generation to its smallest, compacts the
+ * old one and returns the pages freed. Start-up grows the young generation
+ * to npm start's cap (16 MB), and on Nodes 24 and 26 V8 never shrinks it in a
+ * process at rest: a fresh server held 98–99 MB on Node 24, 78–79 after this
+ * (bench/README.md, step 74). Called before the server listens, so that no
+ * call waits for it. The first calls grow the young generation back as they
+ * need it. Where V8 cannot (`canTrimMemory` false), it does nothing and
+ * returns undefined; else V8's heap after it, for `trimMemoryAtRest`.
+ */
+export function trimMemoryAtStart(log: TrimLog): number | undefined {
+  if (!canTrimMemory) return undefined;
+  return trimNow(log, "memory trimmed at start", {});
+}
+
+/**
  * Gives memory back to the system once the event loop has rested for
- * `restMs`: one call of V8's collection of last resort (full collections
- * until nothing more is freed), which shrinks the young generation to its
- * smallest, compacts the old one and returns the pages freed. V8 grows the
- * young generation while the server loads and serves (to npm start's cap,
- * 16 MB) and, on Nodes 24 and 26, never shrinks it in a process at rest: a
- * server would hold its peak for good after a burst. Once per rest (the loop
- * must be busy again before the next), and only when V8's heap has grown by
- * `worthTrimmingBytes` since the last trim. Where V8 cannot (`canTrimMemory`
- * false), it does nothing.
+ * `restMs`, as `trimMemoryAtStart` does: V8 grows the young generation while
+ * the server serves and never shrinks it in a process at rest, so a server
+ * would hold its peak for good after a burst. Once per rest (the loop must
+ * be busy again before the next), and only when V8's heap has grown by
+ * `worthTrimmingBytes` since the last trim (`heapAfterStart`: the start's).
+ * Where V8 cannot (`canTrimMemory` false), it does nothing.
  *
  * The trim stops the event loop for its collections (about a tenth of a
  * second after a load, on Node 24 here; a call that comes meanwhile waits),
@@ -48,10 +62,10 @@ export const canTrimMemory = Number(process.versions.v8.split(".")[0]) >= 12;
  * about half of its later speed, its second at about three quarters
  * (`npx tsx bench/after-rest.ts`, bench/README.md steps 55 and 56).
  */
-export function trimMemoryAtRest(restMs: number, log: TrimLog): { stop(): void } {
+export function trimMemoryAtRest(restMs: number, log: TrimLog, heapAfterStart?: number): { stop(): void } {
   if (!canTrimMemory) return { stop() {} };
-  let collect: (() => void) | undefined;
   const rule = new TrimRule();
+  if (heapAfterStart !== undefined) rule.trimmed(heapAfterStart);
   const lookMs = restMs / looksPerRest;
   const restingMs = restingShare * lookMs;
   const trimIfDue = (busy: boolean) => {
@@ -59,35 +73,10 @@ export function trimMemoryAtRest(restMs: number, log: TrimLog): { stop(): void }
       rule.busy();
       return;
     }
-    const heap = v8.getHeapStatistics().total_heap_size;
-    if (!rule.quiet(heap)) return;
-    const young = youngGenerationBytes();
-    const rss = process.memoryUsage.rss();
-    const start = performance.now();
-    try {
-      collect ??= lastResortCollection();
-      collect();
-    } catch (e) {
-      stop();
-      log.warn({ err: e }, "memory is no longer trimmed at rest: V8's collection of last resort failed");
-      return;
-    }
-    const durationMs = Math.round((performance.now() - start) * 10) / 10;
-    const heapAfter = v8.getHeapStatistics().total_heap_size;
-    rule.trimmed(heapAfter);
-    log.info(
-      {
-        restedMs: Math.round(rule.quietLooks * lookMs),
-        durationMs,
-        youngBytes: young,
-        youngAfterBytes: youngGenerationBytes(),
-        heapBytes: heap,
-        heapAfterBytes: heapAfter,
-        rssBytes: rss,
-        rssAfterBytes: process.memoryUsage.rss(),
-      },
-      "memory trimmed at rest",
-    );
+    if (!rule.quiet(v8.getHeapStatistics().total_heap_size)) return;
+    const heapAfter = trimNow(log, "memory trimmed at rest", { restedMs: Math.round(rule.quietLooks * lookMs) });
+    if (heapAfter === undefined) stop();
+    else rule.trimmed(heapAfter);
   };
   let last = performance.eventLoopUtilization();
   const look = () => {
@@ -99,6 +88,46 @@ export function trimMemoryAtRest(restMs: number, log: TrimLog): { stop(): void }
   timer.unref();
   const stop = () => clearInterval(timer);
   return { stop };
+}
+
+let collect: (() => void) | undefined;
+let collectFailed = false;
+
+/**
+ * One collection of last resort, logged as `message` with `fields`, what it
+ * took and what it gave back; V8's heap after it, or undefined if it failed
+ * (said once, in a warning: the server trims no more).
+ */
+function trimNow(log: TrimLog, message: string, fields: object): number | undefined {
+  if (collectFailed) return undefined;
+  const heap = v8.getHeapStatistics().total_heap_size;
+  const young = youngGenerationBytes();
+  const rss = process.memoryUsage.rss();
+  const start = performance.now();
+  try {
+    collect ??= lastResortCollection();
+    collect();
+  } catch (e) {
+    collectFailed = true;
+    log.warn({ err: e }, "memory is no longer trimmed: V8's collection of last resort failed");
+    return undefined;
+  }
+  const durationMs = Math.round((performance.now() - start) * 10) / 10;
+  const heapAfter = v8.getHeapStatistics().total_heap_size;
+  log.info(
+    {
+      ...fields,
+      durationMs,
+      youngBytes: young,
+      youngAfterBytes: youngGenerationBytes(),
+      heapBytes: heap,
+      heapAfterBytes: heapAfter,
+      rssBytes: rss,
+      rssAfterBytes: process.memoryUsage.rss(),
+    },
+    message,
+  );
+  return heapAfter;
 }
 
 /** `trimMemoryAtRest`'s rule, told each look at the event loop: whether a trim is due. */
