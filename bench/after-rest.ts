@@ -16,8 +16,8 @@ import { workloads } from "./workloads.js";
  * p99 and its peak RSS, trim on and off by turns (odd pairs trim first, even
  * pairs the other). And what each trim took and
  * gave back, from its log line. With `--fresh` it serves nothing before the
- * rest, and the trim is the one at start, before it listens: what that costs
- * the first burst. The CPUs are kept awake throughout, as the
+ * rest, the trim is the one at start, before it listens, and the rest lasts a
+ * second past its line: what that trim costs the first burst. The CPUs are kept awake throughout, as the
  * bench keeps them during its loads (`--idle-cpus` lets them halt).
  * `npx tsx bench/after-rest.ts [--node 24] [--workload ID]
  * [--fresh] [--pairs 3] [--seconds 5] [--rest-ms 3000] [--idle-cpus]`, after
@@ -85,7 +85,10 @@ async function burst(url: string, pid: number, seconds: number): Promise<Burst> 
   return { perSecond, firstSecondP99Ms, peakRss };
 }
 
-/** One server's load, rest and second load; `restFor` undefined: until it trims (and a second more). */
+/**
+ * One server's load, rest and second load (with `--fresh`, no first load); `restFor` undefined:
+ * until its trim's line has come (and a second more), which with `--fresh` is the start's.
+ */
 async function run(trim: boolean, restFor?: number): Promise<{ burst: Burst; trim?: Trim; restedMs: number }> {
   let trimLine: Trim | undefined;
   const server = await spawnServer({
@@ -132,7 +135,7 @@ const format = (b: Burst) => {
 };
 const awake = keepCpusAwakeUnless(values["idle-cpus"]);
 process.stdout.write(
-  `Node ${nodeVersion(node)}, IDLE_TRIM_MS=${restMs} against 0, ${workload.title}, ${describeCpuIdle(awake, undefined)}\n`,
+  `Node ${nodeVersion(node)}, ${values.fresh ? "a fresh server's trim at start" : `IDLE_TRIM_MS=${restMs}`} against IDLE_TRIM_MS=0, ${workload.title}, ${describeCpuIdle(awake, undefined)}\n`,
 );
 // Pairs alternate which server runs first; one without a trim that runs first rests as long as the last trimmed one did.
 let lastRestedMs = 0;

@@ -6,6 +6,7 @@ import { after, before, describe, it } from "node:test";
 import { createHealthClient } from "../client/health-client.js";
 import { createSimpleTestClient } from "../client/simple-test-client.js";
 import { HealthCheckResponse_ServingStatus as ServingStatus } from "../gen/grpc/health/v1/health_pb.js";
+import { canTrimMemory } from "../server/memory-at-rest.js";
 import { builtServerMain } from "../testkit/built-server.js";
 import { eventually } from "../testkit/eventually.js";
 import { getOnNewConnection } from "./support/new-connection.js";
@@ -93,6 +94,21 @@ for (const workers of [2, 3]) {
       }
       const pids = new Set(server.lines.filter((l) => l.includes('"msg":"rpc"')).map((l) => JSON.parse(l).pid));
       assert.equal(pids.size, workers, `calls were served by ${[...pids].join(", ")}`);
+    });
+
+    it("trims each worker's start-up memory once, before that worker listens; the primary none", {
+      skip: canTrimMemory ? false : "V8 11 (Node 20) has no collection of last resort for JavaScript",
+    }, () => {
+      const linesOf = (pid: number, text: string) =>
+        server.lines.flatMap((line, i) => (line.includes(text) && JSON.parse(line).pid === pid ? [i] : []));
+      const trimmed = server.lines.filter((l) => l.includes('"memory trimmed at start"')).map((l) => JSON.parse(l).pid);
+      assert.equal(new Set(trimmed).size, workers, `trimmed in ${trimmed.join(", ")}`);
+      assert.equal(trimmed.length, workers, "once per worker");
+      for (const pid of trimmed) {
+        const [listening] = linesOf(pid, '"Server listening at');
+        assert.ok(listening !== undefined, `worker ${pid} trimmed, and listens`);
+        assert.ok(linesOf(pid, '"memory trimmed at start"')[0] < listening, `worker ${pid} trimmed before it listened`);
+      }
     });
 
     it("counts every worker's calls in every scrape, whichever worker answers it", async () => {

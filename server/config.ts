@@ -26,7 +26,10 @@ export interface Config {
    * process's file descriptors and lock every client out.
    */
   readonly maxConnections: number;
-  /** How long the event loop must rest before the server gives memory back (server/memory-at-rest.ts); 0 never. */
+  /**
+   * How long the event loop must rest before the server gives memory back
+   * (server/memory-at-rest.ts), which it also does once before it listens; 0: neither.
+   */
   readonly idleTrimMs: number;
   readonly http1: {
     readonly headersTimeoutMs: number;

@@ -62,6 +62,15 @@ describe("TrimRule", () => {
     );
   });
 
+  it("with the start's trim told first, waits for 4 MiB of growth past what it left", () => {
+    const rule = new TrimRule();
+    rule.trimmed(20 * mib);
+    assert.deepEqual(
+      dueAt(rule, quiet(6), (look) => [20, 22, 23.9, 23.9, 24, 30][look - 1]),
+      [5],
+    );
+  });
+
   it("waits for the heap to reach 4 MiB before the first trim", () => {
     assert.deepEqual(
       dueAt(new TrimRule(), quiet(6), (look) => [1, 2, 3, 3.9, 4, 5][look - 1]),

@@ -37,8 +37,8 @@ export const canTrimMemory = Number(process.versions.v8.split(".")[0]) >= 12;
  * process at rest: a fresh server held 98–99 MB on Node 24, 78–79 after this
  * (bench/README.md, step 74). Called before the server listens, so that no
  * call waits for it. The first calls grow the young generation back as they
- * need it. Where V8 cannot (`canTrimMemory` false), it does nothing and
- * returns undefined; else V8's heap after it, for `trimMemoryAtRest`.
+ * need it. Returns V8's heap after it, for `trimMemoryAtRest`; undefined
+ * where V8 cannot (`canTrimMemory` false: it does nothing) or the collection failed.
  */
 export function trimMemoryAtStart(log: TrimLog): number | undefined {
   if (!canTrimMemory) return undefined;
@@ -46,13 +46,12 @@ export function trimMemoryAtStart(log: TrimLog): number | undefined {
 }
 
 /**
- * Gives memory back to the system once the event loop has rested for
- * `restMs`, as `trimMemoryAtStart` does: V8 grows the young generation while
- * the server serves and never shrinks it in a process at rest, so a server
- * would hold its peak for good after a burst. Once per rest (the loop must
- * be busy again before the next), and only when V8's heap has grown by
+ * Runs `trimMemoryAtStart`'s collection again once the event loop has rested
+ * for `restMs`, so that a server does not hold a burst's peak for good (V8
+ * does not shrink what it grew, as there). Once per rest (the loop must be busy
+ * again before the next), and only when V8's heap has grown by
  * `worthTrimmingBytes` since the last trim (`heapAfterStart`: the start's).
- * Where V8 cannot (`canTrimMemory` false), it does nothing.
+ * Where V8 cannot (`canTrimMemory` false), or the collection has failed, it does nothing.
  *
  * The trim stops the event loop for its collections (about a tenth of a
  * second after a load, on Node 24 here; a call that comes meanwhile waits),
@@ -63,7 +62,7 @@ export function trimMemoryAtStart(log: TrimLog): number | undefined {
  * (`npx tsx bench/after-rest.ts`, bench/README.md steps 55 and 56).
  */
 export function trimMemoryAtRest(restMs: number, log: TrimLog, heapAfterStart?: number): { stop(): void } {
-  if (!canTrimMemory) return { stop() {} };
+  if (!canTrimMemory || collectFailed) return { stop() {} };
   const rule = new TrimRule();
   if (heapAfterStart !== undefined) rule.trimmed(heapAfterStart);
   const lookMs = restMs / looksPerRest;
