@@ -9,16 +9,17 @@ import { sampleRss } from "./process-usage.js";
 import { workloads } from "./workloads.js";
 
 /**
- * What a trim at rest (IDLE_TRIM_MS) costs the burst after it: our server,
- * pinned to one core, serves a bench workload (h2load's; default gRPC unary),
- * rests until it trims (or as long, with IDLE_TRIM_MS=0), then takes the load from its
- * first call: calls per second over that load's seconds, its first second's
- * p99 and its peak RSS, trim on and off by turns (odd pairs trim first, even
- * pairs the other). And what each trim took and
- * gave back, from its log line. With `--fresh` it serves nothing before the
- * rest, the trim is the one at start, before it listens, and the rest lasts a
- * second past its line: what that trim costs the first burst. The CPUs are kept awake throughout, as the
- * bench keeps them during its loads (`--idle-cpus` lets them halt).
+ * What a trim (IDLE_TRIM_MS) costs the burst after it: our server, pinned to
+ * one core, serves a bench workload (h2load's; default gRPC unary), rests
+ * until it trims at rest (or as long, with IDLE_TRIM_MS=0, which also leaves
+ * out the trim at start), then takes the load from its first call: calls per
+ * second over that load's seconds, its first second's p99 and its peak RSS,
+ * trim on and off by turns (odd pairs trim first, even pairs the other), and
+ * what each trim took and gave back, from its log line. With `--fresh` it
+ * serves nothing before the rest, the trim is the one at start, before it
+ * listens, and the rest lasts a second past its line: what that trim costs
+ * the first burst. The CPUs are kept awake throughout, as the bench keeps
+ * them during its loads (`--idle-cpus` lets them halt).
  * `npx tsx bench/after-rest.ts [--node 24] [--workload ID]
  * [--fresh] [--pairs 3] [--seconds 5] [--rest-ms 3000] [--idle-cpus]`, after
  * `npm run build`.

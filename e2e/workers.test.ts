@@ -104,6 +104,7 @@ for (const workers of [2, 3]) {
       const trimmed = server.lines.filter((l) => l.includes('"memory trimmed at start"')).map((l) => JSON.parse(l).pid);
       assert.equal(new Set(trimmed).size, workers, `trimmed in ${trimmed.join(", ")}`);
       assert.equal(trimmed.length, workers, "once per worker");
+      assert.ok(!trimmed.includes(server.child.pid), "none in the primary");
       for (const pid of trimmed) {
         const [listening] = linesOf(pid, '"Server listening at');
         assert.ok(listening !== undefined, `worker ${pid} trimmed, and listens`);

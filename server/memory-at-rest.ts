@@ -33,12 +33,12 @@ export const canTrimMemory = Number(process.versions.v8.split(".")[0]) >= 12;
  * V8's collection of last resort (full collections until nothing more is
  * freed), which shrinks the young generation to its smallest, compacts the
  * old one and returns the pages freed. Start-up grows the young generation
- * to npm start's cap (16 MB), and on Nodes 24 and 26 V8 never shrinks it in a
- * process at rest: a fresh server held 98–99 MB on Node 24, 78–79 after this
- * (bench/README.md, step 74). Called before the server listens, so that no
- * call waits for it. The first calls grow the young generation back as they
- * need it. Returns V8's heap after it, for `trimMemoryAtRest`; undefined
- * where V8 cannot (`canTrimMemory` false: it does nothing) or the collection failed.
+ * to npm start's cap (16 MB), and on Nodes 24 and 26 V8 never shrinks it in
+ * a process at rest (bench/README.md, step 74). Called before the server
+ * listens, so that no call waits for it; the first calls grow the young
+ * generation back as they need it. Returns V8's heap after it, for
+ * `trimMemoryAtRest`; undefined where V8 cannot (`canTrimMemory` false: it
+ * does nothing) or the collection failed.
  */
 export function trimMemoryAtStart(log: TrimLog): number | undefined {
   if (!canTrimMemory) return undefined;
@@ -47,11 +47,12 @@ export function trimMemoryAtStart(log: TrimLog): number | undefined {
 
 /**
  * Runs `trimMemoryAtStart`'s collection again once the event loop has rested
- * for `restMs`, so that a server does not hold a burst's peak for good (V8
- * does not shrink what it grew, as there). Once per rest (the loop must be busy
- * again before the next), and only when V8's heap has grown by
- * `worthTrimmingBytes` since the last trim (`heapAfterStart`: the start's).
- * Where V8 cannot (`canTrimMemory` false), or the collection has failed, it does nothing.
+ * for `restMs`, so that a server does not hold a burst's peak for good: V8
+ * no more shrinks the young generation a burst grew than the one start-up
+ * grew. Once per rest (the loop must be busy again before the next), and
+ * only when V8's heap has grown by `worthTrimmingBytes` since the last trim
+ * (`heapAfterStart`: the start's). Where V8 cannot (`canTrimMemory` false),
+ * or the collection has failed, it does nothing.
  *
  * The trim stops the event loop for its collections (about a tenth of a
  * second after a load, on Node 24 here; a call that comes meanwhile waits),
@@ -98,7 +99,6 @@ let collectFailed = false;
  * (said once, in a warning: the server trims no more).
  */
 function trimNow(log: TrimLog, message: string, fields: object): number | undefined {
-  if (collectFailed) return undefined;
   const heap = v8.getHeapStatistics().total_heap_size;
   const young = youngGenerationBytes();
   const rss = process.memoryUsage.rss();
