@@ -1,3 +1,7 @@
+import type { IdleMemory } from "./idle.js";
+import type { SourceState } from "./source-state.js";
+import { workloads } from "./workloads.js";
+
 /** One server's figures on one workload: medians over the rounds. */
 export interface Row {
   readonly workload: string;
@@ -118,4 +122,127 @@ export function renderSvg(rows: readonly Row[], subtitle: string, measure: "rps"
     "</svg>",
     "",
   ].join("\n");
+}
+
+/** What `npm run bench` writes to its `--out` directory (latest.json and a copy stamped with its time). */
+export interface SavedRun {
+  readonly node: string;
+  readonly date: string;
+  readonly source: SourceState;
+  readonly setting: string;
+  readonly rows: readonly Row[];
+  readonly idle: Readonly<Record<string, IdleMemory>>;
+}
+
+/** The RSS every load must stay under (issue 13). */
+const rssBoundMb = 150;
+
+const fixed = (value: number, digits = 2) => value.toFixed(digits);
+const range = (values: readonly number[]) => `${fixed(Math.min(...values))}–${fixed(Math.max(...values))}`;
+
+/** The tables, in Markdown, for `runs` of one Node; throws if they mix Nodes. */
+export function formatAcrossRuns(runs: readonly SavedRun[]): string {
+  const nodes = new Set(runs.map((run) => run.node));
+  if (nodes.size !== 1)
+    throw new Error(`these runs are of different Nodes (${[...nodes].join(", ")}): give one Node's`);
+  const runHeads = runs.map((_, i) => `run ${i + 1}`);
+  const row = (cells: readonly string[]) => `| ${cells.join(" | ")} |`;
+  // Text columns left, figures right.
+  const rule = (count: number, textColumns = 1) =>
+    row(Array.from({ length: count }, (_, i) => (i < textColumns ? "---" : "--:")));
+  const ourRow = (run: SavedRun, workload: string) => run.rows.find((r) => r.workload === workload && r.ours);
+  const peerRow = (run: SavedRun, workload: string, peer: string) =>
+    run.rows.find((r) => r.workload === workload && r.server === peer);
+
+  const runsTable = [
+    row(["run", "date (UTC)", "source", "rounds"]),
+    rule(4, 3),
+    ...runs.map((run, i) => {
+      const rounds = Math.max(0, ...run.rows.map((r) => r.roundP99Ms.length));
+      const source = `${run.source.commit?.slice(0, 7) ?? "no commit"}${run.source.dirty ? " (uncommitted changes)" : ""}`;
+      return row([String(i + 1), run.date.slice(0, 16).replace("T", " "), source, String(rounds)]);
+    }),
+  ];
+
+  const targetsTable = [
+    row(["workload", "÷", "target", ...runHeads, "median of runs", "runs met", "all rounds: median (range)"]),
+    rule(runs.length + 6, 2),
+  ];
+  for (const workload of workloads) {
+    const target = workload.target;
+    if (!target) continue;
+    const perRun = runs.map((run) => ourRow(run, workload.id));
+    if (perRun.every((r) => r === undefined)) continue;
+    const medians = perRun.flatMap((r) => (r?.ratios[target.peer] === undefined ? [] : [r.ratios[target.peer]]));
+    const rounds = perRun.flatMap((r) => r?.roundRatios[target.peer] ?? []);
+    targetsTable.push(
+      row([
+        workload.id,
+        target.peer,
+        `≥ ${target.ratio}`,
+        ...perRun.map((r) => {
+          const ratio = r?.ratios[target.peer];
+          return ratio === undefined ? "" : `${fixed(ratio)} (${range(r?.roundRatios[target.peer] ?? [])})`;
+        }),
+        fixed(median(medians)),
+        `${medians.filter((m) => m >= target.ratio).length} of ${medians.length}`,
+        `${fixed(median(rounds))} (${range(rounds)})`,
+      ]),
+    );
+  }
+
+  const loadsTable = [
+    row([
+      "workload",
+      ...runHeads.map((h) => `${h}: p99 ms, ours / peer`),
+      `RSS MB by run, the median of its rounds' peaks (over ${rssBoundMb} in)`,
+    ]),
+    rule(runs.length + 2),
+  ];
+  for (const workload of workloads) {
+    const perRun = runs.map((run) => ourRow(run, workload.id));
+    if (perRun.every((r) => r === undefined)) continue;
+    const peer = workload.target?.peer ?? workload.peers[0];
+    const rss = perRun.flatMap((r) => (r === undefined ? [] : [r.rssMb]));
+    loadsTable.push(
+      row([
+        workload.id,
+        ...runs.map((run, i) => {
+          const theirs = peerRow(run, workload.id, peer);
+          const ours = perRun[i];
+          return ours === undefined || theirs === undefined
+            ? ""
+            : `${fixed(ours.p99Ms, 1)} / ${fixed(theirs.p99Ms, 1)} (${peer})`;
+        }),
+        `${rss.map((mb) => fixed(mb, 0)).join(", ")} (${rss.filter((mb) => mb > rssBoundMb).length} of ${rss.length})`,
+      ]),
+    );
+  }
+
+  const servers = [...new Set(runs.flatMap((run) => Object.keys(run.idle)))];
+  const idleTable = [
+    row(["server", "fresh MB by run", "at rest MB by run", "KB per idle connection by run"]),
+    rule(4),
+    ...servers.map((server) => {
+      const of = (pick: (m: SavedRun["idle"][string]) => string) =>
+        runs.map((run) => (run.idle[server] === undefined ? "–" : pick(run.idle[server]))).join(", ");
+      return row([
+        server,
+        of((m) => fixed(m.idleRss / 2 ** 20, 1)),
+        of((m) => fixed(m.restRss / 2 ** 20, 1)),
+        of((m) => fixed(m.perConnection / 1024, 1)),
+      ]);
+    }),
+  ];
+
+  return [
+    `Node ${[...nodes][0]}, ${runs.length} runs`,
+    runsTable.join("\n"),
+    `Ours ÷ the peer, calls (or messages) a second: each run's median over its rounds (its rounds' range); issue 13's targets`,
+    targetsTable.join("\n"),
+    "Latency and memory under each load: p99 the median of each run's rounds",
+    loadsTable.join("\n"),
+    "Idle",
+    idleTable.join("\n"),
+  ].join("\n\n");
 }

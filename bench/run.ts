@@ -12,7 +12,7 @@ import { fellShort, offeredRate, runLoad, takesRate, wholeLoadCalls } from "./lo
 import { nodeVersion, resolveNode } from "./node-binary.js";
 import { probe } from "./probe.js";
 import { sampleRss, treeRss } from "./process-usage.js";
-import { formatTable, median, type Row, renderSvg } from "./report.js";
+import { formatTable, median, type Row, renderSvg, type SavedRun } from "./report.js";
 import { envFromPairs, peerSpecs, type ServerSpec, type StartedServer, startServer } from "./servers.js";
 import { describeSource, sourceState } from "./source-state.js";
 import { type Workload, workloads } from "./workloads.js";
@@ -280,11 +280,15 @@ const idleTable = formatIdle(idle);
 process.stdout.write(`\n${setting}\n\n${table}\n\n${idleTable}\n`);
 mkdirSync(values.out, { recursive: true });
 const stamp = new Date().toISOString().replace(/[:.]/g, "-");
-const json = JSON.stringify(
-  { node: version, date: new Date().toISOString(), source, setting, rows, idle: Object.fromEntries(idle) },
-  null,
-  2,
-);
+const saved: SavedRun = {
+  node: version,
+  date: new Date().toISOString(),
+  source,
+  setting,
+  rows,
+  idle: Object.fromEntries(idle),
+};
+const json = JSON.stringify(saved, null, 2);
 writeFileSync(`${values.out}/bench-${stamp}.json`, json);
 writeFileSync(`${values.out}/latest.json`, json);
 writeFileSync(`${values.out}/latest.md`, `${setting}\n\n${table}\n\n${idleTable}\n`);

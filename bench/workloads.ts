@@ -19,6 +19,8 @@ export interface Workload {
   readonly streams?: number;
   /** Peer names this workload runs against besides our server. */
   readonly peers: readonly string[];
+  /** Issue 13's target: ours ÷ this peer, in calls (or messages) a second, at least `ratio`. */
+  readonly target?: Readonly<{ peer: string; ratio: number }>;
   /** True when a probe's answer body is the right one. */
   readonly expect: (body: Buffer) => boolean;
 }
@@ -41,7 +43,7 @@ const mb1 = "x".repeat(1024 * 1024);
 
 /** gRPC over h2c against grpc-js (and the bare http2 ceiling when `ceiling`). */
 function grpcLoad(
-  fields: Pick<Workload, "id" | "title" | "group" | "path" | "body" | "expect" | "connections" | "streams">,
+  fields: Pick<Workload, "id" | "title" | "group" | "path" | "body" | "expect" | "connections" | "streams" | "target">,
   ceiling = false,
 ): Workload {
   return {
@@ -58,6 +60,7 @@ export const workloads: readonly Workload[] = [
     {
       id: "grpc-unary",
       title: "gRPC unary GetOne (h2c)",
+      target: { peer: "grpc-js", ratio: 1.2 },
       group: "kinds",
       path: `${service}/GetOne`,
       body: enveloped(requestOne("world")),
@@ -69,6 +72,7 @@ export const workloads: readonly Workload[] = [
     {
       id: "grpc-getlist",
       title: "gRPC GetList, 5 messages (h2c)",
+      target: { peer: "grpc-js", ratio: 1 },
       group: "kinds",
       path: `${service}/GetList`,
       body: enveloped(requestOne("world")),
@@ -79,6 +83,7 @@ export const workloads: readonly Workload[] = [
   grpcLoad({
     id: "grpc-postlist",
     title: "gRPC PostList, 10 messages per call (h2c)",
+    target: { peer: "grpc-js", ratio: 1 },
     group: "kinds",
     path: `${service}/PostList`,
     body: enveloped(requestList("world"), 10),
@@ -87,6 +92,7 @@ export const workloads: readonly Workload[] = [
   grpcLoad({
     id: "grpc-postandpost",
     title: "gRPC PostAndPost, 10 messages each way per call (h2c)",
+    target: { peer: "grpc-js", ratio: 1 },
     group: "kinds",
     path: `${service}/PostAndPost`,
     body: enveloped(requestList("world"), 10),
@@ -95,6 +101,7 @@ export const workloads: readonly Workload[] = [
   {
     id: "grpc-bidi",
     title: "gRPC PostAndPost on long-lived streams, messages/s (h2c)",
+    target: { peer: "grpc-js", ratio: 1 },
     driver: "bidi",
     group: "kinds",
     path: `${service}/PostAndPost`,
@@ -119,6 +126,7 @@ export const workloads: readonly Workload[] = [
   {
     id: "connect-json-h1",
     title: "Connect JSON unary GetOne (HTTP/1.1)",
+    target: { peer: "bare-fastify", ratio: 0.8 },
     driver: "h2load",
     group: "kinds",
     path: `${service}/GetOne`,
@@ -131,6 +139,7 @@ export const workloads: readonly Workload[] = [
   {
     id: "connect-proto-h2",
     title: "Connect proto unary GetOne (h2c)",
+    target: { peer: "bare-http2", ratio: 0.8 },
     driver: "h2load",
     group: "kinds",
     path: `${service}/GetOne`,
@@ -143,6 +152,7 @@ export const workloads: readonly Workload[] = [
   grpcLoad({
     id: "grpc-unary-64k",
     title: "gRPC unary GetOne, 64 KiB each way (h2c)",
+    target: { peer: "grpc-js", ratio: 1 },
     group: "size",
     path: `${service}/GetOne`,
     body: enveloped(requestOne(kb64)),
@@ -151,6 +161,7 @@ export const workloads: readonly Workload[] = [
   grpcLoad({
     id: "grpc-unary-1m",
     title: "gRPC unary GetOne, 1 MiB each way (h2c, 4 × 4)",
+    target: { peer: "grpc-js", ratio: 1 },
     group: "size",
     path: `${service}/GetOne`,
     body: enveloped(requestOne(mb1)),
@@ -161,6 +172,7 @@ export const workloads: readonly Workload[] = [
   grpcLoad({
     id: "grpc-postlist-64k",
     title: "gRPC PostList, 10 × 64 KiB up (h2c, 4 × 4)",
+    target: { peer: "grpc-js", ratio: 1 },
     group: "size",
     path: `${service}/PostList`,
     body: enveloped(requestList(kb64), 10),
@@ -171,6 +183,7 @@ export const workloads: readonly Workload[] = [
   grpcLoad({
     id: "grpc-postandpost-64k",
     title: "gRPC PostAndPost, 10 × 64 KiB each way (h2c, 4 × 4)",
+    target: { peer: "grpc-js", ratio: 1 },
     group: "size",
     path: `${service}/PostAndPost`,
     body: enveloped(requestList(kb64), 10),
@@ -181,6 +194,7 @@ export const workloads: readonly Workload[] = [
   grpcLoad({
     id: "grpc-postandpost-1m",
     title: "gRPC PostAndPost, 4 × 1 MiB each way (h2c, 2 × 2)",
+    target: { peer: "grpc-js", ratio: 1 },
     group: "size",
     path: `${service}/PostAndPost`,
     body: enveloped(requestList(mb1), 4),
@@ -191,6 +205,7 @@ export const workloads: readonly Workload[] = [
   grpcLoad({
     id: "grpc-unary-c4m100",
     title: "gRPC unary GetOne, 4 connections × 100 streams (h2c)",
+    target: { peer: "grpc-js", ratio: 1.2 },
     group: "concurrency",
     path: `${service}/GetOne`,
     body: enveloped(requestOne("world")),
@@ -201,6 +216,7 @@ export const workloads: readonly Workload[] = [
   grpcLoad({
     id: "grpc-unary-c64m4",
     title: "gRPC unary GetOne, 64 connections × 4 streams (h2c)",
+    target: { peer: "grpc-js", ratio: 1.2 },
     group: "concurrency",
     path: `${service}/GetOne`,
     body: enveloped(requestOne("world")),
