@@ -5,11 +5,24 @@ import { treeRss } from "./process-usage.js";
 export interface IdleMemory {
   /** RSS of the server with no connection, a second after it started, in bytes. */
   readonly idleRss: number;
-  /** RSS added per idle HTTP/2 connection that made one call, in bytes. */
+  /**
+   * RSS with the first `connections` idle HTTP/2 connections open, each after one call, in
+   * bytes: with what the first calls grow once (V8's young generation growing back after our
+   * trim at start, code compiled on first use). Missing from runs before step 75.
+   */
+  readonly withConnectionsRss?: number;
+  /**
+   * RSS added per idle HTTP/2 connection that made one call, in bytes: since step 75 over as
+   * many more opened after the first, so that it is what one more connection costs; before,
+   * over the first, from fresh.
+   */
   readonly perConnection: number;
   /** RSS once the server has rested for `restMsFor` after that (our server trims its memory at rest), in bytes. */
   readonly restRss: number;
 }
+
+/** How many idle connections a fresh server is given, and then as many more. */
+export const idleConnections = 200;
 
 /**
  * How long the servers rest before their RSS at rest is read, all alike: our
@@ -24,22 +37,21 @@ export function restMsFor(idleTrimMs: number): number {
 }
 
 /**
- * A fresh server's resident memory with no connection, then with
+ * A fresh server's resident memory with no connection; then with
  * `connections` HTTP/2 connections open and idle, each after one gRPC call
  * (`path`, `body`), so that the session and its buffers exist as they would
- * for a real client. The RSS at rest is read later, for all servers at once
- * (`restMsFor`).
+ * for a real client; then with as many more, whose cost over the first is
+ * the cost per connection. The RSS at rest is read later, for all servers at
+ * once (`restMsFor`).
  */
 export async function measureFresh(
   url: string,
   pid: number,
   call: { readonly path: string; readonly body: Uint8Array },
-  connections = 200,
+  connections = idleConnections,
 ): Promise<Omit<IdleMemory, "restRss">> {
-  await sleep(1000);
-  const idleRss = treeRss(pid);
   const sessions: http2.ClientHttp2Session[] = [];
-  try {
+  const openIdle = async () => {
     for (let i = 0; i < connections; i++) {
       const session = http2.connect(url);
       session.on("error", () => {});
@@ -58,7 +70,14 @@ export async function measureFresh(
       });
     }
     await sleep(1000);
-    return { idleRss, perConnection: (treeRss(pid) - idleRss) / connections };
+    return treeRss(pid);
+  };
+  try {
+    await sleep(1000);
+    const idleRss = treeRss(pid);
+    const withConnectionsRss = await openIdle();
+    const perConnection = ((await openIdle()) - withConnectionsRss) / connections;
+    return { idleRss, withConnectionsRss, perConnection };
   } finally {
     for (const session of sessions) session.destroy();
   }

@@ -51,9 +51,11 @@ function line(report: string, workload: string, table: 0 | 1 = 0): string[] {
 }
 
 describe("formatAcrossRuns", () => {
-  it("puts each run's median beside the median of the runs, and counts the runs that met the target", () => {
+  it("puts each run's median beside the median of the runs, counts the runs that met the target, and gives bare http2's ceiling", () => {
+    const [ours] = rowsOf("grpc-unary", "grpc-js", []);
+    const bare: Row = { ...ours, server: "bare-http2", ours: false, rps: 1500, ratios: {}, roundRatios: {} };
     const report = formatAcrossRuns([
-      run(rowsOf("grpc-unary", "grpc-js", [1.1, 1.3, 1.25])),
+      run([...rowsOf("grpc-unary", "grpc-js", [1.1, 1.3, 1.25]), bare]),
       run(rowsOf("grpc-unary", "grpc-js", [0.9, 1.0, 0.98])),
       run(rowsOf("grpc-unary", "grpc-js", [1.19, 1.2, 1.21])),
     ]);
@@ -67,6 +69,7 @@ describe("formatAcrossRuns", () => {
       "1.20",
       "2 of 3",
       "1.19 (0.90–1.30)",
+      "1.50",
     ]);
   });
 
@@ -81,8 +84,9 @@ describe("formatAcrossRuns", () => {
       "1.30",
       "1 of 1",
       "1.30 (1.30–1.30)",
+      "",
     ]);
-    assert.deepEqual(line(report, "connect-json-h1").slice(6), ["1 of 2", "0.80 (0.79–0.81)"]);
+    assert.deepEqual(line(report, "connect-json-h1").slice(6), ["1 of 2", "0.80 (0.79–0.81)", ""]);
   });
 
   it("counts the runs whose RSS under a load went over 150 MB", () => {
@@ -93,6 +97,28 @@ describe("formatAcrossRuns", () => {
     const cells = line(report, "grpc-unary-64k", 1);
     assert.equal(cells.at(-1), "151, 149 (1 of 2)");
     assert.equal(cells[1], "12.0 / 9.0 (grpc-js)");
+  });
+
+  it("gives the idle figures run by run, a dash where a run before step 75 has no RSS with the connections", () => {
+    const older = run([]);
+    const newer = {
+      ...run([]),
+      idle: {
+        simpletest: {
+          idleRss: 79 * 2 ** 20,
+          withConnectionsRss: 88 * 2 ** 20,
+          perConnection: 30 * 1024,
+          restRss: 86 * 2 ** 20,
+        },
+      },
+    };
+    assert.deepEqual(line(formatAcrossRuns([older, newer]), "simpletest"), [
+      "simpletest",
+      "80.0, 79.0",
+      "–, 88.0",
+      "48.0, 30.0",
+      "85.0, 86.0",
+    ]);
   });
 
   it("refuses runs of different Nodes, whose figures are not one population", () => {

@@ -1,4 +1,4 @@
-import type { IdleMemory } from "./idle.js";
+import { type IdleMemory, idleConnections } from "./idle.js";
 import type { SourceState } from "./source-state.js";
 import { workloads } from "./workloads.js";
 
@@ -165,8 +165,17 @@ export function formatAcrossRuns(runs: readonly SavedRun[]): string {
   ];
 
   const targetsTable = [
-    row(["workload", "÷", "target", ...runHeads, "median of runs", "runs met", "all rounds: median (range)"]),
-    rule(runs.length + 6, 2),
+    row([
+      "workload",
+      "÷",
+      "target",
+      ...runHeads,
+      "median of runs",
+      "runs met",
+      "all rounds: median (range)",
+      "bare http2 ÷ the same peer, by run",
+    ]),
+    rule(runs.length + 7, 2),
   ];
   for (const workload of workloads) {
     const target = workload.target;
@@ -187,6 +196,16 @@ export function formatAcrossRuns(runs: readonly SavedRun[]): string {
         fixed(median(medians)),
         `${medians.filter((m) => m >= target.ratio).length} of ${medians.length}`,
         `${fixed(median(rounds))} (${range(rounds)})`,
+        // The ceiling a Node server that does nothing but answer reaches, medians of calls/s.
+        target.peer === "bare-http2"
+          ? ""
+          : runs
+              .flatMap((run) => {
+                const bare = peerRow(run, workload.id, "bare-http2");
+                const peer = peerRow(run, workload.id, target.peer);
+                return bare && peer ? [fixed(bare.rps / peer.rps)] : [];
+              })
+              .join(", "),
       ]),
     );
   }
@@ -221,16 +240,23 @@ export function formatAcrossRuns(runs: readonly SavedRun[]): string {
 
   const servers = [...new Set(runs.flatMap((run) => Object.keys(run.idle)))];
   const idleTable = [
-    row(["server", "fresh MB by run", "at rest MB by run", "KB per idle connection by run"]),
-    rule(4),
+    row([
+      "server",
+      "fresh MB by run",
+      `with ${idleConnections} idle connections, MB by run`,
+      `KB per idle connection by run (from step 75: of ${idleConnections} more; before, of the first)`,
+      "at rest MB by run",
+    ]),
+    rule(5),
     ...servers.map((server) => {
       const of = (pick: (m: SavedRun["idle"][string]) => string) =>
         runs.map((run) => (run.idle[server] === undefined ? "–" : pick(run.idle[server]))).join(", ");
       return row([
         server,
         of((m) => fixed(m.idleRss / 2 ** 20, 1)),
-        of((m) => fixed(m.restRss / 2 ** 20, 1)),
+        of((m) => (m.withConnectionsRss === undefined ? "–" : fixed(m.withConnectionsRss / 2 ** 20, 1))),
         of((m) => fixed(m.perConnection / 1024, 1)),
+        of((m) => fixed(m.restRss / 2 ** 20, 1)),
       ]);
     }),
   ];

@@ -7,7 +7,7 @@ import { answerCodes, errorsBetween } from "./answer-codes.js";
 import { buildBaseline } from "./baseline.js";
 import { refuse, rpsOf } from "./cli-options.js";
 import { type AwakeCpus, describeCpuIdle, haltsDuring, keepCpusAwakeUnless } from "./cpu-idle.js";
-import { type IdleMemory, measureFresh, restMsFor } from "./idle.js";
+import { type IdleMemory, idleConnections, measureFresh, restMsFor } from "./idle.js";
 import { fellShort, offeredRate, runLoad, takesRate, wholeLoadCalls } from "./load.js";
 import { nodeVersion, resolveNode } from "./node-binary.js";
 import { probe } from "./probe.js";
@@ -299,9 +299,12 @@ function formatIdle(measured: ReadonlyMap<string, IdleMemory>): string {
   const mb = (bytes: number) => (bytes / 2 ** 20).toFixed(0);
   const kb = (bytes: number) => (bytes / 1024).toFixed(1);
   return [
-    `| server | idle RSS MB, fresh | RSS per idle HTTP/2 connection KB | idle RSS MB, at rest (${restMs / 1000} s on) |`,
-    "|---|--:|--:|--:|",
-    ...[...measured].map(([name, m]) => `| ${name} | ${mb(m.idleRss)} | ${kb(m.perConnection)} | ${mb(m.restRss)} |`),
+    `| server | idle RSS MB, fresh | with ${idleConnections} idle HTTP/2 connections | RSS per idle HTTP/2 connection KB, ${idleConnections} more | idle RSS MB, at rest (${restMs / 1000} s on) |`,
+    "|---|--:|--:|--:|--:|",
+    ...[...measured].map(
+      ([name, m]) =>
+        `| ${name} | ${mb(m.idleRss)} | ${m.withConnectionsRss === undefined ? "" : mb(m.withConnectionsRss)} | ${kb(m.perConnection)} | ${mb(m.restRss)} |`,
+    ),
   ].join("\n");
 }
 
