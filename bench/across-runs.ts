@@ -1,6 +1,6 @@
 import { readFileSync, statSync } from "node:fs";
 import { join } from "node:path";
-import { formatAcrossRuns, type SavedRun } from "./report.js";
+import { formatAcrossRuns, type SavedRun } from "./across-runs-report.js";
 
 const usage = `npx tsx bench/across-runs.ts RUN [RUN ...]
   RUN is a JSON file \`npm run bench\` wrote, or its --out directory (its latest.json).
@@ -16,8 +16,12 @@ function readRun(path: string): SavedRun {
 }
 
 const paths = process.argv.slice(2);
-if (paths.length === 0 || paths.includes("--help")) {
+if (paths.includes("--help")) {
   process.stdout.write(`${usage}\n`);
-  process.exit(paths.length === 0 ? 2 : 0);
+  process.exit(0);
+}
+if (paths.length === 0) {
+  process.stderr.write(`${usage}\n`);
+  process.exit(2);
 }
 process.stdout.write(`${formatAcrossRuns(paths.map(readRun))}\n`);

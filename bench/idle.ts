@@ -6,17 +6,14 @@ export interface IdleMemory {
   /** RSS of the server with no connection, a second after it started, in bytes. */
   readonly idleRss: number;
   /**
-   * RSS with the first `connections` idle HTTP/2 connections open, each after one call, in
-   * bytes: with what the first calls grow once (V8's young generation growing back after our
-   * trim at start, code compiled on first use). Missing from runs before step 75.
-   */
-  readonly withConnectionsRss?: number;
-  /**
-   * RSS added per idle HTTP/2 connection that made one call, in bytes: since step 75 over as
-   * many more opened after the first, so that it is what one more connection costs; before,
-   * over the first, from fresh.
+   * RSS added per idle HTTP/2 connection that made one call, over the first
+   * `idleConnections` from fresh, in bytes: with what the first calls grow
+   * once (V8's young generation growing back after our trim at start, code
+   * compiled on first use).
    */
   readonly perConnection: number;
+  /** The same over as many more opened after those (step 75): what one more connection costs. */
+  readonly perFurtherConnection: number;
   /** RSS once the server has rested for `restMsFor` after that (our server trims its memory at rest), in bytes. */
   readonly restRss: number;
 }
@@ -40,9 +37,9 @@ export function restMsFor(idleTrimMs: number): number {
  * A fresh server's resident memory with no connection; then with
  * `connections` HTTP/2 connections open and idle, each after one gRPC call
  * (`path`, `body`), so that the session and its buffers exist as they would
- * for a real client; then with as many more, whose cost over the first is
- * the cost per connection. The RSS at rest is read later, for all servers at
- * once (`restMsFor`).
+ * for a real client; then with as many more, whose cost is that of a
+ * connection alone, without what the first calls grow once. The RSS at rest
+ * is read later, for all servers at once (`restMsFor`), after all of them.
  */
 export async function measureFresh(
   url: string,
@@ -51,7 +48,7 @@ export async function measureFresh(
   connections = idleConnections,
 ): Promise<Omit<IdleMemory, "restRss">> {
   const sessions: http2.ClientHttp2Session[] = [];
-  const openIdle = async () => {
+  const openIdleAndReadRss = async () => {
     for (let i = 0; i < connections; i++) {
       const session = http2.connect(url);
       session.on("error", () => {});
@@ -75,9 +72,13 @@ export async function measureFresh(
   try {
     await sleep(1000);
     const idleRss = treeRss(pid);
-    const withConnectionsRss = await openIdle();
-    const perConnection = ((await openIdle()) - withConnectionsRss) / connections;
-    return { idleRss, withConnectionsRss, perConnection };
+    const firstRss = await openIdleAndReadRss();
+    const furtherRss = await openIdleAndReadRss();
+    return {
+      idleRss,
+      perConnection: (firstRss - idleRss) / connections,
+      perFurtherConnection: (furtherRss - firstRss) / connections,
+    };
   } finally {
     for (const session of sessions) session.destroy();
   }

@@ -3,6 +3,7 @@ import { setTimeout as sleep } from "node:timers/promises";
 import { parseArgs } from "node:util";
 import { loadConfig } from "../server/config.js";
 import { startNodeFlags } from "../testkit/built-server.js";
+import type { SavedRun } from "./across-runs-report.js";
 import { answerCodes, errorsBetween } from "./answer-codes.js";
 import { buildBaseline } from "./baseline.js";
 import { refuse, rpsOf } from "./cli-options.js";
@@ -12,7 +13,7 @@ import { fellShort, offeredRate, runLoad, takesRate, wholeLoadCalls } from "./lo
 import { nodeVersion, resolveNode } from "./node-binary.js";
 import { probe } from "./probe.js";
 import { sampleRss, treeRss } from "./process-usage.js";
-import { formatTable, median, type Row, renderSvg, type SavedRun } from "./report.js";
+import { formatTable, median, type Row, renderSvg } from "./report.js";
 import { envFromPairs, peerSpecs, type ServerSpec, type StartedServer, startServer } from "./servers.js";
 import { describeSource, sourceState } from "./source-state.js";
 import { type Workload, workloads } from "./workloads.js";
@@ -299,11 +300,11 @@ function formatIdle(measured: ReadonlyMap<string, IdleMemory>): string {
   const mb = (bytes: number) => (bytes / 2 ** 20).toFixed(0);
   const kb = (bytes: number) => (bytes / 1024).toFixed(1);
   return [
-    `| server | idle RSS MB, fresh | with ${idleConnections} idle HTTP/2 connections | RSS per idle HTTP/2 connection KB, ${idleConnections} more | idle RSS MB, at rest (${restMs / 1000} s on) |`,
+    `| server | idle RSS MB, fresh | RSS per idle HTTP/2 connection KB, the first ${idleConnections} | the same, ${idleConnections} more | idle RSS MB, at rest (${restMs / 1000} s on) |`,
     "|---|--:|--:|--:|--:|",
     ...[...measured].map(
       ([name, m]) =>
-        `| ${name} | ${mb(m.idleRss)} | ${m.withConnectionsRss === undefined ? "" : mb(m.withConnectionsRss)} | ${kb(m.perConnection)} | ${mb(m.restRss)} |`,
+        `| ${name} | ${mb(m.idleRss)} | ${kb(m.perConnection)} | ${kb(m.perFurtherConnection)} | ${mb(m.restRss)} |`,
     ),
   ].join("\n");
 }

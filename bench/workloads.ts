@@ -55,6 +55,9 @@ function grpcLoad(
   };
 }
 
+/** The RSS a server may reach under any load (issue 13), in MB. */
+export const rssBoundMb = 150;
+
 export const workloads: readonly Workload[] = [
   grpcLoad(
     {

@@ -1,0 +1,173 @@
+import { type IdleMemory, idleConnections } from "./idle.js";
+import { median, type Row } from "./report.js";
+import type { SourceState } from "./source-state.js";
+import { rssBoundMb, workloads } from "./workloads.js";
+
+/** What `npm run bench` writes to its `--out` directory (latest.json and a copy stamped with its time). */
+export interface SavedRun {
+  readonly node: string;
+  readonly date: string;
+  readonly source: SourceState;
+  readonly setting: string;
+  readonly rows: readonly Row[];
+  /** By server; runs before step 75 have no `perFurtherConnection`. */
+  readonly idle: Readonly<Record<string, Omit<IdleMemory, "perFurtherConnection"> & Partial<IdleMemory>>>;
+}
+
+const fixed = (value: number, digits = 2) => value.toFixed(digits);
+const range = (values: readonly number[]) => `${fixed(Math.min(...values))}–${fixed(Math.max(...values))}`;
+const row = (cells: readonly string[]) => `| ${cells.join(" | ")} |`;
+/** A Markdown table rule: text columns left, figures right. */
+const rule = (count: number, textColumns: number) =>
+  row(Array.from({ length: count }, (_, i) => (i < textColumns ? "---" : "--:")));
+
+/** What a run's setting says of how its servers ran, apart from which build of ours: what runs pooled must share. */
+const howServersRan = (run: SavedRun) => run.setting.split(", ours at ")[0];
+
+/**
+ * Issue 13's targets, then the p99s and peaks, then the idle memory, run by
+ * run, in Markdown, for `runs` whose servers ran alike (one Node, the same
+ * flags, as many calls as they answer); throws for runs that differ so.
+ */
+export function formatAcrossRuns(runs: readonly SavedRun[]): string {
+  const settings = new Set(runs.map(howServersRan));
+  if (settings.size !== 1) {
+    throw new Error(`these runs' servers ran differently, not one population:\n${[...settings].join("\n")}`);
+  }
+  const paced = runs.find((run) => run.setting.includes("calls a second"));
+  // Under --rps every server answers the same calls: calls/s ratios are ~1.00 by construction.
+  if (paced) throw new Error(`a run at a set rate compares CPU, not calls/s: ${paced.date}`);
+  const runHeads = runs.map((_, i) => `run ${i + 1}`);
+  const ourRow = (run: SavedRun, workload: string) =>
+    run.rows.find((r) => r.workload === workload && r.server === "simpletest");
+  const peerRow = (run: SavedRun, workload: string, peer: string) =>
+    run.rows.find((r) => r.workload === workload && r.server === peer);
+  const ran = workloads.filter((workload) => runs.some((run) => ourRow(run, workload.id)));
+
+  const runsTable = [
+    row(["run", "date (UTC)", "source", "rounds"]),
+    rule(4, 3),
+    ...runs.map((run, i) => {
+      const rounds = Math.max(0, ...run.rows.map((r) => r.roundP99Ms.length));
+      const source = `${run.source.commit?.slice(0, 7) ?? "no commit"}${run.source.dirty ? " (uncommitted changes)" : ""}`;
+      return row([String(i + 1), run.date.slice(0, 16).replace("T", " "), source, String(rounds)]);
+    }),
+  ];
+
+  const targetsTable = [
+    row([
+      "workload",
+      "÷",
+      "target",
+      ...runHeads,
+      "median of runs",
+      "runs met",
+      "all rounds pooled: median (range)",
+      "bare http2 ÷ the same peer, by run",
+    ]),
+    rule(runs.length + 7, 2),
+  ];
+  for (const workload of ran) {
+    const target = workload.target;
+    if (!target) continue;
+    const ourRows = runs.map((run) => ourRow(run, workload.id));
+    const runMedians = ourRows.flatMap((r) => {
+      const ratio = r?.ratios[target.peer];
+      return ratio === undefined ? [] : [ratio];
+    });
+    if (runMedians.length === 0) continue;
+    const pooledRounds = ourRows.flatMap((r) => r?.roundRatios[target.peer] ?? []);
+    targetsTable.push(
+      row([
+        workload.id,
+        target.peer,
+        `≥ ${target.ratio}`,
+        ...ourRows.map((r) => {
+          const ratio = r?.ratios[target.peer];
+          return ratio === undefined ? "–" : `${fixed(ratio)} (${range(r?.roundRatios[target.peer] ?? [])})`;
+        }),
+        fixed(median(runMedians)),
+        `${runMedians.filter((m) => m >= target.ratio).length} of ${runMedians.length}`,
+        `${fixed(median(pooledRounds))} (${range(pooledRounds)})`,
+        // What a server that only answers reaches against the same peer: how far the target is from Node's own ceiling.
+        workload.peers.includes("bare-http2") && target.peer !== "bare-http2"
+          ? ourRows.map((r) => ceiling(r, target.peer)).join(", ")
+          : "",
+      ]),
+    );
+  }
+
+  const loadsTable = [
+    row([
+      "workload",
+      ...runHeads.map((h) => `${h}: p99 ms, ours / peer`),
+      `RSS MB by run, the median of its rounds' peaks (over ${rssBoundMb} in)`,
+    ]),
+    rule(runs.length + 2, 1),
+  ];
+  for (const workload of ran) {
+    const peer = workload.target?.peer ?? workload.peers[0];
+    const ourRows = runs.map((run) => ourRow(run, workload.id));
+    const peaks = ourRows.flatMap((r) => (r === undefined ? [] : [r.rssMb]));
+    loadsTable.push(
+      row([
+        workload.id,
+        ...runs.map((run, i) => {
+          const theirs = peerRow(run, workload.id, peer);
+          const ours = ourRows[i];
+          return ours === undefined || theirs === undefined
+            ? "–"
+            : `${fixed(ours.p99Ms, 1)} / ${fixed(theirs.p99Ms, 1)} (${peer})`;
+        }),
+        `${ourRows.map((r) => (r === undefined ? "–" : fixed(r.rssMb, 0))).join(", ")} (${peaks.filter((mb) => mb > rssBoundMb).length} of ${peaks.length})`,
+      ]),
+    );
+  }
+
+  const servers = [...new Set(runs.flatMap((run) => Object.keys(run.idle)))];
+  const idleTable = [
+    row([
+      "server",
+      "fresh MB by run",
+      `KB per idle connection by run, the first ${idleConnections}`,
+      `the same, ${idleConnections} more (from step 75)`,
+      "at rest MB by run",
+    ]),
+    rule(5, 1),
+    ...servers.map((server) => {
+      const byRun = (pick: (m: SavedRun["idle"][string]) => number | undefined, unit: number) =>
+        runs
+          .map((run) => {
+            const value = run.idle[server] && pick(run.idle[server]);
+            return value === undefined ? "–" : fixed(value / unit, 1);
+          })
+          .join(", ");
+      return row([
+        server,
+        byRun((m) => m.idleRss, 2 ** 20),
+        byRun((m) => m.perConnection, 1024),
+        byRun((m) => m.perFurtherConnection, 1024),
+        byRun((m) => m.restRss, 2 ** 20),
+      ]);
+    }),
+  ];
+
+  return [
+    `Node ${runs[0]?.node}, ${runs.length} runs`,
+    runsTable.join("\n"),
+    "Ours ÷ the peer, calls (or messages) a second: each run's median over its rounds (its rounds' range), counted against issue 13's targets before rounding",
+    targetsTable.join("\n"),
+    "Latency and memory under each load: p99 the median of each run's rounds",
+    loadsTable.join("\n"),
+    "Idle",
+    idleTable.join("\n"),
+  ].join("\n\n");
+}
+
+/** Bare http2 ÷ `peer` in a run: the median over its rounds of (ours ÷ peer) ÷ (ours ÷ bare http2), both from our row. */
+function ceiling(ours: Row | undefined, peer: string): string {
+  const toPeer = ours?.roundRatios[peer];
+  const toBare = ours?.roundRatios["bare-http2"];
+  if (!toPeer || !toBare) return "–";
+  return fixed(median(toPeer.map((ratio, i) => ratio / toBare[i])));
+}
