@@ -1,7 +1,7 @@
 import assert from "node:assert/strict";
 import { describe, it } from "node:test";
-import { formatAcrossRuns, type SavedRun } from "./across-runs-report.js";
-import { median, type Row } from "./report.js";
+import { formatAcrossRuns } from "./across-runs-report.js";
+import { median, type Row, type SavedRun } from "./report.js";
 
 const flags = "Node v24.22.3 (ours: --max-semi-space-size=8)";
 
@@ -34,12 +34,16 @@ function rowsOf(
   ];
 }
 
-function run(rows: Row[], setting = `${flags}, ours at 0123456, 5 rounds × 3 s`): SavedRun {
+/** A run of `rows` at `commit`, whose setting line says it as `npm run bench` does. */
+function run(
+  rows: Row[],
+  { commit = "0123456789abcdef", dirty = false, rounds = 5, idling = "CPUs kept awake during the loads" } = {},
+): SavedRun {
   return {
     node: "v24.22.3",
     date: "2026-12-07T19:00:00.000Z",
-    source: { commit: "0123456789abcdef", dirty: false },
-    setting,
+    source: { commit, dirty },
+    setting: `${flags}, ours at ${commit.slice(0, 7)}${dirty ? " and changes not committed" : ""}, ${rounds} rounds × 3 s, server on 1 core, load on the other, ${idling}, the load's CPU halting 0.00${rounds} times a call`,
     rows,
     idle: { simpletest: { idleRss: 80 * 2 ** 20, perConnection: 48 * 1024, restRss: 85 * 2 ** 20 } },
   };
@@ -88,16 +92,17 @@ describe("formatAcrossRuns", () => {
     ]);
     assert.deepEqual(line(report, "grpc-unary").slice(3, 7), ["1.30 (1.30–1.30)", "–", "1.30", "1 of 1"]);
     assert.deepEqual(line(report, "connect-json-h1").slice(6, 9), ["1 of 2", "0.80 (0.79–0.81)", ""]);
-    assert.equal(line(report, "grpc-unary", 1).at(-1), "100, – (0 of 1)");
+    assert.equal(line(report, "grpc-unary", 1).at(-1), "100.0, – (0 of 1)");
   });
 
-  it("counts the runs whose RSS under a load went over 150 MB", () => {
+  it("counts the runs whose RSS under a load went over 150 MB, and no run at 150 MB itself", () => {
     const report = formatAcrossRuns([
-      run(rowsOf("grpc-unary-64k", "grpc-js", [1], { rssMb: 151 })),
-      run(rowsOf("grpc-unary-64k", "grpc-js", [1], { rssMb: 149 })),
+      run(rowsOf("grpc-unary-64k", "grpc-js", [1], { rssMb: 150.1 })),
+      run(rowsOf("grpc-unary-64k", "grpc-js", [1], { rssMb: 149.8 })),
+      run(rowsOf("grpc-unary-64k", "grpc-js", [1], { rssMb: 150 })),
     ]);
     const cells = line(report, "grpc-unary-64k", 1);
-    assert.equal(cells.at(-1), "151, 149 (1 of 2)");
+    assert.equal(cells.at(-1), "150.1, 149.8, 150.0 (1 of 3)");
     assert.equal(cells[1], "12.0 / 9.0 (grpc-js)");
   });
 
@@ -120,13 +125,29 @@ describe("formatAcrossRuns", () => {
     assert.deepEqual(line(report, "simpletest"), ["simpletest", "80.0, 79.0", "48.0, 47.0", "–, 30.0", "85.0, 86.0"]);
   });
 
-  it("refuses runs whose servers ran differently, or at a set rate", () => {
+  it("counts a run against its target before rounding: 1.197 reads 1.20 and is short of 1.2", () => {
+    const report = formatAcrossRuns([run(rowsOf("grpc-unary", "grpc-js", [1.197]))]);
+    assert.deepEqual(line(report, "grpc-unary").slice(3, 6), ["1.20 (1.20–1.20)", "1.20", "0 of 1"]);
+  });
+
+  it("pools runs of other builds and round counts, and names each run's build", () => {
+    const report = formatAcrossRuns([run([]), run([], { commit: "89abcdef01234567", dirty: true, rounds: 3 })]);
+    assert.deepEqual(line(report, "2"), ["2", "2026-12-07 19:00", "89abcde (uncommitted changes)", "0"]);
+  });
+
+  it("refuses runs whose servers or loads ran differently, or at a set rate", () => {
+    const differ = (other: SavedRun) => () => formatAcrossRuns([run([]), other]);
     assert.throws(
-      () => formatAcrossRuns([run([]), run([], "Node v26.12.1 (ours: --max-semi-space-size=8), ours at 0123456")]),
-      /^Error: these runs' servers ran differently, not one population:\nNode v24\.22\.3 \(ours: --max-semi-space-size=8\)\nNode v26\.12\.1/,
+      differ({ ...run([]), setting: run([]).setting.replace("v24.22.3", "v26.12.1") }),
+      /^Error: these runs' servers ran differently, not one population:\nNode v24\.22\.3 .*\nNode v26\.12\.1 /,
     );
     assert.throws(
-      () => formatAcrossRuns([run([], `${flags}, ours at 0123456, each connection sending 600 calls a second`)]),
+      differ(run([], { idling: "CPUs free to halt when idle" })),
+      /^Error: these runs' servers ran differently/,
+    );
+    assert.throws(
+      () =>
+        formatAcrossRuns([{ ...run([]), setting: `${run([]).setting}, each connection sending 600 calls a second` }]),
       /^Error: a run at a set rate compares CPU, not calls\/s/,
     );
   });

@@ -1,33 +1,30 @@
-import { type IdleMemory, idleConnections } from "./idle.js";
-import { median, type Row } from "./report.js";
-import type { SourceState } from "./source-state.js";
+import { idleConnections } from "./idle.js";
+import { median, type Row, type SavedRun, spanOf } from "./report.js";
+import { describeSource } from "./source-state.js";
 import { rssBoundMb, workloads } from "./workloads.js";
 
-/** What `npm run bench` writes to its `--out` directory (latest.json and a copy stamped with its time). */
-export interface SavedRun {
-  readonly node: string;
-  readonly date: string;
-  readonly source: SourceState;
-  readonly setting: string;
-  readonly rows: readonly Row[];
-  /** By server; runs before step 75 have no `perFurtherConnection`. */
-  readonly idle: Readonly<Record<string, Omit<IdleMemory, "perFurtherConnection"> & Partial<IdleMemory>>>;
-}
-
 const fixed = (value: number, digits = 2) => value.toFixed(digits);
-const range = (values: readonly number[]) => `${fixed(Math.min(...values))}–${fixed(Math.max(...values))}`;
 const row = (cells: readonly string[]) => `| ${cells.join(" | ")} |`;
 /** A Markdown table rule: text columns left, figures right. */
 const rule = (count: number, textColumns: number) =>
   row(Array.from({ length: count }, (_, i) => (i < textColumns ? "---" : "--:")));
 
-/** What a run's setting says of how its servers ran, apart from which build of ours: what runs pooled must share. */
-const howServersRan = (run: SavedRun) => run.setting.split(", ours at ")[0];
+/**
+ * What a run's setting says of how its servers and loads ran, less what may
+ * differ between runs pooled: which build of ours, how many rounds, and how
+ * often the load's CPU halted (a reading, not a choice).
+ */
+const howServersRan = (run: SavedRun) =>
+  run.setting
+    .replace(describeSource(run.source), "ours")
+    .replace(/\d+ rounds × /, "")
+    .replace(/, the load's CPU halting [\d.]+ times a call/, "");
 
 /**
  * Issue 13's targets, then the p99s and peaks, then the idle memory, run by
- * run, in Markdown, for `runs` whose servers ran alike (one Node, the same
- * flags, as many calls as they answer); throws for runs that differ so.
+ * run, in Markdown, for `runs` whose servers and loads ran alike (one Node,
+ * the same flags, cores, connections, seconds and CPU idling, as many calls
+ * as they answer); throws for runs that differ so.
  */
 export function formatAcrossRuns(runs: readonly SavedRun[]): string {
   const settings = new Set(runs.map(howServersRan));
@@ -38,11 +35,10 @@ export function formatAcrossRuns(runs: readonly SavedRun[]): string {
   // Under --rps every server answers the same calls: calls/s ratios are ~1.00 by construction.
   if (paced) throw new Error(`a run at a set rate compares CPU, not calls/s: ${paced.date}`);
   const runHeads = runs.map((_, i) => `run ${i + 1}`);
-  const ourRow = (run: SavedRun, workload: string) =>
-    run.rows.find((r) => r.workload === workload && r.server === "simpletest");
-  const peerRow = (run: SavedRun, workload: string, peer: string) =>
-    run.rows.find((r) => r.workload === workload && r.server === peer);
-  const ran = workloads.filter((workload) => runs.some((run) => ourRow(run, workload.id)));
+  const rowOf = (run: SavedRun, workload: string, server: string) =>
+    run.rows.find((r) => r.workload === workload && r.server === server);
+  const ourRow = (run: SavedRun, workload: string) => rowOf(run, workload, "simpletest");
+  const workloadsRun = workloads.filter((workload) => runs.some((run) => ourRow(run, workload.id)));
 
   const runsTable = [
     row(["run", "date (UTC)", "source", "rounds"]),
@@ -62,12 +58,12 @@ export function formatAcrossRuns(runs: readonly SavedRun[]): string {
       ...runHeads,
       "median of runs",
       "runs met",
-      "all rounds pooled: median (range)",
+      "all rounds pooled (a run of more rounds weighs more): median (range)",
       "bare http2 ÷ the same peer, by run",
     ]),
     rule(runs.length + 7, 2),
   ];
-  for (const workload of ran) {
+  for (const workload of workloadsRun) {
     const target = workload.target;
     if (!target) continue;
     const ourRows = runs.map((run) => ourRow(run, workload.id));
@@ -84,14 +80,14 @@ export function formatAcrossRuns(runs: readonly SavedRun[]): string {
         `≥ ${target.ratio}`,
         ...ourRows.map((r) => {
           const ratio = r?.ratios[target.peer];
-          return ratio === undefined ? "–" : `${fixed(ratio)} (${range(r?.roundRatios[target.peer] ?? [])})`;
+          return ratio === undefined ? "–" : `${fixed(ratio)} (${spanOf(r?.roundRatios[target.peer] ?? [])})`;
         }),
         fixed(median(runMedians)),
         `${runMedians.filter((m) => m >= target.ratio).length} of ${runMedians.length}`,
-        `${fixed(median(pooledRounds))} (${range(pooledRounds)})`,
+        `${fixed(median(pooledRounds))} (${spanOf(pooledRounds)})`,
         // What a server that only answers reaches against the same peer: how far the target is from Node's own ceiling.
         workload.peers.includes("bare-http2") && target.peer !== "bare-http2"
-          ? ourRows.map((r) => ceiling(r, target.peer)).join(", ")
+          ? ourRows.map((r) => bareOverPeer(r, target.peer)).join(", ")
           : "",
       ]),
     );
@@ -105,7 +101,7 @@ export function formatAcrossRuns(runs: readonly SavedRun[]): string {
     ]),
     rule(runs.length + 2, 1),
   ];
-  for (const workload of ran) {
+  for (const workload of workloadsRun) {
     const peer = workload.target?.peer ?? workload.peers[0];
     const ourRows = runs.map((run) => ourRow(run, workload.id));
     const peaks = ourRows.flatMap((r) => (r === undefined ? [] : [r.rssMb]));
@@ -113,13 +109,13 @@ export function formatAcrossRuns(runs: readonly SavedRun[]): string {
       row([
         workload.id,
         ...runs.map((run, i) => {
-          const theirs = peerRow(run, workload.id, peer);
+          const theirs = rowOf(run, workload.id, peer);
           const ours = ourRows[i];
           return ours === undefined || theirs === undefined
             ? "–"
             : `${fixed(ours.p99Ms, 1)} / ${fixed(theirs.p99Ms, 1)} (${peer})`;
         }),
-        `${ourRows.map((r) => (r === undefined ? "–" : fixed(r.rssMb, 0))).join(", ")} (${peaks.filter((mb) => mb > rssBoundMb).length} of ${peaks.length})`,
+        `${ourRows.map((r) => (r === undefined ? "–" : fixed(r.rssMb, 1))).join(", ")} (${peaks.filter((mb) => mb > rssBoundMb).length} of ${peaks.length})`,
       ]),
     );
   }
@@ -165,7 +161,7 @@ export function formatAcrossRuns(runs: readonly SavedRun[]): string {
 }
 
 /** Bare http2 ÷ `peer` in a run: the median over its rounds of (ours ÷ peer) ÷ (ours ÷ bare http2), both from our row. */
-function ceiling(ours: Row | undefined, peer: string): string {
+function bareOverPeer(ours: Row | undefined, peer: string): string {
   const toPeer = ours?.roundRatios[peer];
   const toBare = ours?.roundRatios["bare-http2"];
   if (!toPeer || !toBare) return "–";

@@ -1,6 +1,7 @@
 import { readFileSync, statSync } from "node:fs";
 import { join } from "node:path";
-import { formatAcrossRuns, type SavedRun } from "./across-runs-report.js";
+import { formatAcrossRuns } from "./across-runs-report.js";
+import type { SavedRun } from "./report.js";
 
 const usage = `npx tsx bench/across-runs.ts RUN [RUN ...]
   RUN is a JSON file \`npm run bench\` wrote, or its --out directory (its latest.json).

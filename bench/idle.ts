@@ -35,7 +35,7 @@ export function restMsFor(idleTrimMs: number): number {
 
 /**
  * A fresh server's resident memory with no connection; then with
- * `connections` HTTP/2 connections open and idle, each after one gRPC call
+ * `idleConnections` HTTP/2 connections open and idle, each after one gRPC call
  * (`path`, `body`), so that the session and its buffers exist as they would
  * for a real client; then with as many more, whose cost is that of a
  * connection alone, without what the first calls grow once. The RSS at rest
@@ -45,11 +45,10 @@ export async function measureFresh(
   url: string,
   pid: number,
   call: { readonly path: string; readonly body: Uint8Array },
-  connections = idleConnections,
 ): Promise<Omit<IdleMemory, "restRss">> {
   const sessions: http2.ClientHttp2Session[] = [];
   const openIdleAndReadRss = async () => {
-    for (let i = 0; i < connections; i++) {
+    for (let i = 0; i < idleConnections; i++) {
       const session = http2.connect(url);
       session.on("error", () => {});
       sessions.push(session);
@@ -76,8 +75,8 @@ export async function measureFresh(
     const furtherRss = await openIdleAndReadRss();
     return {
       idleRss,
-      perConnection: (firstRss - idleRss) / connections,
-      perFurtherConnection: (furtherRss - firstRss) / connections,
+      perConnection: (firstRss - idleRss) / idleConnections,
+      perFurtherConnection: (furtherRss - firstRss) / idleConnections,
     };
   } finally {
     for (const session of sessions) session.destroy();

@@ -1,3 +1,6 @@
+import type { IdleMemory } from "./idle.js";
+import type { SourceState } from "./source-state.js";
+
 /** One server's figures on one workload: medians over the rounds. */
 export interface Row {
   readonly workload: string;
@@ -66,7 +69,12 @@ export function formatTable(rows: readonly Row[], peers: readonly string[]): str
 
 /** The lowest and highest of the rounds' ratios, as "(0.84–1.41)". */
 function roundsRange(ratios: readonly number[]): string {
-  return `(${Math.min(...ratios).toFixed(2)}–${Math.max(...ratios).toFixed(2)})`;
+  return `(${spanOf(ratios)})`;
+}
+
+/** The lowest and highest of `values`, as "0.84–1.41". */
+export function spanOf(values: readonly number[]): string {
+  return `${Math.min(...values).toFixed(2)}–${Math.max(...values).toFixed(2)}`;
 }
 
 const escapeXml = (text: string) => text.replace(/&/g, "&amp;").replace(/</g, "&lt;");
@@ -118,4 +126,15 @@ export function renderSvg(rows: readonly Row[], subtitle: string, measure: "rps"
     "</svg>",
     "",
   ].join("\n");
+}
+
+/** What `npm run bench` writes to its `--out` directory (latest.json and a copy stamped with its time). */
+export interface SavedRun {
+  readonly node: string;
+  readonly date: string;
+  readonly source: SourceState;
+  readonly setting: string;
+  readonly rows: readonly Row[];
+  /** By server; runs before step 75 have no `perFurtherConnection`. */
+  readonly idle: Readonly<Record<string, Omit<IdleMemory, "perFurtherConnection"> & Partial<IdleMemory>>>;
 }

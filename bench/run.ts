@@ -3,7 +3,6 @@ import { setTimeout as sleep } from "node:timers/promises";
 import { parseArgs } from "node:util";
 import { loadConfig } from "../server/config.js";
 import { startNodeFlags } from "../testkit/built-server.js";
-import type { SavedRun } from "./across-runs-report.js";
 import { answerCodes, errorsBetween } from "./answer-codes.js";
 import { buildBaseline } from "./baseline.js";
 import { refuse, rpsOf } from "./cli-options.js";
@@ -13,7 +12,7 @@ import { fellShort, offeredRate, runLoad, takesRate, wholeLoadCalls } from "./lo
 import { nodeVersion, resolveNode } from "./node-binary.js";
 import { probe } from "./probe.js";
 import { sampleRss, treeRss } from "./process-usage.js";
-import { formatTable, median, type Row, renderSvg } from "./report.js";
+import { formatTable, median, type Row, renderSvg, type SavedRun } from "./report.js";
 import { envFromPairs, peerSpecs, type ServerSpec, type StartedServer, startServer } from "./servers.js";
 import { describeSource, sourceState } from "./source-state.js";
 import { type Workload, workloads } from "./workloads.js";
