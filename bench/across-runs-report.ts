@@ -1,7 +1,7 @@
 import { idleConnections } from "./idle.js";
 import { median, type Row, type SavedRun, spanOf } from "./report.js";
 import { describeSource } from "./source-state.js";
-import { rssBoundMb, workloads } from "./workloads.js";
+import { rssBoundMb, type Workload, workloads } from "./workloads.js";
 
 const fixed = (value: number, digits = 2) => value.toFixed(digits);
 const row = (cells: readonly string[]) => `| ${cells.join(" | ")} |`;
@@ -34,13 +34,26 @@ export function formatAcrossRuns(runs: readonly SavedRun[]): string {
   const paced = runs.find((run) => run.setting.includes("calls a second"));
   // Under --rps every server answers the same calls: calls/s ratios are ~1.00 by construction.
   if (paced) throw new Error(`a run at a set rate compares CPU, not calls/s: ${paced.date}`);
-  const runHeads = runs.map((_, i) => `run ${i + 1}`);
-  const rowOf = (run: SavedRun, workload: string, server: string) =>
-    run.rows.find((r) => r.workload === workload && r.server === server);
-  const ourRow = (run: SavedRun, workload: string) => rowOf(run, workload, "simpletest");
   const workloadsRun = workloads.filter((workload) => runs.some((run) => ourRow(run, workload.id)));
+  return [
+    `Node ${runs[0]?.node}, ${runs.length} runs`,
+    runsTable(runs),
+    "Ours ÷ the peer, calls (or messages) a second: each run's median over its rounds (its rounds' range), counted against issue 13's targets before rounding",
+    targetsTable(runs, workloadsRun),
+    "Latency and memory under each load: p99 the median of each run's rounds",
+    loadsTable(runs, workloadsRun),
+    "Idle",
+    idleTable(runs),
+  ].join("\n\n");
+}
 
-  const runsTable = [
+const rowOf = (run: SavedRun, workload: string, server: string) =>
+  run.rows.find((r) => r.workload === workload && r.server === server);
+const ourRow = (run: SavedRun, workload: string) => rowOf(run, workload, "simpletest");
+const runHeads = (runs: readonly SavedRun[]) => runs.map((_, i) => `run ${i + 1}`);
+
+function runsTable(runs: readonly SavedRun[]): string {
+  return [
     row(["run", "date (UTC)", "source", "rounds"]),
     rule(4, 3),
     ...runs.map((run, i) => {
@@ -48,14 +61,16 @@ export function formatAcrossRuns(runs: readonly SavedRun[]): string {
       const source = `${run.source.commit?.slice(0, 7) ?? "no commit"}${run.source.dirty ? " (uncommitted changes)" : ""}`;
       return row([String(i + 1), run.date.slice(0, 16).replace("T", " "), source, String(rounds)]);
     }),
-  ];
+  ].join("\n");
+}
 
-  const targetsTable = [
+function targetsTable(runs: readonly SavedRun[], workloadsRun: readonly Workload[]): string {
+  const lines = [
     row([
       "workload",
       "÷",
       "target",
-      ...runHeads,
+      ...runHeads(runs),
       "median of runs",
       "runs met",
       "all rounds pooled (a run of more rounds weighs more): median (range)",
@@ -73,7 +88,7 @@ export function formatAcrossRuns(runs: readonly SavedRun[]): string {
     });
     if (runMedians.length === 0) continue;
     const pooledRounds = ourRows.flatMap((r) => r?.roundRatios[target.peer] ?? []);
-    targetsTable.push(
+    lines.push(
       row([
         workload.id,
         target.peer,
@@ -92,11 +107,14 @@ export function formatAcrossRuns(runs: readonly SavedRun[]): string {
       ]),
     );
   }
+  return lines.join("\n");
+}
 
-  const loadsTable = [
+function loadsTable(runs: readonly SavedRun[], workloadsRun: readonly Workload[]): string {
+  const lines = [
     row([
       "workload",
-      ...runHeads.map((h) => `${h}: p99 ms, ours / peer`),
+      ...runHeads(runs).map((h) => `${h}: p99 ms, ours / peer`),
       `RSS MB by run, the median of its rounds' peaks (over ${rssBoundMb} in)`,
     ]),
     rule(runs.length + 2, 1),
@@ -105,7 +123,7 @@ export function formatAcrossRuns(runs: readonly SavedRun[]): string {
     const peer = workload.target?.peer ?? workload.peers[0];
     const ourRows = runs.map((run) => ourRow(run, workload.id));
     const peaks = ourRows.flatMap((r) => (r === undefined ? [] : [r.rssMb]));
-    loadsTable.push(
+    lines.push(
       row([
         workload.id,
         ...runs.map((run, i) => {
@@ -119,9 +137,19 @@ export function formatAcrossRuns(runs: readonly SavedRun[]): string {
       ]),
     );
   }
+  return lines.join("\n");
+}
 
+function idleTable(runs: readonly SavedRun[]): string {
   const servers = [...new Set(runs.flatMap((run) => Object.keys(run.idle)))];
-  const idleTable = [
+  const byRun = (server: string, pick: (m: SavedRun["idle"][string]) => number | undefined, unit: number) =>
+    runs
+      .map((run) => {
+        const value = run.idle[server] && pick(run.idle[server]);
+        return value === undefined ? "–" : fixed(value / unit, 1);
+      })
+      .join(", ");
+  return [
     row([
       "server",
       "fresh MB by run",
@@ -130,34 +158,16 @@ export function formatAcrossRuns(runs: readonly SavedRun[]): string {
       "at rest MB by run",
     ]),
     rule(5, 1),
-    ...servers.map((server) => {
-      const byRun = (pick: (m: SavedRun["idle"][string]) => number | undefined, unit: number) =>
-        runs
-          .map((run) => {
-            const value = run.idle[server] && pick(run.idle[server]);
-            return value === undefined ? "–" : fixed(value / unit, 1);
-          })
-          .join(", ");
-      return row([
+    ...servers.map((server) =>
+      row([
         server,
-        byRun((m) => m.idleRss, 2 ** 20),
-        byRun((m) => m.perConnection, 1024),
-        byRun((m) => m.perFurtherConnection, 1024),
-        byRun((m) => m.restRss, 2 ** 20),
-      ]);
-    }),
-  ];
-
-  return [
-    `Node ${runs[0]?.node}, ${runs.length} runs`,
-    runsTable.join("\n"),
-    "Ours ÷ the peer, calls (or messages) a second: each run's median over its rounds (its rounds' range), counted against issue 13's targets before rounding",
-    targetsTable.join("\n"),
-    "Latency and memory under each load: p99 the median of each run's rounds",
-    loadsTable.join("\n"),
-    "Idle",
-    idleTable.join("\n"),
-  ].join("\n\n");
+        byRun(server, (m) => m.idleRss, 2 ** 20),
+        byRun(server, (m) => m.perConnection, 1024),
+        byRun(server, (m) => m.perFurtherConnection, 1024),
+        byRun(server, (m) => m.restRss, 2 ** 20),
+      ]),
+    ),
+  ].join("\n");
 }
 
 /** Bare http2 ÷ `peer` in a run: the median over its rounds of (ours ÷ peer) ÷ (ours ÷ bare http2), both from our row. */
