@@ -1,6 +1,7 @@
 import { type FastifyInstance, fastify, LogController } from "fastify";
 import type { LogLevel } from "./config.js";
 import { healthz } from "./healthz.js";
+import { lazySchemaController } from "./lazy-schema-compilers.js";
 import type { MetricsSource } from "./observe/cluster-metrics.js";
 import { type LogDestination, stdoutLogDestination } from "./observe/log-destination.js";
 import { metricsRoute } from "./observe/metrics-route.js";
@@ -24,6 +25,7 @@ export async function buildAdminApp(options: AdminAppOptions): Promise<FastifyIn
   const app = fastify({
     logger: { level: options.logLevel, stream: options.logStream ?? stdoutLogDestination() },
     logController: new LogController({ disableRequestLogging: true }),
+    schemaController: lazySchemaController(),
   });
   await app.register(healthz, { isServing: options.isServing });
   if (options.metrics !== undefined) await app.register(metricsRoute, { registry: options.metrics });

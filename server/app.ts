@@ -27,6 +27,7 @@ import { corsOf } from "./cors.js";
 import type { RequestInfo } from "./fast-lane/exchange.js";
 import { createFastLane, type FastLane } from "./fast-lane/fast-lane.js";
 import { healthz } from "./healthz.js";
+import { lazySchemaController } from "./lazy-schema-compilers.js";
 import { createOnePortServer, type OnePortServer, type RequestListener } from "./listen/one-port.js";
 import { createMeteredRequestBodies } from "./metered-request-body.js";
 import { logDroppedConnections } from "./observe/dropped-connections.js";
@@ -137,6 +138,7 @@ export async function buildApp(config: Config, options: BuildOptions = {}): Prom
     logger: { level: config.logLevel, stream: options.logStream ?? stdoutLogDestination() },
     logController,
     genReqId: nextRequestId,
+    schemaController: lazySchemaController(),
     // Fastify's types tie one request type to one server type; the front feeds
     // it both HTTP/1.1 and HTTP/2 compatibility requests, which it handles alike.
     serverFactory: (handler) => {
