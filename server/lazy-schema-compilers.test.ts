@@ -72,12 +72,12 @@ describe("lazySchemaController", () => {
     await Promise.all([lazy.close(), eager.close()]);
   });
 
-  it("refuses a headers schema, failing its route, and takes every other part's", async () => {
+  it("refuses a plain-object headers schema, so ready() rejects naming its route, and takes any other", async () => {
     const app = fastify({ schemaController: lazySchemaController() });
     app.get("/guarded", { schema: { headers: { type: "object", required: ["X-Api-Key"] } } }, async () => "ok");
     await assert.rejects(async () => await app.ready(), /GET: \/guarded.*a headers schema is not taken here/);
     await app.close();
-    const other = withSchemaRoute(fastify({ schemaController: lazySchemaController() }));
+    const other = fastify({ schemaController: lazySchemaController() });
     other.get(
       "/params/:n",
       { schema: { params: { type: "object", properties: { n: { type: "integer" } } } } },
@@ -85,10 +85,18 @@ describe("lazySchemaController", () => {
     );
     // A schema that is not a plain object Fastify compiles as written for its own compilers too.
     other.get("/open", { schema: { headers: true } }, async () => "ok");
+    // One compiled at request time cannot be told from a route's: refused too, failing its request.
+    other.get("/compiles", async (request) => {
+      request.compileValidationSchema({ type: "object" }, "headers");
+      return "ok";
+    });
     await other.ready();
-    assert.equal((await other.inject("/open")).statusCode, 200);
     assert.equal((await other.inject("/params/7")).statusCode, 200);
     assert.equal((await other.inject("/params/seven")).statusCode, 400);
+    assert.equal((await other.inject("/open")).statusCode, 200);
+    const compiled = await other.inject("/compiles");
+    assert.equal(compiled.statusCode, 500);
+    assert.match(compiled.json().message, /a headers schema is not taken here/);
     await other.close();
   });
 

@@ -33,10 +33,11 @@ function onFirstUse(module: string): Factory {
  * custom ones, and then matches a route's `headers` schema's names as
  * written where its defaults lower-case them. So a `headers` schema of the
  * kind Fastify would lower-case (a plain object) is refused, lest a name in
- * capitals quietly never match: a route declaring one fails to register.
- * The compiler cannot tell a route's schema from one a handler compiles
- * with `request.compileValidationSchema(schema, "headers")`, which Fastify
- * takes as written either way: that one is refused too, when it is called.
+ * capitals quietly never match: declared by a route, it makes `ready()`
+ * reject, naming the route, and the server does not start. The compiler
+ * cannot tell a route's schema from one a handler compiles with
+ * `request.compileValidationSchema(schema, "headers")`, which Fastify takes
+ * as written either way: that one is refused too, failing its request.
  */
 export function lazySchemaController(): SchemaController {
   const validators = onFirstUse("@fastify/ajv-compiler");
